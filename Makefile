@@ -1,0 +1,44 @@
+# Two commands do all the set-up from a fresh clone: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install lint format test test-slow bench demo emulator clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade 'pip>=25.1'
+	$(PY) -m pip install --quiet -e '.[spark]' --group test --group dev
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# The whole suite except the large-dataset and benchmark cases (see `test-slow` and `bench`).
+test: lint
+	$(PY) -m pytest -m "not slow and not benchmark" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m pytest -m "benchmark" -s $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) -m tap_zoho_crm.demo
+
+emulator: $(STAMP)
+	$(PY) -m tap_zoho_crm.testing.emulator --profile demo --port 8765
+
+clean:
+	rm -rf $(VENV) .meltano .demo output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Test support for tap-zoho-crm: the Zoho CRM emulator. The tap never imports this package."""

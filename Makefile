@@ -35,7 +35,7 @@ bench: $(STAMP)
 	$(PY) -m pytest -m "benchmark" -s $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) -m tap_zoho_crm.demo
+	$(PY) scripts/demo.py
 
 emulator: $(STAMP)
 	$(PY) -m tap_zoho_crm.testing.emulator --profile demo --port 8765

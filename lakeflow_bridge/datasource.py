@@ -1,0 +1,229 @@
+"""The PySpark data source ``zoho_crm``: batch and streaming reads through the connector.
+
+::
+
+    spark.dataSource.register(ZohoCrmDataSource)
+    df = spark.read.format("zoho_crm").options(**opts).load("Leads")
+    (spark.readStream.format("zoho_crm").options(**opts).load("Leads")
+        .writeStream.format("parquet").option("checkpointLocation", ckpt)
+        .trigger(availableNow=True).start(path))
+
+Spark runs this code in Python worker processes: options arrive as (lower-cased) strings and
+the connector is rebuilt there. The catalog discovered while Spark asks for the schema travels
+with the pickled data source, so workers do not discover again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pyspark.sql.datasource import (
+    DataSource,
+    DataSourceReader,
+    InputPartition,
+    SimpleDataSourceStreamReader,
+)
+from pyspark.sql.types import StructType
+
+from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
+from lakeflow_bridge.offsets import is_from_start, offset_reached, record_within
+from lakeflow_bridge.options import option
+from lakeflow_bridge.tables import MODULE_KEY
+
+try:  # Spark >= 4.2
+    from pyspark.sql.streaming.datasource import SupportsTriggerAvailableNow
+except ImportError:  # pragma: no cover - older Spark: availableNow runs a single batch
+
+    class SupportsTriggerAvailableNow:  # type: ignore[no-redef]
+        """Placeholder so the reader's bases stay the same on older Spark."""
+
+
+DELETE_FLOW_OPTION = "isDeleteFlow"
+MAX_REPLAY_CALLS = 10_000
+"""Bound on the tap runs one replay or batch read may make (each advances the offset)."""
+
+
+class ZohoCrmDataSource(DataSource):
+    """``spark.read.format("zoho_crm")``: every table the connector lists, by name."""
+
+    def __init__(self, options: Mapping[str, str]) -> None:
+        super().__init__(options)  # type: ignore[arg-type]
+        self._catalog: dict[str, Any] | None = None
+
+    @classmethod
+    def name(cls) -> str:
+        """The format name."""
+        return "zoho_crm"
+
+    def schema(self) -> StructType:
+        """The table's schema; discovering it here caches the catalog for the workers."""
+        connector = self._connector()
+        return connector.get_table_schema(self._table(), _plain(self.options))
+
+    def reader(self, schema: StructType) -> DataSourceReader:
+        """Batch reads."""
+        return ZohoCrmBatchReader(_plain(self.options), self._table(), self._catalog, schema)
+
+    def simpleStreamReader(self, schema: StructType) -> SimpleDataSourceStreamReader:  # noqa: N802
+        """Streaming reads (``SimpleDataSourceStreamReader``, micro-batches of one tap run)."""
+        return ZohoCrmStreamReader(_plain(self.options), self._table(), self._catalog, schema)
+
+    def _table(self) -> str:
+        name = option(self.options, "tableName") or option(self.options, "path")
+        if not name:
+            raise ValueError(
+                'say which table to read: .load("Leads") or .option("tableName", "Leads")'
+            )
+        return str(name)
+
+    def _connector(self) -> ZohoCrmLakeflowConnect:
+        connector = ZohoCrmLakeflowConnect.from_catalog(_plain(self.options), self._catalog)
+        self._catalog = connector.catalog
+        return connector
+
+
+class _TableReading:
+    """What batch and stream readers share: the table, its options and a lazy connector."""
+
+    def __init__(
+        self,
+        options: dict[str, str],
+        table: str,
+        catalog: Mapping[str, Any] | None,
+        schema: StructType,
+    ) -> None:
+        self._options = options
+        self._table = table
+        self._catalog = dict(catalog) if catalog is not None else None
+        self._schema = schema
+        self._deletes = str(option(options, DELETE_FLOW_OPTION) or "").lower() == "true"
+        self._connector_instance: ZohoCrmLakeflowConnect | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers rebuild the connector; only plain data is pickled.
+        state = dict(self.__dict__)
+        state["_connector_instance"] = None
+        return state
+
+    def _connector(self) -> ZohoCrmLakeflowConnect:
+        if self._connector_instance is None:
+            self._connector_instance = ZohoCrmLakeflowConnect.from_catalog(
+                self._options, self._catalog
+            )
+        return self._connector_instance
+
+    def _read_batch(self, start: dict) -> tuple[list[dict[str, Any]], dict]:
+        connector = self._connector()
+        read = connector.read_table_deletes if self._deletes else connector.read_table
+        records, end = read(self._table, start, self._options)
+        return list(records), end
+
+    def _rows(self, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        names = self._schema.fieldNames()
+        return [tuple(record.get(name) for name in names) for record in records]
+
+
+class ZohoCrmBatchReader(_TableReading, DataSourceReader):
+    """Reads the whole table: batch after batch from the start, one row per primary key."""
+
+    def partitions(self) -> list[InputPartition]:
+        """One partition: the tap reads a stream sequentially."""
+        return [InputPartition(self._table)]
+
+    def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
+        """Every current row; a record updated between two batches appears once, as updated."""
+        connector = self._connector()
+        meta = connector.read_table_metadata(self._table, self._options)
+        if meta["ingestion_type"] == "snapshot" and not self._deletes:
+            records, _ = self._read_batch({})
+            yield from self._rows(records)
+            return
+        keys = meta.get("primary_keys") or [MODULE_KEY]
+        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        offset: dict = {}
+        for _ in range(MAX_REPLAY_CALLS):
+            records, end = self._read_batch(offset)
+            for record in records:
+                latest[tuple(record.get(k) for k in keys)] = record
+            if end == offset or not records:
+                break
+            offset = end
+        yield from self._rows(list(latest.values()))
+
+
+class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsTriggerAvailableNow):
+    """Micro-batches of at most ``max_records_per_batch`` records, resuming from the offset.
+
+    With ``trigger(availableNow=True)`` the query runs batches until a read finds no new
+    records (the offset stops moving); records changed meanwhile may still be included.
+    """
+
+    def initialOffset(self) -> dict:  # noqa: N802
+        """A new query starts from the beginning of the table."""
+        return {}
+
+    def read(self, start: dict) -> tuple[Iterator[tuple[Any, ...]], dict]:
+        """One batch from ``start`` and the offset after it (the same offset if none)."""
+        records, end = self._read_batch(start)
+        return iter(self._rows(records)), end
+
+    def readBetweenOffsets(self, start: dict, end: dict) -> Iterator[tuple[Any, ...]]:  # noqa: N802
+        """Re-read a committed range after a restart, from ``start`` up to ``end``."""
+        connector = self._connector()
+        meta = connector.read_table_metadata(self._table, self._options)
+        cursor = str(meta.get("cursor_field") or "")
+        key = (meta.get("primary_keys") or [MODULE_KEY])[0]
+        bounded = bool(cursor) and not is_from_start(end) and "replication_key_value" in end
+        rows: list[tuple[Any, ...]] = []
+        offset = start
+        for _ in range(MAX_REPLAY_CALLS):
+            records, after = self._read_batch(offset)
+            if bounded:
+                # Rows of the table carry the table's cursor (tombstones too), whatever the
+                # stream behind the offset calls it.
+                records = [r for r in records if record_within(r, cursor, key, end)]
+            rows.extend(self._rows(records))
+            if after == offset or offset_reached(after, end):
+                break
+            offset = after
+        return iter(rows)
+
+    def commit(self, end: dict) -> None:
+        """Nothing to release: each batch is a finished tap run."""
+
+    def prepareForTriggerAvailableNow(self) -> None:  # noqa: N802
+        """Nothing to pin: the query ends at the first read that returns the same offset."""
+
+
+def _plain(options: Mapping[str, str]) -> dict[str, str]:
+    return {str(key): value for key, value in options.items()}
+
+
+def lakeflow_source_class() -> type:
+    """The Lakeflow framework's data source bound to this connector (needs the framework).
+
+    On Databricks, with ``databricks-labs-community-connector`` installed in the pipeline
+    environment, this is what its ``ingest(spark, pipeline_spec)`` reads through (format
+    ``lakeflow_connect``), exactly like the framework's own per-source subclasses.
+    """
+    try:
+        from databricks.labs.community_connector.sparkpds.lakeflow_datasource import (  # noqa: PLC0415
+            LakeflowSource,
+        )
+    except ImportError as exc:
+        raise ImportError(
+            "the Lakeflow Community Connectors framework is not installed; install "
+            "databricks-labs-community-connector in the pipeline environment, or use the "
+            "'zoho_crm' data source (ZohoCrmDataSource) on plain Spark"
+        ) from exc
+    return type(
+        "ZohoCrmLakeflowSource",
+        (LakeflowSource,),
+        {"_lakeflow_connect_cls": ZohoCrmLakeflowConnect},
+    )
+
+
+def register_lakeflow_source(spark: Any) -> None:
+    """Register the Lakeflow framework's ``lakeflow_connect`` source for Zoho CRM."""
+    spark.dataSource.register(lakeflow_source_class())

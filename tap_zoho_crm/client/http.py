@@ -1,0 +1,391 @@
+"""ZohoClient: the only object in the tap that sends HTTP.
+
+It owns the session, the authenticator, timeouts, retries (429 / 5xx / resets / timeouts,
+exponential backoff with full jitter, ``Retry-After`` honoured, bounded in tries and time),
+the translation of Zoho's error dialect into typed exceptions, the concurrency limit for
+fan-out calls, and the stop on daily-credit exhaustion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Generator, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import backoff
+import requests
+from requests.adapters import HTTPAdapter
+
+from tap_zoho_crm.client.auth import ZohoAuthenticator
+from tap_zoho_crm.client.errors import (
+    ErrorKind,
+    ZohoAPIError,
+    ZohoAuthError,
+    ZohoConfigError,
+    ZohoCreditsExhaustedError,
+    ZohoInvalidTokenError,
+    ZohoModuleUnavailableError,
+    ZohoPaginationError,
+    ZohoResponseError,
+    ZohoRetriableError,
+    classify,
+    mentions_daily_limit,
+)
+from tap_zoho_crm.config import ZohoSettings, api_domain_for
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+API_PATH = "/crm/v8"
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+#: Longest single wait taken from a ``Retry-After`` header, and the cap of the exponential.
+MAX_RETRY_AFTER = 300.0
+MAX_BACKOFF_STEP = 60.0
+BACKOFF_FACTOR = 1.0
+
+_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+
+CREDITS_MESSAGE = (
+    "Zoho API credits for the org's rolling 24-hour window are exhausted; the sync stopped "
+    "and its state was saved. Run again once credits are available"
+)
+
+
+class ZohoBrokenResponseError(ZohoResponseError):
+    """A 2xx answer whose body is not the JSON Zoho promises; may be a truncated transfer."""
+
+
+@dataclass(frozen=True)
+class ZohoResponse:
+    """A successful CRM answer. 204 and 304 carry no body and mean "nothing here"."""
+
+    status: int
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        """204 No Content or 304 Not Modified."""
+        return self.status in {204, 304}
+
+    def items(self, key: str) -> list[dict[str, Any]]:
+        """The list under ``key`` (``data``, ``users``, ``fields``...), empty when absent."""
+        value = self.body.get(key)
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """The paging ``info`` object (empty when absent)."""
+        info = self.body.get("info")
+        return info if isinstance(info, dict) else {}
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Parse ``Retry-After`` (seconds or an HTTP date) into a bounded wait."""
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def retry_waits(factor: float = BACKOFF_FACTOR) -> Generator[float, Any, None]:
+    """Backoff wait generator: the server's ``Retry-After`` if given, else full-jitter expo.
+
+    ``backoff`` sends the raised exception into the generator, so one generator can honour
+    the header when present and fall back to exponential waits otherwise.
+    """
+    exc = yield 0.0
+    attempt = 0
+    while True:
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            wait = float(retry_after)
+        else:
+            wait = random.uniform(0, min(MAX_BACKOFF_STEP, factor * 2**attempt))  # noqa: S311
+        attempt += 1
+        exc = yield wait
+
+
+def _error_body(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+class ZohoClient:
+    """Sends every request of one Tap instance to Zoho Accounts and the CRM API."""
+
+    def __init__(self, settings: ZohoSettings, *, logger: logging.Logger | None = None) -> None:
+        self.settings = settings
+        self.logger = logger or logging.getLogger(__name__)
+        self.session = requests.Session()
+        self.session.headers.update(
+            {"User-Agent": settings.user_agent, "Accept": "application/json"}
+        )
+        pool = max(10, settings.max_concurrency * 2)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.authenticator = ZohoAuthenticator(
+            accounts_url=settings.accounts_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            refresh_token=settings.refresh_token,
+            transport=self._post_token,
+            throttle_max_wait=settings.token_throttle_max_wait,
+            logger=self.logger,
+        )
+        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        self._state_lock = threading.Lock()
+        self._credits_remaining: int | None = None
+        self._credits_exhausted = False
+        self._api_base: str | None = None
+        #: API calls sent, by path (attempts that reached the server, retries included).
+        self.calls: Counter[str] = Counter()
+        self._get = self._with_retries(self._get_once)
+        self._post_form = self._with_retries(self._post_form_once)
+
+    def __repr__(self) -> str:
+        """Name the data centre only."""
+        return f"ZohoClient(accounts_url={self.settings.accounts_url!r})"
+
+    # -- public surface -------------------------------------------------------------------
+
+    @property
+    def api_base(self) -> str:
+        """``https://www.zohoapis.<dc>/crm/v8``: the api_url override, else the token's domain."""
+        if self._api_base is None:
+            domain = (
+                self.settings.api_url
+                or self.authenticator.api_domain
+                or api_domain_for(self.settings.accounts_url)
+            )
+            if not domain:
+                raise ZohoConfigError(
+                    "Zoho did not name an API domain and base_url is not a known data centre; "
+                    "set 'api_url' (e.g. https://www.zohoapis.com)"
+                )
+            domain = domain.rstrip("/")
+            self._api_base = domain if domain.endswith(API_PATH) else domain + API_PATH
+        return self._api_base
+
+    @property
+    def credits_remaining(self) -> int | None:
+        """The last ``X-API-CREDITS-REMAINING`` seen (Zoho sends it once half is used)."""
+        return self._credits_remaining
+
+    def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ZohoResponse:
+        """GET a CRM path (relative to ``/crm/v8``), with retries and one token refresh."""
+        url = f"{self.api_base}/{path.lstrip('/')}"
+        try:
+            return self._get(url, dict(params or {}), dict(headers or {}))
+        except ZohoInvalidTokenError:
+            # The token expired or was revoked since it was minted: mint once and retry.
+            try:
+                return self._get(url, dict(params or {}), dict(headers or {}))
+            except ZohoInvalidTokenError:
+                raise ZohoAuthError(
+                    "Zoho rejected a freshly minted access token (INVALID_TOKEN); check that "
+                    "base_url and api_url belong to the same data centre"
+                ) from None
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` on up to ``max_concurrency`` threads, keeping order.
+
+        Every request still passes the client's semaphore, so in-flight calls never exceed
+        ``max_concurrency`` however the fan-outs nest.
+        """
+        work = list(items)
+        if len(work) <= 1 or self.settings.max_concurrency == 1:
+            return [fn(item) for item in work]
+        workers = min(self.settings.max_concurrency, len(work))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho") as pool:
+            return list(pool.map(fn, work))
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _with_retries(self, send: Callable[..., T]) -> Callable[..., T]:
+        retrying = backoff.on_exception(
+            retry_waits,
+            (ZohoRetriableError, ZohoBrokenResponseError, *_CONNECTION_ERRORS),
+            max_tries=self.settings.max_retries,
+            max_time=self.settings.max_retry_seconds,
+            jitter=None,
+            on_backoff=self._log_retry,
+            logger=None,
+        )(send)
+
+        def send_or_explain(url: str, *args: Any) -> T:
+            try:
+                return retrying(url, *args)
+            except ZohoRetriableError as exc:
+                if exc.status == 429 and mentions_daily_limit(exc.zoho_message):
+                    self._credits_exhausted = True
+                    raise ZohoCreditsExhaustedError(CREDITS_MESSAGE) from None
+                raise ZohoAPIError(
+                    status=exc.status,
+                    code=exc.code,
+                    message=f"{exc.zoho_message} (gave up after retries)",
+                    details=exc.details,
+                    path=exc.path,
+                ) from None
+            except _CONNECTION_ERRORS as exc:
+                parts = urlsplit(url)
+                raise ZohoResponseError(
+                    f"could not get an answer from {parts.scheme}://{parts.netloc}{parts.path} "
+                    f"({type(exc).__name__}) after retrying; check the URL and network"
+                ) from None
+
+        return send_or_explain
+
+    def _log_retry(self, details: Mapping[str, Any]) -> None:
+        exc = details.get("exception")
+        if isinstance(exc, ZohoAPIError):
+            reason = f"HTTP {exc.status} {exc.code}"
+        else:
+            reason = type(exc).__name__
+        url = details["args"][0] if details.get("args") else ""
+        self.logger.warning(
+            "Retrying %s in %.1f s after %s (attempt %d of %d)",
+            urlsplit(str(url)).path,
+            details["wait"],
+            reason,
+            details["tries"],
+            self.settings.max_retries,
+        )
+
+    def _get_once(self, url: str, params: dict[str, Any], headers: dict[str, str]) -> ZohoResponse:
+        if self._credits_exhausted:
+            raise ZohoCreditsExhaustedError(CREDITS_MESSAGE)
+        prepared = self.session.prepare_request(
+            requests.Request("GET", url, params=params, headers=headers)
+        )
+        self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
+        with self._slots:
+            response = self.session.send(prepared, timeout=self.settings.request_timeout)
+        path = urlsplit(url).path
+        self.calls[path] += 1
+        self._track_credits(response.headers)
+        try:
+            return self._interpret(response, path)
+        except ZohoInvalidTokenError:
+            self.authenticator.invalidate(prepared.headers.get("Authorization"))
+            raise
+
+    def _post_token(self, url: str, form: Mapping[str, str]) -> requests.Response:
+        response: requests.Response = self._post_form(url, form)
+        return response
+
+    def _post_form_once(self, url: str, form: Mapping[str, str]) -> requests.Response:
+        response = self.session.post(url, data=dict(form), timeout=self.settings.request_timeout)
+        self.calls[urlsplit(url).path] += 1
+        if response.status_code >= 500:
+            raise ZohoRetriableError(
+                status=response.status_code,
+                code="SERVER_ERROR",
+                message="token endpoint error",
+                path=urlsplit(url).path,
+                retry_after=retry_after_seconds(response.headers),
+            )
+        return response
+
+    def _track_credits(self, headers: Mapping[str, str]) -> None:
+        raw = headers.get(CREDITS_HEADER)
+        if raw is None:
+            return
+        try:
+            remaining = int(raw)
+        except ValueError:
+            return
+        with self._state_lock:
+            first = self._credits_remaining is None
+            self._credits_remaining = remaining
+            if remaining <= 0:
+                self._credits_exhausted = True
+        if first:
+            self.logger.warning(
+                "More than half of today's Zoho API credits are used (%d remaining)", remaining
+            )
+
+    def _interpret(self, response: requests.Response, path: str) -> ZohoResponse:
+        status = response.status_code
+        if status in {204, 304}:
+            return ZohoResponse(status=status)
+        if 200 <= status < 300:
+            body = _error_body(response)
+            if body is None:
+                raise ZohoBrokenResponseError(
+                    f"{path} answered HTTP {status} with a body that is not Zoho's JSON; "
+                    "check api_url",
+                    status=status,
+                )
+            return ZohoResponse(status=status, body=body)
+        body = _error_body(response) or {}
+        code = str(body.get("code") or "")
+        message = str(body.get("message") or "")
+        details = body.get("details") if isinstance(body.get("details"), dict) else {}
+        if not code and status not in {429} and status < 500:
+            raise ZohoResponseError(
+                f"{path} answered HTTP {status} without a Zoho error body; check api_url",
+                status=status,
+            )
+        kind = classify(status, code, message=message, credits_remaining=self._credits_remaining)
+        fields: dict[str, Any] = {
+            "status": status,
+            "code": code or f"HTTP_{status}",
+            "message": message or response.reason or "",
+            "details": details,
+            "path": path,
+        }
+        if kind is ErrorKind.CREDITS_EXHAUSTED:
+            self._credits_exhausted = True
+            raise ZohoCreditsExhaustedError(CREDITS_MESSAGE)
+        if kind is ErrorKind.RETRY:
+            raise ZohoRetriableError(retry_after=retry_after_seconds(response.headers), **fields)
+        if kind is ErrorKind.REFRESH_TOKEN:
+            raise ZohoInvalidTokenError(**fields)
+        if kind is ErrorKind.MODULE_UNAVAILABLE:
+            raise ZohoModuleUnavailableError(**fields)
+        if kind is ErrorKind.PAGINATION_RESET:
+            raise ZohoPaginationError(**fields)
+        if status == 401:
+            raise ZohoAuthError(
+                f"Zoho refused the access token on {path} ({fields['code']}): check the "
+                "OAuth scopes granted to the refresh token"
+            )
+        raise ZohoAPIError(**fields)

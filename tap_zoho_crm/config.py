@@ -1,0 +1,245 @@
+"""Settings: the seed doc's aliases, data centres, URL safety and the typed view of config.
+
+The tap's config dict is what Meltano, the CLI and the Lakeflow bridge hand over. This module
+turns it into one validated `ZohoSettings`, so the rest of the code never re-reads raw keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import ipaddress
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from tap_zoho_crm.client.errors import ZohoConfigError
+
+#: Seed-doc (Databricks connector) option names accepted as aliases of our settings.
+ALIASES: Mapping[str, str] = {
+    "client_value_tmp": "client_secret",
+    "refresh_value_tmp": "refresh_token",
+    "initial_load_start_date": "start_date",
+}
+
+#: Zoho accounts host -> API domain, for the data centres in the API spec. The token
+#: response's ``api_domain`` wins; this table only fills in when it is missing.
+DATA_CENTRES: Mapping[str, str] = {
+    "accounts.zoho.com": "https://www.zohoapis.com",
+    "accounts.zoho.eu": "https://www.zohoapis.eu",
+    "accounts.zoho.in": "https://www.zohoapis.in",
+    "accounts.zoho.com.au": "https://www.zohoapis.com.au",
+    "accounts.zoho.com.cn": "https://www.zohoapis.com.cn",
+    "accounts.zoho.jp": "https://www.zohoapis.jp",
+    "accounts.zohocloud.ca": "https://www.zohoapis.ca",
+    "accounts.zoho.sa": "https://www.zohoapis.sa",
+    "accounts.zoho.uk": "https://www.zohoapis.uk",
+}
+
+DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
+DEFAULT_PAGE_SIZE = 200
+DEFAULT_MAX_CONCURRENCY = 5
+DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 8
+DEFAULT_MAX_RETRY_SECONDS = 600.0
+DEFAULT_TOKEN_THROTTLE_WAIT = 120.0
+
+_CREDENTIALS = ("client_id", "client_secret", "refresh_token")
+
+
+def apply_aliases(config: MutableMapping[str, Any]) -> None:
+    """Move seed-doc option names onto ours, in place.
+
+    In place because the SDK keeps (and validates) the very dict it was given. Both names
+    with different values is ambiguous and refused rather than silently picking one.
+    """
+    for alias, name in ALIASES.items():
+        if alias not in config:
+            continue
+        value = config.pop(alias)
+        if value in (None, ""):
+            continue
+        if config.get(name) not in (None, "") and config[name] != value:
+            raise ZohoConfigError(
+                f"both '{name}' and its alias '{alias}' are set, to different values; keep only one"
+            )
+        config[name] = value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a host name is this machine (where plain http is acceptable)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, setting: str) -> str:
+    """Validate a configured URL and return it without a trailing slash.
+
+    Tokens travel in requests to these URLs, so anything but https is refused unless the
+    server is on loopback (the emulator, a local proxy).
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ZohoConfigError(
+            f"'{setting}' must be a full URL like https://accounts.zoho.com (got {url!r})"
+        )
+    if parts.scheme != "https" and not is_loopback(parts.hostname):
+        raise ZohoConfigError(
+            f"'{setting}' must use https (only loopback addresses may use http); "
+            f"got {parts.scheme}://{parts.hostname}"
+        )
+    if parts.query or parts.fragment:
+        raise ZohoConfigError(f"'{setting}' must not contain a query or fragment")
+    return url.strip().rstrip("/")
+
+
+def parse_start_date(value: str) -> dt.datetime:
+    """Parse ``start_date`` into an aware UTC datetime.
+
+    Accepts what people write: a date, or an ISO 8601 datetime with ``Z``, an offset, or
+    no offset (taken as UTC).
+    """
+    text = str(value).strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ZohoConfigError(
+            f"'start_date' is not an ISO 8601 date or datetime: {text!r} "
+            "(example: 2024-01-01T00:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def api_domain_for(accounts_url: str) -> str | None:
+    """The documented API domain of a data centre, when the accounts host is a known one."""
+    host = urlsplit(accounts_url).hostname or ""
+    return DATA_CENTRES.get(host)
+
+
+def _names(value: Any, setting: str) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, Iterable):
+        raise ZohoConfigError(f"'{setting}' must be a list of names")
+    return tuple(str(name).strip() for name in value if str(name).strip())
+
+
+def _number(config: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
+    raw = config.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise ZohoConfigError(f"'{name}' must be a number (got {raw!r})") from None
+    if not low <= number <= high:
+        raise ZohoConfigError(f"'{name}' must be between {low:g} and {high:g} (got {raw!r})")
+    return number
+
+
+def _flag(config: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    raw = config.get(name)
+    if raw in (None, ""):
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise ZohoConfigError(f"'{name}' must be true or false (got {raw!r})")
+
+
+@dataclass(frozen=True)
+class ZohoSettings:
+    """The validated settings every component reads."""
+
+    client_id: str
+    client_secret: str
+    refresh_token: str
+    accounts_url: str
+    api_url: str | None
+    start_date: dt.datetime | None
+    include_modules: tuple[str, ...]
+    exclude_modules: tuple[str, ...]
+    page_size: int
+    max_concurrency: int
+    request_timeout: float
+    max_retries: int
+    max_retry_seconds: float
+    token_throttle_max_wait: float
+    user_agent: str
+    full_rich_text: bool = True
+
+    def __repr__(self) -> str:
+        """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
+        return (
+            f"ZohoSettings(accounts_url={self.accounts_url!r}, api_url={self.api_url!r}, "
+            f"client_id={self.client_id!r}, start_date={self.start_date!r}, "
+            f"include_modules={self.include_modules!r}, exclude_modules={self.exclude_modules!r}, "
+            f"page_size={self.page_size}, max_concurrency={self.max_concurrency})"
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], *, user_agent: str) -> ZohoSettings:
+        """Build settings from an alias-resolved config, with one clear error per mistake."""
+        missing = [name for name in _CREDENTIALS if config.get(name) in (None, "")]
+        if missing:
+            aliases = {name: alias for alias, name in ALIASES.items()}
+            described = [
+                f"{name} (or {aliases[name]})" if name in aliases else name for name in missing
+            ]
+            raise ZohoConfigError(f"missing required setting(s): {', '.join(described)}")
+        start = config.get("start_date")
+        api_url = config.get("api_url")
+        return cls(
+            client_id=str(config["client_id"]).strip(),
+            client_secret=str(config["client_secret"]).strip(),
+            refresh_token=str(config["refresh_token"]).strip(),
+            accounts_url=check_url(config.get("base_url") or DEFAULT_ACCOUNTS_URL, "base_url"),
+            api_url=check_url(api_url, "api_url") if api_url else None,
+            start_date=parse_start_date(start) if start not in (None, "") else None,
+            include_modules=_names(config.get("include_modules"), "include_modules"),
+            exclude_modules=_names(config.get("exclude_modules"), "exclude_modules"),
+            page_size=int(_number(config, "page_size", DEFAULT_PAGE_SIZE, 1, 200)),
+            max_concurrency=int(_number(config, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 25)),
+            request_timeout=_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, 1, 3600),
+            max_retries=int(_number(config, "max_retries", DEFAULT_MAX_RETRIES, 1, 50)),
+            max_retry_seconds=_number(
+                config, "max_retry_seconds", DEFAULT_MAX_RETRY_SECONDS, 1, 86400
+            ),
+            token_throttle_max_wait=_number(
+                config, "token_throttle_max_wait", DEFAULT_TOKEN_THROTTLE_WAIT, 0, 3600
+            ),
+            user_agent=str(config.get("user_agent") or user_agent),
+            full_rich_text=_flag(config, "full_rich_text", default=True),
+        )
+
+
+def check_module_names(
+    requested: Iterable[str], available: Iterable[str], setting: str = "include_modules"
+) -> None:
+    """Refuse names that match no stream, suggesting the closest real ones."""
+    known = sorted(set(available))
+    unknown = [name for name in requested if name not in known]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1) or [
+            k for k in known if k.lower() == name.lower()
+        ]
+        hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise ZohoConfigError(
+        f"unknown module(s) in '{setting}': {', '.join(hints)}; available: {', '.join(known)}"
+    )

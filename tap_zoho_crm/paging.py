@@ -1,0 +1,277 @@
+"""Zoho's pagination quirks, each in one named place.
+
+* ``fields`` is mandatory and capped at 50 names per call          -> `chunk_fields`
+* ``ids`` lists are capped (undocumented for Get Records; the smallest documented list cap,
+  100, is assumed)                                                    -> `chunk_ids`
+* ``page`` reaches only 2,000 records; ``page_token`` reaches 100,000, is bound to the
+  other parameters, expires after 24 h, and may be a server-side *position* (records changed
+  while paging shift later pages)                                     -> `ModifiedTimeWalk`
+* ``converted`` defaults to false, hiding converted leads           -> `CONVERTED_PARAM_MODULES`
+* list responses truncate rich text to 500 characters              -> `maybe_truncated`
+
+`ModifiedTimeWalk` is keyset pagination: every page is a fresh query sorted by
+``Modified_Time`` ascending with ``If-Modified-Since`` = the last instant seen (inclusive),
+skipping ids already emitted at that instant. It never needs ``page_token`` except inside a
+block of more than one page of records sharing one instant, so it never meets the 2,000 or
+100,000 caps, reads modules of any size, and costs about one call per page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
+from tap_zoho_crm.records import format_utc, parse_instant
+
+FIELDS_PER_CALL = 50
+IDS_PER_CALL = 100
+MAX_PER_PAGE = 200
+REPLICATION_KEY = "Modified_Time"
+
+#: List responses cut rich-text values at this many characters; the full value needs a
+#: single-record GET.
+RICH_TEXT_LIST_LIMIT = 500
+
+#: Modules whose Get Records hides converted records unless asked (``converted=both``).
+CONVERTED_PARAM_MODULES = frozenset({"Leads"})
+
+#: How many times a block of records sharing one instant is walked: the first walk follows
+#: page_tokens, whose positions shift if a record in the block changes meanwhile, so the block
+#: is walked again until a walk finds nothing new (at most this many walks).
+TIE_BLOCK_MAX_WALKS = 3
+
+#: Restarts of a tie-block walk (token expired or capped) allowed without any new record.
+TIE_BLOCK_MAX_STALLS = 2
+
+
+def chunk_fields(
+    fields: Sequence[str], *, leading: Sequence[str] = ("id", REPLICATION_KEY)
+) -> list[list[str]]:
+    """Split field names into calls of at most 50.
+
+    The first chunk drives paging, so it always holds ``id`` and the replication key; every
+    later chunk holds ``id`` too, to merge by it.
+    """
+    lead = ["id", *[name for name in leading if name != "id" and name in fields]]
+    rest = [name for name in dict.fromkeys(fields) if name not in lead]
+    first_room = FIELDS_PER_CALL - len(lead)
+    chunks = [lead + rest[:first_room]]
+    rest = rest[first_room:]
+    step = FIELDS_PER_CALL - 1
+    chunks.extend(["id", *rest[i : i + step]] for i in range(0, len(rest), step))
+    return chunks
+
+
+def chunk_ids(ids: Sequence[int]) -> list[list[int]]:
+    """Split ids into ``ids=`` lists Zoho accepts."""
+    return [list(ids[i : i + IDS_PER_CALL]) for i in range(0, len(ids), IDS_PER_CALL)]
+
+
+def maybe_truncated(value: Any) -> bool:
+    """Whether a rich-text value from a list response may have been cut at the limit."""
+    return isinstance(value, str) and len(value) >= RICH_TEXT_LIST_LIMIT
+
+
+def if_modified_since(instant: dt.datetime | None) -> dict[str, str]:
+    """The ``If-Modified-Since`` header for an instant, as UTC ISO 8601 with ``+00:00``."""
+    return {"If-Modified-Since": format_utc(instant)} if instant is not None else {}
+
+
+def list_params(module: str) -> dict[str, str]:
+    """Parameters every Get Records call of a module needs to see all its records."""
+    return {"converted": "both"} if module in CONVERTED_PARAM_MODULES else {}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of a list call, records already normalised (int ids, UTC datetimes)."""
+
+    records: list[dict[str, Any]]
+    more_records: bool
+    next_page_token: str | None = None
+
+    @classmethod
+    def from_info(cls, records: list[dict[str, Any]], info: Mapping[str, Any]) -> Page:
+        """Build from Zoho's ``info`` object (``more_records``, ``next_page_token``)."""
+        token = info.get("next_page_token")
+        return cls(
+            records=records,
+            more_records=bool(info.get("more_records")),
+            next_page_token=str(token) if token else None,
+        )
+
+
+#: Fetch one page: (If-Modified-Since instant, page_token, page number) -> page or None
+#: (None for 204/304). A fresh query is (instant, None, 1).
+FetchPage = Callable[[dt.datetime | None, str | None, int], Page | None]
+
+
+@dataclass
+class KeysetCursor:
+    """The newest instant emitted and the ids emitted at it."""
+
+    instant: dt.datetime | None
+    seen: set[int] = field(default_factory=set)
+
+    def accept(self, record: Mapping[str, Any], key: str) -> bool:
+        """Whether the record is new (and, if so, move the cursor to it)."""
+        instant, record_id = parse_instant(record[key]), int(record["id"])
+        if self.instant is not None and (
+            instant < self.instant or (instant == self.instant and record_id in self.seen)
+        ):
+            return False
+        if self.instant is None or instant > self.instant:
+            self.instant, self.seen = instant, {record_id}
+        else:
+            self.seen.add(record_id)
+        return True
+
+
+class ModifiedTimeWalk:
+    """Keyset pagination on Modified_Time with re-anchoring (see the module docstring)."""
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        *,
+        start: dt.datetime | None,
+        skip_ids: set[int],
+        key: str = REPLICATION_KEY,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._cursor = KeysetCursor(start, set(skip_ids) if start is not None else set())
+        self._key = key
+        self._logger = logger or logging.getLogger(__name__)
+        self._done = False
+
+    def _instant(self, record: Mapping[str, Any]) -> dt.datetime:
+        return parse_instant(record[self._key])
+
+    def _single_instant(self, page: Page) -> bool:
+        first = self._instant(page.records[0])
+        return first == self._cursor.instant and all(
+            self._instant(record) == first for record in page.records
+        )
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of new records, in Modified_Time order, until the module is read."""
+        while not self._done:
+            page = self._fetch(self._cursor.instant, None, 1)
+            if page is None or not page.records:
+                return
+            new = [record for record in page.records if self._cursor.accept(record, self._key)]
+            if page.more_records and self._single_instant(page):
+                if new:
+                    yield new
+                yield from self._tie_block(page)
+                continue
+            if new:
+                yield new
+            if not page.more_records:
+                return
+            if not new:
+                raise ZohoAPIError(
+                    status=200,
+                    code="NO_PROGRESS",
+                    message="a re-anchored page repeated records already read",
+                    path="paging",
+                )
+
+    def _follow(self, page: Page, page_no: int) -> tuple[Page | None, int]:
+        """The next page of the current query: by page_token, else by page number."""
+        instant = self._cursor.instant
+        if page.next_page_token:
+            return self._fetch(instant, page.next_page_token, 1), 1
+        return self._fetch(instant, None, page_no + 1), page_no + 1
+
+    def _tie_block(self, first: Page) -> Iterator[list[dict[str, Any]]]:
+        """Read a run of more than one page of records sharing the cursor's instant.
+
+        Re-querying at that instant cannot move past it, so the query's own page_token is
+        followed. The block is walked again until a walk finds nothing new, because token
+        positions shift when a record of the block changes during the walk.
+        """
+        tie = self._cursor.instant
+        assert tie is not None  # noqa: S101 - a tie block is only entered at a known instant
+        self._logger.info("More than one page of records share %s; following page tokens", tie)
+        tail: Page | None = None
+        page: Page | None = first
+        page_no = 1
+        for walk in range(1, TIE_BLOCK_MAX_WALKS + 1):
+            found, stalls, tail = 0, 0, None
+            while page is not None and page.records:
+                at_tie = [rec for rec in page.records if self._instant(rec) == tie]
+                new = [rec for rec in at_tie if self._cursor.accept(rec, self._key)]
+                found += len(new)
+                if new:
+                    stalls = 0
+                    yield new
+                if len(at_tie) < len(page.records) or not page.more_records:
+                    tail = page
+                    break
+                try:
+                    page, page_no = self._follow(page, page_no)
+                except ZohoPaginationError as exc:
+                    stalls += 1
+                    if stalls > TIE_BLOCK_MAX_STALLS:
+                        raise ZohoAPIError(
+                            status=exc.status,
+                            code=exc.code,
+                            message=f"cannot page past the records sharing Modified_Time {tie}",
+                            path=exc.path,
+                        ) from exc
+                    self._logger.info("Restarting the walk at %s after %s", tie, exc.code)
+                    page, page_no = self._fetch(tie, None, 1), 1
+            if walk > 1 and found == 0:
+                break
+            if walk < TIE_BLOCK_MAX_WALKS:
+                page, page_no = self._fetch(tie, None, 1), 1
+        if tail is None:
+            self._done = True
+            return
+        after = [
+            rec
+            for rec in tail.records
+            if self._instant(rec) > tie and self._cursor.accept(rec, self._key)
+        ]
+        if after:
+            yield after
+        if not tail.more_records:
+            self._done = True
+
+
+#: Fetch one page of a walk without an incremental key: (page_token, page number).
+FetchTokenPage = Callable[[str | None, int], Page | None]
+
+
+def token_walk(fetch: FetchTokenPage) -> Iterator[list[dict[str, Any]]]:
+    """Plain pagination: ``page`` until Zoho hands out a ``next_page_token``, then tokens.
+
+    For endpoints without a Modified_Time sort (full-table reads, users); limited to what
+    Zoho's page_token reaches (100,000 records).
+    """
+    token: str | None = None
+    page_no = 1
+    while True:
+        page = fetch(token, page_no)
+        if page is None or not page.records:
+            return
+        yield page.records
+        if not page.more_records:
+            return
+        if page.next_page_token:
+            token = page.next_page_token
+        elif token is None:
+            page_no += 1
+        else:
+            raise ZohoAPIError(
+                status=200,
+                code="NO_NEXT_PAGE_TOKEN",
+                message="more_records is true but no next_page_token was given",
+                path="paging",
+            )

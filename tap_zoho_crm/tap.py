@@ -1,0 +1,310 @@
+"""TapZohoCrm: config schema, and streams from the API (discovery) or from ``--catalog``."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import PurePath
+from typing import Any
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.singerlib import Catalog, SelectionMask
+
+from tap_zoho_crm.client.errors import ZohoConfigError
+from tap_zoho_crm.client.http import ZohoClient
+from tap_zoho_crm.config import (
+    DEFAULT_ACCOUNTS_URL,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_SECONDS,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TOKEN_THROTTLE_WAIT,
+    ZohoSettings,
+    apply_aliases,
+)
+from tap_zoho_crm.discovery import Discovery, StreamDefinition, definitions_from_catalog
+from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
+
+try:
+    VERSION = metadata.version("tap-zoho-crm")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    VERSION = "0.0.0"
+
+
+def _selected_schema(schema: Mapping[str, Any], mask: SelectionMask) -> dict[str, Any]:
+    """A copy of ``schema`` without deselected properties (annotations kept)."""
+    out = copy.deepcopy(dict(schema))
+
+    def prune(node: dict[str, Any], crumb: tuple[str, ...]) -> None:
+        for name in list(node.get("properties", {})):
+            child = (*crumb, "properties", name)
+            if not mask[child]:
+                del node["properties"][name]
+            elif isinstance(node["properties"][name], dict):
+                prune(node["properties"][name], child)
+
+    prune(out, ())
+    return out
+
+
+def _raw_catalog(catalog: Any) -> dict[str, Any] | None:
+    """The input catalog as a plain dict, before the SDK's Schema objects strip our annotations."""
+    if catalog is None:
+        return None
+    if isinstance(catalog, Catalog):
+        return catalog.to_dict()
+    if isinstance(catalog, Mapping):
+        return copy.deepcopy(dict(catalog))
+    if isinstance(catalog, str | PurePath):
+        with open(catalog, encoding="utf-8") as handle:
+            loaded = json.load(handle)
+        return loaded if isinstance(loaded, dict) else None
+    return None
+
+
+class TapZohoCrm(Tap):
+    """Singer tap for Zoho CRM (API v8): every module, custom ones included, incrementally."""
+
+    name = "tap-zoho-crm"
+    package_name = "tap-zoho-crm"
+    dynamic_catalog = True
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "client_id",
+            th.StringType,
+            required=True,
+            description="OAuth client id from the Zoho API console (Self Client or server app).",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="OAuth client secret. Alias: `client_value_tmp`.",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            description=(
+                "OAuth refresh token (offline access) with ZohoCRM.modules.READ, "
+                "ZohoCRM.settings.READ, ZohoCRM.users.READ and ZohoCRM.org.READ scopes. "
+                "Alias: `refresh_value_tmp`."
+            ),
+        ),
+        th.Property(
+            "client_value_tmp",
+            th.StringType,
+            secret=True,
+            description="Alias of `client_secret` (the Databricks connector's option name).",
+        ),
+        th.Property(
+            "refresh_value_tmp",
+            th.StringType,
+            secret=True,
+            description="Alias of `refresh_token` (the Databricks connector's option name).",
+        ),
+        th.Property(
+            "base_url",
+            th.StringType,
+            default=DEFAULT_ACCOUNTS_URL,
+            description=(
+                "Zoho Accounts URL of your data centre, e.g. https://accounts.zoho.eu, "
+                "https://accounts.zohocloud.ca. Must be https (http only for loopback)."
+            ),
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            description=(
+                "Override of the CRM API domain (e.g. https://www.zohoapis.eu). By default the "
+                "token response's `api_domain` is used."
+            ),
+        ),
+        th.Property(
+            "start_date",
+            th.StringType,
+            description=(
+                "Earliest Modified_Time to read on the first sync (ISO 8601, e.g. "
+                "2024-01-01T00:00:00Z). Omit to read all history. "
+                "Alias: `initial_load_start_date`."
+            ),
+        ),
+        th.Property(
+            "initial_load_start_date",
+            th.StringType,
+            description="Alias of `start_date` (the Databricks connector's option name).",
+        ),
+        th.Property(
+            "include_modules",
+            th.ArrayType(th.StringType),
+            description=(
+                "Only these streams (module API names such as Leads or Custom_Thing, or "
+                "Users, Roles, Profiles, Org). An unknown name is an error."
+            ),
+        ),
+        th.Property(
+            "exclude_modules",
+            th.ArrayType(th.StringType),
+            description="Streams to leave out (module API names or Users/Roles/Profiles/Org).",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=DEFAULT_PAGE_SIZE,
+            description="Records per Get Records call (1-200; Zoho's maximum, 200, is cheapest).",
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=DEFAULT_MAX_CONCURRENCY,
+            description=(
+                "Most API calls in flight at once (fan-out calls: field chunks, discovery). "
+                "Keep below your edition's concurrency limit (Free 5 ... Ultimate 25)."
+            ),
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=DEFAULT_REQUEST_TIMEOUT,
+            description="Seconds to wait for one HTTP response.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRIES,
+            description="Attempts per request on 429, 5xx, resets and timeouts.",
+        ),
+        th.Property(
+            "max_retry_seconds",
+            th.NumberType,
+            default=DEFAULT_MAX_RETRY_SECONDS,
+            description="Longest total time spent retrying one request.",
+        ),
+        th.Property(
+            "token_throttle_max_wait",
+            th.NumberType,
+            default=DEFAULT_TOKEN_THROTTLE_WAIT,
+            description=(
+                "Seconds to wait out Zoho Accounts' token throttling (10 tokens per 10 minutes "
+                "per refresh token) before failing."
+            ),
+        ),
+        th.Property(
+            "full_rich_text",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Zoho cuts rich-text values to 500 characters in list responses; when true, "
+                "each record with a value that long is re-read in full (one call per record)."
+            ),
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description=f"User-Agent header (default tap-zoho-crm/{VERSION}).",
+        ),
+    ).to_dict()
+
+    def __init__(
+        self,
+        *,
+        config: dict | PurePath | str | list[PurePath | str] | None = None,
+        catalog: PurePath | str | dict | Catalog | None = None,
+        state: PurePath | str | dict | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        # Kept before the SDK parses it: singerlib's Schema drops our x-zoho-* annotations
+        # and its metadata drops zoho-* keys, and both are needed to rebuild the streams.
+        self._raw_input_catalog = _raw_catalog(catalog)
+        self._settings: ZohoSettings | None = None
+        self._client: ZohoClient | None = None
+        super().__init__(
+            config=config,
+            catalog=catalog,
+            state=state,
+            parse_env_config=parse_env_config,
+            validate_config=validate_config,
+            setup_mapper=setup_mapper,
+            **kwargs,
+        )
+
+    # -- config -------------------------------------------------------------------------------
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Resolve the seed-doc aliases first, then validate, then build typed settings."""
+        apply_aliases(self._config)
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if raise_errors:
+            self._settings = ZohoSettings.from_config(
+                self._config, user_agent=f"tap-zoho-crm/{VERSION}"
+            )
+        return errors
+
+    @property
+    def settings(self) -> ZohoSettings:
+        """Validated settings (a clear `ZohoConfigError` if the config cannot work)."""
+        if self._settings is None:
+            self._settings = ZohoSettings.from_config(
+                self.config, user_agent=f"tap-zoho-crm/{VERSION}"
+            )
+        return self._settings
+
+    @property
+    def client(self) -> ZohoClient:
+        """The one HTTP client of this Tap instance."""
+        if self._client is None:
+            self._client = ZohoClient(self.settings, logger=self.logger)
+        return self._client
+
+    # -- streams ------------------------------------------------------------------------------
+
+    def stream_definitions(self) -> list[StreamDefinition]:
+        """From the input catalog when given (no API call), else from Zoho's metadata."""
+        if self._raw_input_catalog is not None:
+            return definitions_from_catalog(self._raw_input_catalog)
+        return Discovery(self.client, self.settings, self.logger).discover()
+
+    def discover_streams(self) -> Sequence[Stream]:
+        """Build one stream per definition, by its kind."""
+        streams: list[Stream] = []
+        for definition in self.stream_definitions():
+            stream_class = STREAM_KINDS.get(definition.kind)
+            if stream_class is None:
+                raise ZohoConfigError(
+                    f"catalog stream '{definition.name}' is of kind '{definition.kind}', which "
+                    f"this version of tap-zoho-crm does not know; re-run discovery"
+                )
+            streams.append(stream_class(self, definition))
+        return streams
+
+    @property
+    def catalog_dict(self) -> dict:
+        """The catalog, keeping x-zoho-* schema annotations and zoho-* stream metadata."""
+        catalog: dict[str, Any] = super().catalog_dict
+        for entry in catalog.get("streams", []):
+            stream = self.streams.get(entry.get("tap_stream_id"))
+            if not isinstance(stream, ZohoStream):
+                continue
+            entry["schema"] = copy.deepcopy(stream.schema)
+            for item in entry.get("metadata", []):
+                if not item.get("breadcrumb"):
+                    item["metadata"].update(stream.definition.catalog_metadata())
+        return catalog
+
+    def setup_mapper(self) -> None:
+        """Register schemas with their annotations (the SDK registers annotation-less copies)."""
+        super().setup_mapper()
+        for stream in self.streams.values():
+            self.mapper.register_raw_stream_schema(
+                stream.name, _selected_schema(stream.schema, stream.mask), stream.primary_keys
+            )

@@ -1,0 +1,280 @@
+"""Bulk Read: create a job, poll its state machine, download a zip holding one CSV.
+
+A job moves one state per poll (ADDED -> IN PROGRESS -> COMPLETED by default; see
+``ZohoEmulator.bulk_polls_to_complete``); its records are captured when it completes. Downloads
+are throttled to 10 per minute, as Zoho documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import zipfile
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .coql import Condition, rows_for
+from .errors import ApiError, invalid_data, invalid_module, required_param
+from .http import Context, Request, Response
+from .ids import SLOT_BULK, make_id
+from .metadata import ModuleDef
+from .org import Org
+
+PER_JOB = 200_000
+DOWNLOADS_PER_MINUTE = 10
+COMPARATORS = {
+    "equal": "=",
+    "not_equal": "!=",
+    "greater_than": ">",
+    "greater_equal": ">=",
+    "less_than": "<",
+    "less_equal": "<=",
+    "between": "between",
+    "in": "in",
+    "not_in": "not in",
+}
+
+
+@dataclass
+class Job:
+    id: str
+    module: str
+    fields: list[str]
+    conditions: list[Condition]
+    page: int
+    query: dict[str, Any]
+    created_time: int
+    user_id: str
+    state: str = "ADDED"
+    polls: int = 0
+    count: int = 0
+    more_records: bool = False
+    archive: bytes = b""
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class BulkJobs:
+    jobs: dict[str, Job] = field(default_factory=dict)
+    downloads: deque[float] = field(default_factory=deque)
+    next_id: int = 1
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _conditions(criteria: Any) -> list[Condition]:
+    if not criteria:
+        return []
+    if not isinstance(criteria, dict):
+        raise invalid_data("criteria must be an object", api_name="criteria")
+    if "group" in criteria:
+        if criteria.get("group_operator", "and").lower() != "and":
+            raise invalid_data(
+                "the emulator supports only group_operator 'and'", api_name="criteria"
+            )
+        out: list[Condition] = []
+        for item in criteria["group"]:
+            out.extend(_conditions(item))
+        return out
+    name = (criteria.get("field") or {}).get("api_name") or criteria.get("api_name")
+    comparator = criteria.get("comparator", "")
+    if name not in ("id", "Created_Time", "Modified_Time") or comparator not in COMPARATORS:
+        raise invalid_data(
+            "the emulator's Bulk Read criteria support id/Created_Time/Modified_Time with "
+            f"{sorted(COMPARATORS)}",
+            api_name="criteria",
+        )
+    value = criteria.get("value")
+    values = value if isinstance(value, list) else [value]
+    return [Condition(name, COMPARATORS[comparator], values)]
+
+
+def _module(org: Org, name: str | None) -> ModuleDef:
+    if not name:
+        raise required_param("module")
+    mdef = org.modules.get(name)
+    subform_ok = (
+        mdef is not None and mdef.generated_type == "subform" and mdef.parent_module in org.stores
+    )
+    if mdef is None or not (org.readable(mdef) or subform_ok):
+        raise invalid_module(name)
+    if mdef.inventory and not org.inventory:
+        raise invalid_module(name)
+    return mdef
+
+
+def create(ctx: Context, req: Request) -> Response:
+    emu = ctx.emu
+    org = emu.org
+    if "application/json" not in (req.header("Content-Type") or ""):
+        raise ApiError(415, "MEDIA_TYPE_NOT_SUPPORTED", "The Content-Type is not supported", {})
+    try:
+        body = req.json_body()
+    except ValueError:
+        raise invalid_data("the request body is not valid JSON") from None
+    query = body.get("query") if isinstance(body, dict) else None
+    if not isinstance(query, dict):
+        raise required_param("query")
+    mdef = _module(org, (query.get("module") or {}).get("api_name"))
+    fields = [str(x) for x in query.get("fields") or []]
+    for name in fields:
+        if mdef.field(name) is None:
+            raise invalid_data("invalid field name in fields", api_name=name)
+    file_type = body.get("file_type", "csv")
+    if file_type != "csv":
+        raise invalid_data("the emulator produces only csv files", api_name="file_type")
+    page = int(query.get("page") or 1)
+    if page < 1:
+        raise invalid_data("page must be at least 1", api_name="page")
+    conditions = _conditions(query.get("criteria"))
+    jobs = emu.bulk_jobs
+    with jobs.lock:
+        job_id = make_id(SLOT_BULK, jobs.next_id)
+        jobs.next_id += 1
+    job = Job(
+        job_id, mdef.api_name, fields, conditions, page, query, emu.clock.timestamp(), req.user_id
+    )
+    jobs.jobs[job_id] = job
+    r = org.renderer(req.user_id)
+    details = {
+        "id": job_id,
+        "operation": "read",
+        "state": job.state,
+        "created_by": r.user_ref(req.user_id, email=False),
+        "created_time": r.dt(job.created_time),
+    }
+    return Response.json(
+        201,
+        {
+            "data": [
+                {
+                    "status": "success",
+                    "code": "ADDED_SUCCESSFULLY",
+                    "message": "Added successfully.",
+                    "details": details,
+                }
+            ],
+            "info": {},
+        },
+    )
+
+
+def _complete(org: Org, job: Job, failure: bool) -> None:
+    if failure:
+        job.state = "FAILURE"
+        job.error = {
+            "status": "error",
+            "code": "INTERNAL_ERROR",
+            "message": "the job failed; create a new one",
+            "details": {},
+        }
+        return
+    mdef = org.modules[job.module]
+    rows = rows_for(org, mdef, job.conditions, [("id", False)])
+    start = (job.page - 1) * PER_JOB
+    chunk = rows[start : start + PER_JOB]
+    job.count = len(chunk)
+    job.more_records = start + len(chunk) < len(rows)
+    columns = ["id", *[c for c in (job.fields or [f.api_name for f in mdef.fields]) if c != "id"]]
+    columns = [c for c in columns if (mdef.field(c) or mdef.field("id")) and _csv_ok(mdef, c)]
+    store = org.stores.get(mdef.api_name)
+    r = org.renderer(job.user_id)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(columns)
+    for _keys, ref in chunk:
+        rec = ref if store is None else (store.record(ref) or {})
+        rendered = r.record(mdef, rec, columns, single=False)
+        writer.writerow([_cell(rendered.get(c)) for c in columns])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{job.id}.csv", text.getvalue())
+    job.archive = buffer.getvalue()
+    job.state = "COMPLETED"
+
+
+def _csv_ok(mdef: ModuleDef, column: str) -> bool:
+    fdef = mdef.field(column)
+    return fdef is None or fdef.data_type not in ("subform", "multiselectlookup", "multiuserlookup")
+
+
+def _cell(value: Any) -> str:
+    """CSV encoding: lookups as their id, multi-values ';'-joined, booleans lower-case."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return str(value.get("id", json.dumps(value, ensure_ascii=False)))
+    if isinstance(value, list):
+        parts = [
+            str(v.get("name", v.get("id", ""))) if isinstance(v, dict) else str(v) for v in value
+        ]
+        return ";".join(parts)
+    return str(value)
+
+
+def _job(ctx: Context, req: Request) -> Job:
+    job = ctx.emu.bulk_jobs.jobs.get(req.params["job_id"])
+    if job is None:
+        raise ApiError(404, "RESOURCE_NOT_FOUND", "the requested resource does not exist", {})
+    return job
+
+
+def status(ctx: Context, req: Request) -> Response:
+    emu = ctx.emu
+    org = emu.org
+    job = _job(ctx, req)
+    if job.state not in ("COMPLETED", "FAILURE"):
+        job.polls += 1
+        if job.polls >= emu.bulk_polls_to_complete:
+            _complete(org, job, emu.faults.bulk_failure)
+        elif job.state == "ADDED":
+            job.state = "IN PROGRESS"
+    r = org.renderer(req.user_id)
+    entry: dict[str, Any] = {
+        "id": job.id,
+        "operation": "read",
+        "state": job.state,
+        "query": job.query,
+        "created_by": r.user_ref(job.user_id, email=False),
+        "created_time": r.dt(job.created_time),
+        "file_type": "csv",
+    }
+    if job.state == "COMPLETED":
+        entry["result"] = {
+            "page": job.page,
+            "per_page": PER_JOB,
+            "count": job.count,
+            "download_url": f"/crm/bulk/v8/read/{job.id}/result",
+            "more_records": job.more_records,
+            "next_page_token": None,
+        }
+    elif job.state == "FAILURE":
+        entry["result"] = {"error_message": job.error}
+    return Response.json(200, {"data": [entry]})
+
+
+def download(ctx: Context, req: Request) -> Response:
+    emu = ctx.emu
+    job = _job(ctx, req)
+    jobs = emu.bulk_jobs
+    now = emu.clock.time()
+    with jobs.lock:
+        while jobs.downloads and now - jobs.downloads[0] >= 60:
+            jobs.downloads.popleft()
+        if len(jobs.downloads) >= DOWNLOADS_PER_MINUTE:
+            raise ApiError(429, "TOO_MANY_REQUESTS", "at most 10 bulk downloads per minute", {})
+        jobs.downloads.append(now)
+    if job.state != "COMPLETED":
+        raise invalid_data("the job has not completed yet", job_id=job.id, state=job.state)
+    return Response(
+        200,
+        job.archive,
+        {
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="{job.id}.zip"',
+        },
+    )

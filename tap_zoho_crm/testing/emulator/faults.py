@@ -1,0 +1,144 @@
+"""Limits and faults (all off by default) and the counters tests and benchmarks read."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter, deque
+from typing import Any
+
+CREDIT_WINDOW = 86_400
+
+
+class Faults:
+    """Mutable at any time, e.g. ``zoho.faults.error_rate = 0.2``."""
+
+    def __init__(self) -> None:
+        self.latency_s: float = 0.0
+        self.concurrency_limit: int | None = None
+        self.sub_concurrency_limit: int | None = None
+        self.daily_credits: int | None = None
+        self.error_rate: float = 0.0
+        self.reset_rate: float = 0.0
+        self.bulk_failure: bool = False
+        self._fault_seed = 0
+        self._rng = random.Random(0)
+        self._lock = threading.Lock()
+
+    @property
+    def fault_seed(self) -> int:
+        return self._fault_seed
+
+    @fault_seed.setter
+    def fault_seed(self, value: int) -> None:
+        with self._lock:
+            self._fault_seed = value
+            self._rng = random.Random(value)
+
+    def roll(self) -> float:
+        with self._lock:
+            return self._rng.random()
+
+    def update(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if key not in self.as_dict():
+                raise ValueError(f"unknown fault {key!r}")
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "latency_s": self.latency_s,
+            "concurrency_limit": self.concurrency_limit,
+            "sub_concurrency_limit": self.sub_concurrency_limit,
+            "daily_credits": self.daily_credits,
+            "error_rate": self.error_rate,
+            "reset_rate": self.reset_rate,
+            "bulk_failure": self.bulk_failure,
+            "fault_seed": self.fault_seed,
+        }
+
+
+class Stats:
+    """Per-endpoint call counts (every request received, errors included) and credits charged."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.calls_by_module: Counter[tuple[str, str | None]] = Counter()
+        self.credits = 0
+        self.server_ms: deque[float] = deque(maxlen=10_000)
+        self._lock = threading.Lock()
+
+    def record(self, route: str, module: str | None) -> None:
+        with self._lock:
+            self.calls[route] += 1
+            self.calls_by_module[(route, module)] += 1
+
+    def charge(self, credits: int) -> None:
+        with self._lock:
+            self.credits += credits
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.calls_by_module.clear()
+            self.credits = 0
+            self.server_ms.clear()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "calls": dict(self.calls),
+                "calls_by_module": [
+                    {"route": route, "module": module, "count": n}
+                    for (route, module), n in self.calls_by_module.items()
+                ],
+                "credits": self.credits,
+            }
+
+
+class Limits:
+    """Concurrency slots and the rolling 24-hour credit ledger."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.sub_in_flight = 0
+        self._ledger: deque[tuple[float, int]] = deque()
+        self._spent = 0
+
+    def enter(self, sub: bool) -> bool:
+        with self._lock:
+            limit = self.faults.concurrency_limit
+            sub_limit = self.faults.sub_concurrency_limit
+            if limit is not None and self.in_flight >= limit:
+                return False
+            if sub and sub_limit is not None and self.sub_in_flight >= sub_limit:
+                return False
+            self.in_flight += 1
+            if sub:
+                self.sub_in_flight += 1
+            return True
+
+    def leave(self, sub: bool) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            if sub:
+                self.sub_in_flight -= 1
+
+    def charge(self, cost: int, now: float) -> tuple[bool, int | None]:
+        """Spend credits; returns (allowed, remaining-to-report or None below half use)."""
+        with self._lock:
+            while self._ledger and now - self._ledger[0][0] >= CREDIT_WINDOW:
+                self._spent -= self._ledger.popleft()[1]
+            budget = self.faults.daily_credits
+            if budget is None:
+                self._ledger.append((now, cost))
+                self._spent += cost
+                return True, None
+            if self._spent + cost > budget:
+                return False, max(0, budget - self._spent)
+            self._ledger.append((now, cost))
+            self._spent += cost
+            remaining = budget - self._spent
+            return True, remaining if self._spent * 2 >= budget else None

@@ -1,0 +1,282 @@
+"""Get Records and its siblings: single record, record count, deleted records.
+
+Every documented rule of the spec's section 5 and 6 is enforced here, in the order Zoho checks
+them as far as it is known: module, required params, limits, ambiguity, then data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ApiError, invalid_data, invalid_module, required_param
+from .http import Context, Request, Response
+from .metadata import ModuleDef
+from .org import Org
+from .paging import page_info, window
+from .store import ModuleStore
+from .timefmt import parse_datetime
+
+MAX_FIELDS = 50
+MAX_IDS = 100
+SORTABLE = ("id", "Created_Time", "Modified_Time")
+LIGHT_FIELDS = {"id", "Created_Time", "Modified_Time"}
+
+
+def readable_module(org: Org, module: str) -> ModuleDef:
+    """The module if Get Records may read it in this org, else Zoho's INVALID_MODULE."""
+    mdef = org.modules.get(module)
+    if mdef is None or not (org.readable(mdef) or (mdef.fields_204 and mdef.api_supported)):
+        raise invalid_module(module)
+    return mdef
+
+
+def if_modified_since(req: Request) -> int | None:
+    raw = req.header("If-Modified-Since")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_datetime(raw)
+    except ValueError:
+        raise invalid_data(
+            "If-Modified-Since must be an ISO-8601 datetime with an offset",
+            header_name="If-Modified-Since",
+        ) from None
+
+
+def field_names(req: Request, *, required: bool) -> list[str] | None:
+    raw = req.arg("fields")
+    if raw is None or not raw.strip():
+        if required:
+            raise required_param("fields")
+        return None
+    names: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if name and name not in names:
+            names.append(name)
+    if len(names) > MAX_FIELDS:
+        raise ApiError(
+            400,
+            "LIMIT_EXCEEDED",
+            f"fields limit exceeded: at most {MAX_FIELDS} field names are allowed",
+            {"param_name": "fields", "limit": MAX_FIELDS},
+        )
+    return names
+
+
+def check_fields(mdef: ModuleDef, names: list[str], extra: tuple[str, ...] = ()) -> None:
+    for name in names:
+        if mdef.field(name) is None and name not in extra:
+            raise invalid_data(
+                "invalid field name given in fields", param_name="fields", api_name=name
+            )
+
+
+def choice(req: Request, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = req.arg(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise ApiError(
+            400,
+            "INVALID_DATA",
+            f"invalid value for {name}",
+            {"param_name": name, "supported_values": list(allowed)},
+        )
+    return value
+
+
+def parse_ids(req: Request) -> list[str] | None:
+    raw = req.arg("ids")
+    if raw is None or not raw.strip():
+        return None
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    for rid in ids:
+        if not rid.isdigit():
+            raise invalid_data("invalid id given in ids", param_name="ids", id=rid)
+    if len(ids) > MAX_IDS:
+        raise ApiError(
+            400,
+            "LIMIT_EXCEEDED",
+            f"at most {MAX_IDS} ids are allowed",
+            {"param_name": "ids", "limit": MAX_IDS},
+        )
+    return ids
+
+
+def sort_params(req: Request) -> tuple[str, str]:
+    if req.has("cvid") and req.has("sort_by"):
+        raise ApiError(
+            400,
+            "AMBIGUITY_DURING_PROCESSING",
+            "cvid and sort_by cannot be given together",
+            {"ambiguity_due_to": ["cvid", "sort_by"]},
+        )
+    cvid = req.arg("cvid")
+    if cvid is not None and not cvid.isdigit():
+        raise invalid_data("invalid custom view id", param_name="cvid")
+    sort_by = choice(req, "sort_by", "id", SORTABLE)
+    order = choice(req, "sort_order", "desc", ("asc", "desc"))
+    return sort_by, order
+
+
+def select(
+    store: ModuleStore,
+    ids: list[str] | None,
+    *,
+    sort_by: str,
+    order: str,
+    converted: str,
+    since: int | None,
+) -> list[int]:
+    """Indices of the matching live records in the requested order."""
+    if ids is None:
+        return store.ordered(sort_by, order == "desc", converted, since)
+    org = store.env
+    found = []
+    for rid in ids:
+        hit = org.find(store.mdef.api_name, rid)
+        if hit is None:
+            continue
+        index = hit[1]
+        if since is not None and store.modified(index) < since:
+            continue
+        if (
+            store.mdef.convertible
+            and converted != "both"
+            and store.converted(index) != (converted == "true")
+        ):
+            continue
+        found.append(index)
+    if sort_by == "Modified_Time":
+        found.sort(key=lambda i: (store.modified(i), i))
+    else:
+        found.sort()
+    if order == "desc":
+        found.reverse()
+    return found
+
+
+def get_records(ctx: Context, req: Request) -> Response:
+    emu = ctx.emu
+    org = emu.org
+    module = req.params["module"]
+    mdef = readable_module(org, module)
+    if module == "Notes" and not org.is_admin(req.user_id):
+        raise ApiError(403, "NOT_SUPPORTED", "This API is supported only for admin users.", {})
+    names = field_names(req, required=True)
+    assert names is not None  # noqa: S101 - required=True
+    sort_by, order = sort_params(req)
+    converted = choice(req, "converted", "false", ("true", "false", "both"))
+    approved = choice(req, "approved", "true", ("true", "false", "both"))
+    ids = parse_ids(req)
+    since = if_modified_since(req)
+    now = emu.clock.timestamp()
+    renderer = org.renderer(req.user_id)
+    win = window(req, emu.page_tokens, now, since)
+    if mdef.fields_204:
+        return Response.empty(204)
+    check_fields(mdef, names)
+    store = org.stores[module]
+    result = (
+        []
+        if approved == "false"
+        else select(store, ids, sort_by=sort_by, order=order, converted=converted, since=since)
+    )
+    if not result:
+        return Response.empty(304 if since is not None else 204)
+    chunk = result[win.position : win.position + win.limit]
+    if not chunk:
+        return Response.empty(204)
+    light = set(names) <= LIGHT_FIELDS
+    data = [
+        renderer.record(
+            mdef, (light and store.light(i)) or store.record(i) or {}, names, single=False
+        )
+        for i in chunk
+    ]
+    info = page_info(
+        req,
+        emu.page_tokens,
+        win,
+        count=len(chunk),
+        total=len(result),
+        since=since,
+        fmt_dt=renderer.dt,
+    )
+    info = {
+        "call": False,
+        **info,
+        "sort_by": sort_by,
+        "sort_order": order,
+        "email": False,
+    }
+    return Response.json(200, {"data": data, "info": info})
+
+
+def get_record(ctx: Context, req: Request) -> Response:
+    org = ctx.emu.org
+    module = req.params["module"]
+    mdef = readable_module(org, module)
+    record_id = req.params["id"]
+    names = field_names(req, required=False)
+    if names is not None:
+        check_fields(mdef, names)
+    if mdef.fields_204:
+        return Response.empty(204)
+    found = org.find(module, record_id)
+    if found is None:
+        return Response.empty(204)
+    store, index = found
+    rec = org.renderer(req.user_id).record(mdef, store.record(index) or {}, names, single=True)
+    return Response.json(200, {"data": [rec]})
+
+
+def record_count(ctx: Context, req: Request) -> Response:
+    org = ctx.emu.org
+    module = req.params["module"]
+    mdef = readable_module(org, module)
+    converted = choice(req, "converted", "false", ("true", "false", "both"))
+    approved = choice(req, "approved", "true", ("true", "false", "both"))
+    if mdef.fields_204 or approved == "false":
+        return Response.json(200, {"count": 0})
+    store = org.stores[module]
+    return Response.json(200, {"count": len(store.ordered("id", False, converted, None))})
+
+
+def deleted_records(ctx: Context, req: Request) -> Response:
+    emu = ctx.emu
+    org = emu.org
+    module = req.params["module"]
+    mdef = readable_module(org, module)
+    kind = req.arg("type") or "all"
+    if kind not in ("all", "recycle", "permanent"):
+        raise ApiError(
+            400,
+            "PATTERN_NOT_MATCHED",
+            "Please check whether the input values are correct",
+            {"param_name": "type", "expected_values": ["all", "recycle", "permanent"]},
+        )
+    since = if_modified_since(req)
+    now = emu.clock.timestamp()
+    win = window(req, emu.page_tokens, now, since)
+    if mdef.fields_204:
+        return Response.empty(204)
+    store = org.stores[module]
+    entries = [
+        e
+        for e in store.deleted_entries(now)
+        if (kind == "all" or e["type"] == kind) and (since is None or e["deleted_time"] >= since)
+    ]
+    if not entries:
+        return Response.empty(304 if since is not None else 204)
+    entries.sort(key=lambda e: e["index"], reverse=True)
+    chunk = entries[win.position : win.position + win.limit]
+    if not chunk:
+        return Response.empty(204)
+    r = org.renderer(req.user_id)
+    data: list[dict[str, Any]] = [org.deleted_json(store, e, r) for e in chunk]
+    info = page_info(
+        req, emu.page_tokens, win, count=len(chunk), total=len(entries), since=since, fmt_dt=r.dt
+    )
+    return Response.json(200, {"data": data, "info": info})

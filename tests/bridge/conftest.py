@@ -1,0 +1,83 @@
+"""Fixtures for the lakeflow_bridge tests: one local SparkSession, and emulated Zoho orgs.
+
+Spark starts once per test session (it costs seconds); the Python workers it forks must run
+this interpreter, which has the bridge and the tap installed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from bridge_helpers import DEMO_SEED, TableRead, connection_options, read_to_end
+from pyspark.sql import SparkSession
+
+from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
+from lakeflow_bridge.datasource import ZohoCrmDataSource
+
+if TYPE_CHECKING:
+    from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    scratch = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("lakeflow-bridge-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .config("spark.local.dir", str(scratch / "local"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.dataSource.register(ZohoCrmDataSource)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_zoho() -> Iterator[ZohoEmulator]:
+    """The demo org, read-only: tests that mutate data use ``fresh_zoho`` instead."""
+    from tap_zoho_crm.testing.emulator import ZohoEmulator  # noqa: PLC0415
+
+    with ZohoEmulator(profile="demo", seed=DEMO_SEED) as zoho:
+        yield zoho
+
+
+@pytest.fixture
+def fresh_zoho() -> Iterator[Callable[..., ZohoEmulator]]:
+    """A factory of private emulated orgs, stopped at the end of the test."""
+    from tap_zoho_crm.testing.emulator import ZohoEmulator  # noqa: PLC0415
+
+    with ExitStack() as stack:
+
+        def start(**kwargs: Any) -> ZohoEmulator:
+            kwargs.setdefault("profile", "demo")
+            kwargs.setdefault("seed", DEMO_SEED)
+            return stack.enter_context(ZohoEmulator(**kwargs))
+
+        yield start
+
+
+@pytest.fixture(scope="session")
+def demo_connector(demo_zoho: ZohoEmulator) -> ZohoCrmLakeflowConnect:
+    """One connector on the demo org: it discovers once and serves every table."""
+    return ZohoCrmLakeflowConnect(connection_options(demo_zoho))
+
+
+@pytest.fixture(scope="session")
+def demo_reads(demo_connector: ZohoCrmLakeflowConnect) -> dict[str, TableRead]:
+    """Every table of the demo org read from ``{}`` until its offset stops moving."""
+    return {table: read_to_end(demo_connector, table) for table in demo_connector.list_tables()}

@@ -1,0 +1,69 @@
+"""Fixtures for end-to-end runs of the real Meltano project against the emulator.
+
+- `meltano`: the repository's meltano.yml with every plugin installed once per session (into a
+  temporary `MELTANO_SYS_DIR_ROOT`, see tests/support/meltano.py) and a system database, hence
+  Meltano state, of the test's own.
+- `postgres_server` / `postgres_db`: one real PostgreSQL server per session (tests/support/
+  postgres.py) and a fresh, empty database per test.
+- `zoho` / `zoho_env`: the emulator's demo org, fresh per test, and the `TAP_ZOHO_CRM_*` variables
+  that point the tap at it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+from tests.support.meltano import MeltanoProject
+from tests.support.postgres import PostgresDatabase, PostgresServer
+
+DEMO_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def meltano_installed(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
+    sys_dir = tmp_path_factory.mktemp("meltano-sys")
+    project = MeltanoProject(sys_dir=sys_dir, database=sys_dir / "install.db")
+    result = project.install()
+    print(f"\n`meltano install` took {result.seconds:.1f} s")
+    return project
+
+
+@pytest.fixture
+def meltano(meltano_installed: MeltanoProject, tmp_path: Path) -> MeltanoProject:
+    return meltano_installed.with_database(tmp_path / "meltano.db")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer) -> PostgresDatabase:
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def zoho() -> Iterator[ZohoEmulator]:
+    with ZohoEmulator(profile="demo", seed=DEMO_SEED) as emulator:
+        yield emulator
+
+
+def tap_env(emulator: ZohoEmulator, **overrides: object) -> dict[str, str]:
+    """The emulator's tap config as Meltano environment variables (`TAP_ZOHO_CRM_<SETTING>`)."""
+    env = {}
+    for key, value in emulator.tap_config(**overrides).items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        env[f"TAP_ZOHO_CRM_{key.upper()}"] = text
+    return env
+
+
+@pytest.fixture
+def zoho_env(zoho: ZohoEmulator) -> dict[str, str]:
+    return tap_env(zoho)

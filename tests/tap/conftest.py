@@ -1,0 +1,33 @@
+"""Fixtures for the tap tests: emulated orgs and a clean token cache per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tap_helpers import DEMO_SEED
+
+from tap_zoho_crm.client.auth import TOKEN_CACHE
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_cache() -> Iterator[None]:
+    """Each test mints its own tokens: the process-wide cache must not hide auth behaviour."""
+    TOKEN_CACHE.clear()
+    yield
+    TOKEN_CACHE.clear()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[ZohoEmulator]:
+    """A demo org per test module (read-only tests share it)."""
+    with ZohoEmulator(profile="demo", seed=DEMO_SEED) as zoho:
+        yield zoho
+
+
+@pytest.fixture
+def fresh_demo() -> Iterator[ZohoEmulator]:
+    """A private demo org for a test that mutates data or sets faults."""
+    with ZohoEmulator(profile="demo", seed=DEMO_SEED) as zoho:
+        yield zoho

@@ -16,10 +16,15 @@ from pyspark.sql.types import StructType
 
 from lakeflow_bridge.interface import LakeflowConnect
 from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, tap_state_for
-from lakeflow_bridge.options import max_records_per_batch, tap_config_from_options
+from lakeflow_bridge.options import OptionsError, max_records_per_batch, tap_config_from_options
 from lakeflow_bridge.replay import RecordEvent, SingerReplay
 from lakeflow_bridge.rows import RecordConformError, conform_record
-from lakeflow_bridge.sources import InProcessTapSource, Message, discover_catalog
+from lakeflow_bridge.sources import (
+    InProcessTapSource,
+    Message,
+    discover_catalog,
+    preserved_signal_handlers,
+)
 from lakeflow_bridge.spark_types import to_struct_type
 from lakeflow_bridge.tables import MODULE_KEY, TableSpec, tables_from_catalog
 
@@ -44,6 +49,7 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         super().__init__(options)
         self.options = options
         self._tap_config = tap_config_from_options(options, _tap_class().config_jsonschema)
+        self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None
         self._schemas: dict[str, StructType] = {}
@@ -51,6 +57,19 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
     def __repr__(self) -> str:
         # Never show the options: they hold the client secret and the refresh token.
         return f"{type(self).__name__}(tables={len(self._tables or {})})"
+
+    def _check_config(self) -> None:
+        """Let the tap validate its config now (no HTTP), so bad options fail at construction."""
+        try:
+            with preserved_signal_handlers():
+                _tap_class()(
+                    config=dict(self._tap_config),
+                    parse_env_config=False,
+                    validate_config=True,
+                    setup_mapper=False,
+                )
+        except Exception as exc:
+            raise OptionsError(f"invalid Zoho CRM options: {exc}") from exc
 
     @classmethod
     def from_catalog(cls, options: dict[str, str], catalog: Mapping[str, Any] | None) -> Self:

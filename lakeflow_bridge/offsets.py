@@ -99,6 +99,7 @@ class IncrementalBatch:
     source_sorted: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
     _positions: list[Position] = field(default_factory=list)
+    _seen: set[Position] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.limit < 1:
@@ -110,12 +111,15 @@ class IncrementalBatch:
         self._start_ids = {_hashable(i) for i in start.get(TIE_IDS) or ()}
 
     def offer(self, record: dict[str, Any]) -> bool:
-        """Take one record (unless an earlier batch delivered it); return True when full."""
+        """Take one record (unless already delivered, or repeated); return True when full."""
         cursor = record.get(self.cursor_field)
         record_id = _hashable(record.get(self.key_field))
         position = (cursor_key(cursor), id_key(record_id))
         if self._resuming and self._delivered_before(position[0], record_id):
             return False
+        if position in self._seen:
+            return False  # the same version of a record twice (a tap re-reading a boundary)
+        self._seen.add(position)
         if self._positions and position[0] < self._positions[-1][0]:
             self.source_sorted = False
         self.records.append(record)

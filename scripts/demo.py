@@ -141,6 +141,8 @@ def show_spark_rows(tap_config: dict[str, Any]) -> None:
         print("\nSpark step skipped: lakeflow_bridge.demo is not available in this checkout.")
         return
     print("\nA Spark DataFrame read through the Lakeflow bridge:", flush=True)
+    # Local mode needs no network interface but loopback.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     bridge_demo.show(tap_config)
 
 

@@ -70,6 +70,7 @@ USERS_SCHEMA = _schema(
         "locale": "text",
         "language": "text",
         "country": "text",
+        "city": "text",
         "country_locale": "text",
         "date_format": "text",
         "time_format": "text",
@@ -77,6 +78,12 @@ USERS_SCHEMA = _schema(
         "mobile": "phone",
         "zuid": "text",
         "Isonline": "boolean",
+        "status_reason__s": "text",
+        "name_format__s": "text",
+        "sort_order_preference__s": "text",
+        "sandboxDeveloper": "boolean",
+        "personal_account": "boolean",
+        "microsoft": "boolean",
         "territories": "jsonarray",
     }
 )
@@ -106,6 +113,8 @@ PROFILES_SCHEMA = _schema(
         "default": "boolean",
         "type": "text",
         "category": "boolean",
+        "permission_type": "text",
+        "delete": "boolean",
         "created_by": "lookup",
         "modified_by": "lookup",
         "created_time": "datetime",
@@ -143,6 +152,9 @@ ORG_SCHEMA = _schema(
         "gapps_enabled": "boolean",
         "hipaa_compliance_enabled": "boolean",
         "privacy_settings": "boolean",
+        "lite_users_enabled": "boolean",
+        "translation_enabled": "boolean",
+        "photo_id": "text",
         "license_details": "jsonobject",
     }
 )

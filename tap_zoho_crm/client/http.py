@@ -65,10 +65,6 @@ CREDITS_MESSAGE = (
 )
 
 
-class ZohoBrokenResponseError(ZohoResponseError):
-    """A 2xx answer whose body is not the JSON Zoho promises; may be a truncated transfer."""
-
-
 @dataclass(frozen=True)
 class ZohoResponse:
     """A successful CRM answer. 204 and 304 carry no body and mean "nothing here"."""
@@ -242,7 +238,7 @@ class ZohoClient:
     def _with_retries(self, send: Callable[..., T]) -> Callable[..., T]:
         retrying = backoff.on_exception(
             retry_waits,
-            (ZohoRetriableError, ZohoBrokenResponseError, *_CONNECTION_ERRORS),
+            (ZohoRetriableError, *_CONNECTION_ERRORS),
             max_tries=self.settings.max_retries,
             max_time=self.settings.max_retry_seconds,
             jitter=None,
@@ -299,7 +295,7 @@ class ZohoClient:
         with self._slots:
             response = self.session.send(prepared, timeout=self.settings.request_timeout)
         path = urlsplit(url).path
-        self.calls[path] += 1
+        self._count(path)
         self._track_credits(response.headers)
         try:
             return self._interpret(response, path)
@@ -313,7 +309,7 @@ class ZohoClient:
 
     def _post_form_once(self, url: str, form: Mapping[str, str]) -> requests.Response:
         response = self.session.post(url, data=dict(form), timeout=self.settings.request_timeout)
-        self.calls[urlsplit(url).path] += 1
+        self._count(urlsplit(url).path)
         if response.status_code >= 500:
             raise ZohoRetriableError(
                 status=response.status_code,
@@ -323,6 +319,10 @@ class ZohoClient:
                 retry_after=retry_after_seconds(response.headers),
             )
         return response
+
+    def _count(self, path: str) -> None:
+        with self._state_lock:
+            self.calls[path] += 1
 
     def _track_credits(self, headers: Mapping[str, str]) -> None:
         raw = headers.get(CREDITS_HEADER)
@@ -349,7 +349,7 @@ class ZohoClient:
         if 200 <= status < 300:
             body = _error_body(response)
             if body is None:
-                raise ZohoBrokenResponseError(
+                raise ZohoResponseError(
                     f"{path} answered HTTP {status} with a body that is not Zoho's JSON; "
                     "check api_url",
                     status=status,

@@ -2,7 +2,9 @@
 
 Users is incremental: ``If-Modified-Since`` narrows the read to changed users, and since the
 endpoint cannot sort, one read's users (a few hundred at most, licensed seats) are sorted by
-Modified_Time here so the bookmark stays resumable. The others are tiny full-table reads.
+Modified_Time here so the bookmark stays resumable. ``type=AllUsers`` lists active and inactive
+users only, so ``DeletedUsers`` is read too: a user's deletion reaches the warehouse as
+``status: deleted``. The others are tiny full-table reads.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from tap_zoho_crm.streams.base import ZohoStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+
+#: ``type`` values that together list every user: active and inactive, then deleted.
+USER_TYPES = ("AllUsers", "DeletedUsers")
 
 
 class SettingsStream(ZohoStream):
@@ -48,8 +54,8 @@ class SettingsStream(ZohoStream):
         start, skip_ids = self.starting_point()
         headers = if_modified_since(start)
 
-        def fetch(token: str | None, page: int) -> Page | None:
-            params: dict[str, Any] = {"type": "AllUsers", "per_page": MAX_PER_PAGE}
+        def fetch(kind: str, token: str | None, page: int) -> Page | None:
+            params: dict[str, Any] = {"type": kind, "per_page": MAX_PER_PAGE}
             if token:
                 params["page_token"] = token
             else:
@@ -59,7 +65,12 @@ class SettingsStream(ZohoStream):
                 return None
             return Page.from_info([self.normalise(u) for u in response.items(key)], response.info)
 
-        users = [user for page in token_walk(fetch) for user in page]
+        by_id: dict[int, dict[str, Any]] = {}
+        for kind in USER_TYPES:
+            pages = token_walk(lambda token, page, kind=kind: fetch(kind, token, page))
+            for user in (user for page in pages for user in page):
+                by_id.setdefault(int(user["id"]), user)
+        users = list(by_id.values())
         if self.replication_key is None:
             yield from users
             return

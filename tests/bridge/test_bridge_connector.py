@@ -129,6 +129,14 @@ def test_bad_options_and_credentials_give_clear_errors_without_secrets(
     good = connection_options(zoho)
     with pytest.raises(OptionsError, match="refresh_token"):
         ZohoCrmLakeflowConnect({k: v for k, v in good.items() if k != "refresh_token"})
+    for bad, message in (
+        ({"initial_load_start_date": "last tuesday"}, "'start_date' is not an ISO 8601"),
+        ({"base_url": "http://accounts.zoho.com"}, "must use https"),
+        ({"page_size": "500"}, "'page_size' must be between"),
+    ):
+        with pytest.raises(OptionsError, match=message) as invalid:
+            ZohoCrmLakeflowConnect({**good, **bad})  # fails at construction, before any HTTP
+        assert good["client_secret"] not in str(invalid.value)
     caplog.set_level(logging.DEBUG)
     wrong = dict(good, client_secret="definitely-wrong-secret-42")
     connector = ZohoCrmLakeflowConnect(wrong)

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from bridge_helpers import TableRead
 
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
-from lakeflow_bridge.tables import KIND_JUNCTION, KIND_MODULE
+from lakeflow_bridge.tables import KIND_JUNCTION, KIND_MODULE, KIND_SETTINGS
+
+pytestmark = pytest.mark.spark  # a local SparkSession
 
 JUNCTION_MEMBERS = {"Campaigns_Leads": "Leads", "Campaigns_Contacts": "Contacts"}
 
@@ -41,6 +44,22 @@ def junction_truth(zoho: Any, table: str) -> Counter[int]:
     return per_parent
 
 
+def settings_truth(zoho: Any, table: str) -> set[int]:
+    """Ids of Users (every user: the tap reads AllUsers and DeletedUsers), Roles, Profiles, Org.
+
+    EMULATOR.md documents ``user_ids()`` but no accessor for roles, profiles or the org yet,
+    so those three read the emulator's org model.
+    """
+    if table == "Users":
+        return {as_int(i) for i in zoho.user_ids()}
+    org = zoho.org
+    if table == "Roles":
+        return {as_int(i) for i in org.roles}
+    if table == "Profiles":
+        return {as_int(i) for i in org.profiles}
+    return {as_int(org.org_info["id"])}
+
+
 def test_every_table_builds_parses_and_matches_the_emulator(
     spark: Any,
     demo_zoho: Any,
@@ -51,7 +70,7 @@ def test_every_table_builds_parses_and_matches_the_emulator(
     modules = set(demo_zoho.module_names())
     listed_modules = {t for t, spec in specs.items() if spec.kind == KIND_MODULE}
     assert modules <= set(demo_reads), modules - set(demo_reads)
-    checked = Counter()
+    checked: Counter[str] = Counter()
     for table, read in demo_reads.items():
         schema = demo_connector.get_table_schema(table, {})
         frame = spark.createDataFrame(read.records, schema)
@@ -63,11 +82,17 @@ def test_every_table_builds_parses_and_matches_the_emulator(
             assert len(ids) == len(set(ids)), (table, "duplicate ids")
             assert set(ids) == module_truth(demo_zoho, table), table
             checked["module"] += 1
+        elif kind == KIND_SETTINGS:
+            ids = [as_int(r["id"]) for r in rows]
+            assert len(ids) == len(set(ids)), (table, "duplicate ids")
+            assert set(ids) == settings_truth(demo_zoho, table), table
+            checked["settings"] += 1
         elif kind == KIND_JUNCTION:
             got = Counter(as_int(r["_parent_id"]) for r in rows)
             assert got == junction_truth(demo_zoho, table), table
             checked["junction"] += 1
     assert checked["module"] == len(modules & listed_modules), checked
+    assert checked["settings"] == 4, checked
     assert checked["junction"] == 3, checked
 
 

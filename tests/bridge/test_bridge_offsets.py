@@ -199,3 +199,13 @@ def test_tap_state_and_range_helpers() -> None:
     assert record_within(
         {"id": 9, "Modified_Time": "2023-01-01T00:00:00Z"}, "Modified_Time", "id", offset
     )
+
+
+def test_a_record_repeated_within_one_read_is_delivered_once() -> None:
+    batch = IncrementalBatch(cursor_field="Modified_Time", key_field="id", start_offset={}, limit=9)
+    same = {"id": 1, "Modified_Time": "2024-01-01T00:00:00+00:00"}
+    updated = {"id": 1, "Modified_Time": "2024-01-02T00:00:00+00:00"}
+    for record in (same, dict(same), updated):
+        batch.offer(record)
+    records, _ = batch.result()
+    assert records == [same, updated]  # a new version of a record is a change, not a repeat

@@ -7,6 +7,7 @@ generated from a Zoho field, lookups as objects, datetimes as UTC strings.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from pyspark.sql.types import (
@@ -251,9 +252,10 @@ def test_conform_errors_name_the_column_not_the_value() -> None:
         conform_record({"Last_Name": "no id"}, struct)
 
 
+@pytest.mark.spark
 def test_records_parse_in_spark_and_lookups_are_selectable(spark) -> None:
     struct = to_struct_type(MODULE_SCHEMA)
-    records = [
+    records: list[dict[str, Any]] = [
         {
             "id": 1,
             "Last_Name": "Rao",

@@ -11,14 +11,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tap_zoho_crm.testing.emulator import ZohoEmulator
 
-from tests.support.meltano import MeltanoProject
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.meltano import MeltanoProject, tap_env
 from tests.support.postgres import PostgresDatabase, PostgresServer
 
 DEMO_SEED = 7
@@ -55,15 +54,7 @@ def zoho() -> Iterator[ZohoEmulator]:
         yield emulator
 
 
-def tap_env(emulator: ZohoEmulator, **overrides: object) -> dict[str, str]:
-    """The emulator's tap config as Meltano environment variables (`TAP_ZOHO_CRM_<SETTING>`)."""
-    env = {}
-    for key, value in emulator.tap_config(**overrides).items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        env[f"TAP_ZOHO_CRM_{key.upper()}"] = text
-    return env
-
-
 @pytest.fixture
 def zoho_env(zoho: ZohoEmulator) -> dict[str, str]:
-    return tap_env(zoho)
+    """For other settings: `tap_env(zoho.tap_config(include_modules=[...]))`."""
+    return tap_env(zoho.tap_config())

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tap_zoho_crm.testing.emulator import ZohoEmulator
 
+from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.meltano import (
     MeltanoProject,
     MeltanoResult,
@@ -25,6 +25,7 @@ from tests.support.zoho_truth import (
     modified_times,
     modules_to_mutate,
     mutate,
+    secrets,
 )
 
 pytestmark = pytest.mark.meltano
@@ -46,7 +47,9 @@ def run_to_jsonl(meltano: MeltanoProject, env: dict[str, str], folder: Path) -> 
 
 
 def assert_no_secret(zoho: ZohoEmulator, *texts: str) -> None:
-    for secret in (zoho.client_secret, zoho.refresh_token):
+    tokens = secrets(zoho)
+    assert len(tokens) >= 3, "the run should have obtained at least one access token"
+    for secret in tokens:
         for text in texts:
             assert secret not in text
 
@@ -121,3 +124,47 @@ def test_full_then_incremental_run_from_meltano_state(
     # No secret in Meltano's output, the stored state, or the data.
     data = "".join(p.read_text() for p in tmp_path.glob("run*/*.jsonl"))
     assert_no_secret(zoho, first.output, second.output, json.dumps(new_state), data)
+
+
+def test_seed_doc_aliases_and_a_module_list_from_the_environment(
+    meltano: MeltanoProject, zoho: ZohoEmulator, tmp_path: Path
+) -> None:
+    # Only the Databricks connector's option names, as environment variables a user would set.
+    leads = modified_times(zoho, "Leads")
+    start = sorted(leads.values())[len(leads) // 2]
+    env = {
+        "TAP_ZOHO_CRM_CLIENT_ID": zoho.client_id,
+        "TAP_ZOHO_CRM_CLIENT_VALUE_TMP": zoho.client_secret,
+        "TAP_ZOHO_CRM_REFRESH_VALUE_TMP": zoho.refresh_token,
+        "TAP_ZOHO_CRM_BASE_URL": zoho.base_url,
+        "TAP_ZOHO_CRM_INITIAL_LOAD_START_DATE": start.isoformat(),
+        "TAP_ZOHO_CRM_INCLUDE_MODULES": json.dumps(["Leads", "Users"]),
+    }
+    result = run_to_jsonl(meltano, env, tmp_path / "out")
+    loaded = read_jsonl_folder(tmp_path / "out")
+
+    # Users may have nothing modified since the start date; no other stream may appear.
+    assert "Leads" in loaded
+    assert set(loaded) <= {"Leads", "Users"}
+    expected = {i for i, t in leads.items() if t >= start}
+    assert 0 < len(expected) < len(leads)
+    assert sorted(ids_of(loaded["Leads"])) == sorted(expected)
+    assert_no_secret(zoho, result.output)
+
+
+def test_no_secret_in_meltano_output_at_debug_level(
+    meltano: MeltanoProject, zoho: ZohoEmulator, zoho_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **zoho_env,
+        "TAP_ZOHO_CRM_INCLUDE_MODULES": json.dumps(["Leads"]),
+        "TAP_ZOHO_CRM_LOGLEVEL": "DEBUG",
+        "TARGET_JSONL_DESTINATION_PATH": str(tmp_path / "out"),
+    }
+    result = meltano.run(
+        "--log-level=debug", "run", "--no-install", "tap-zoho-crm", "target-jsonl", env=env
+    )
+    # Really at debug level: Meltano and the tap both said a lot.
+    assert "[debug" in result.output
+    assert len(result.output) > 100_000
+    assert_no_secret(zoho, result.output, json.dumps(meltano.singer_state(STATE_ID)))

@@ -129,6 +129,18 @@ class MeltanoProject:
         return singer_state
 
 
+def tap_env(config: Mapping[str, Any]) -> dict[str, str]:
+    """A tap config as the environment variables Meltano maps to settings (`TAP_ZOHO_CRM_<NAME>`).
+
+    Lists and other non-strings are passed as JSON, which Meltano parses for `array`/`object`
+    settings.
+    """
+    return {
+        f"TAP_ZOHO_CRM_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in config.items()
+    }
+
+
 def state_id(extractor: str, loader: str, environment: str = "dev") -> str:
     """Meltano's state id for `meltano run EXTRACTOR LOADER`."""
     return f"{environment}:{extractor}-to-{loader}"

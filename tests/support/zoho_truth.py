@@ -34,6 +34,11 @@ def modified_times(zoho: ZohoEmulator, module: str) -> dict[int, dt.datetime]:
     return {int(r["id"]): instant(r["Modified_Time"]) for r in zoho.iter_records(module)}
 
 
+def secrets(zoho: ZohoEmulator) -> list[str]:
+    """Every secret the tap holds: client secret, refresh token, the access tokens it got."""
+    return [zoho.client_secret, zoho.refresh_token, *zoho.oauth.access_tokens]
+
+
 def text_field(zoho: ZohoEmulator, module: str) -> str | None:
     """A plain, writable text field of `module` (for updates whose value a test checks), if any."""
     for meta in zoho.fields(module):

@@ -11,9 +11,9 @@ from tap_zoho_crm.client.auth import TOKEN_CACHE
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 
-@pytest.fixture(autouse=True)
-def _fresh_token_cache() -> Iterator[None]:
-    """Each test mints its own tokens: the process-wide cache must not hide auth behaviour."""
+@pytest.fixture
+def fresh_tokens() -> Iterator[None]:
+    """Empty the process-wide access-token cache, for tests that count token mints."""
     TOKEN_CACHE.clear()
     yield
     TOKEN_CACHE.clear()

@@ -7,8 +7,10 @@ parsed back), so tests see integer ids and UTC strings, not Python objects.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -132,3 +134,91 @@ def write_json(path: Path, payload: Any) -> str:
     return str(path)
 
 
+# -- ground truth, converted independently of the tap's own code --------------------------------
+
+LIST_ONLY_ABSENT = {"subform", "multiselectlookup", "multiuserlookup"}
+
+
+def instant(value: str) -> dt.datetime:
+    """A Zoho or ISO datetime string as an aware UTC datetime (naive means UTC)."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def is_utc_string(value: str) -> bool:
+    """`YYYY-MM-DDTHH:MM:SS+00:00`, the one datetime format the tap may emit."""
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00", value))
+
+
+def expected_nested(value: Any) -> Any:
+    """Truth for lookups / rows: ids as integers, datetimes as instants, `$` keys dropped."""
+    if isinstance(value, list):
+        return [expected_nested(item) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: (int(item) if key == "id" and isinstance(item, str) else expected_nested(item))
+            for key, item in value.items()
+            if not key.startswith("$")
+        }
+    if isinstance(value, str) and re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}", value
+    ):
+        return instant(value)
+    return value
+
+
+def emitted_nested(value: Any) -> Any:
+    """The emitted side of `expected_nested`: datetimes (checked to be UTC) as instants."""
+    if isinstance(value, list):
+        return [emitted_nested(item) for item in value]
+    if isinstance(value, dict):
+        return {key: emitted_nested(item) for key, item in value.items()}
+    if isinstance(value, str) and re.fullmatch(
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00", value
+    ):
+        return instant(value)
+    return value
+
+
+def compare_record(
+    fields: dict[str, dict[str, Any]], truth: dict[str, Any], emitted: dict[str, Any]
+) -> list[str]:
+    """Differences between one emitted record and the emulator's record, field by field.
+
+    `fields` maps api_name -> the emulator's field metadata, for the fields a list call serves.
+    """
+    problems = []
+    for name, meta in fields.items():
+        if name not in emitted:
+            problems.append(f"{name}: missing")
+            continue
+        raw, got = truth.get(name), emitted[name]
+        data_type = meta.get("data_type")
+        if raw is None:
+            ok = got is None
+        elif name == "id" or data_type == "bigint":
+            ok = got == int(raw)
+        elif data_type in {"datetime", "event_reminder"} or (
+            data_type in {"formula", "rollup_summary"}
+            and (meta.get("formula") or meta.get("rollup_summary") or {}).get("return_type")
+            == "datetime"
+        ):
+            ok = isinstance(got, str) and is_utc_string(got) and instant(got) == instant(raw)
+        elif isinstance(raw, dict | list):
+            ok = emitted_nested(got) == expected_nested(raw)
+        else:
+            ok = got == raw
+        if not ok:
+            problems.append(f"{name}: emitted {got!r:.80} != truth {raw!r:.80}")
+    return problems
+
+
+def listable_fields(zoho: Any, module: str) -> dict[str, dict[str, Any]]:
+    """The emulator's fields of a module that Get Records (a list call) can return."""
+    return {
+        meta["api_name"]: meta
+        for meta in zoho.fields(module)
+        if meta.get("data_type") not in LIST_ONLY_ABSENT
+    }

@@ -108,17 +108,31 @@ def test_unknown_module_names_suggest_close_ones():
 
 def test_error_classification():
     assert classify(500, "INTERNAL_ERROR", credits_remaining=None) is ErrorKind.RETRY
-    assert classify(429, "TOO_MANY_REQUESTS", message="concurrency limit", credits_remaining=None) is ErrorKind.RETRY
+    assert (
+        classify(429, "TOO_MANY_REQUESTS", message="concurrency limit", credits_remaining=None)
+        is ErrorKind.RETRY
+    )
     assert classify(429, "TOO_MANY_REQUESTS", credits_remaining=0) is ErrorKind.CREDITS_EXHAUSTED
     assert (
-        classify(429, "TOO_MANY_REQUESTS", message="API requests for the 24 hour period", credits_remaining=None)
+        classify(
+            429,
+            "TOO_MANY_REQUESTS",
+            message="API requests for the 24 hour period",
+            credits_remaining=None,
+        )
         is ErrorKind.CREDITS_EXHAUSTED
     )
     assert classify(401, "INVALID_TOKEN", credits_remaining=None) is ErrorKind.REFRESH_TOKEN
     for code in ("INVALID_MODULE", "NO_PERMISSION", "NOT_SUPPORTED", "FEATURE_NOT_ENABLED"):
         assert classify(400, code, credits_remaining=None) is ErrorKind.MODULE_UNAVAILABLE
-    assert classify(401, "OAUTH_SCOPE_MISMATCH", credits_remaining=None) is ErrorKind.MODULE_UNAVAILABLE
-    assert classify(400, "PAGINATION_LIMIT_EXCEEDED", credits_remaining=None) is ErrorKind.PAGINATION_RESET
+    assert (
+        classify(401, "OAUTH_SCOPE_MISMATCH", credits_remaining=None)
+        is ErrorKind.MODULE_UNAVAILABLE
+    )
+    assert (
+        classify(400, "PAGINATION_LIMIT_EXCEEDED", credits_remaining=None)
+        is ErrorKind.PAGINATION_RESET
+    )
     assert classify(400, "INVALID_DATA", credits_remaining=None) is ErrorKind.FATAL
 
 
@@ -159,7 +173,9 @@ def test_lookup_ids_are_integers_and_formula_follows_return_type():
     )
     assert lookup["properties"]["id"]["type"] == ["integer", "null"]
     assert lookup["x-zoho-lookup-module"] == "Accounts"
-    formula = field_property(_field("Score", "formula", "double", formula={"return_type": "double"}))
+    formula = field_property(
+        _field("Score", "formula", "double", formula={"return_type": "double"})
+    )
     assert formula["type"] == ["number", "null"]
     assert formula["x-zoho-return-type"] == "double"
 

@@ -186,7 +186,7 @@ def _complete(org: Org, job: Job, failure: bool) -> None:
     writer.writerow(columns)
     for _keys, ref in chunk:
         rec = ref if store is None else (store.record(ref) or {})
-        rendered = r.record(mdef, rec, columns, single=False)
+        rendered = r.record(mdef, rec, columns, single=True)
         writer.writerow([_cell(rendered.get(c)) for c in columns])
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

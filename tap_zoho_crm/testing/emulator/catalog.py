@@ -114,7 +114,7 @@ def line_item_module(api_name: str, parent: str) -> ModuleDef:
         [
             f("id", "bigint", "id", read_only=True),
             lookup("Product_Name", "Products", mandatory=True),
-            f("Quantity", "double", "quantity"),
+            f("Quantity", "double", "line_qty"),
             f("List_Price", "currency", "price"),
             f("Discount", "currency", "small_money"),
             f("Total", "currency", "line_total", read_only=True),

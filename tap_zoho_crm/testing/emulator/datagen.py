@@ -56,6 +56,9 @@ def _ch(rng: random.Random, seq: Any) -> Any:
     return seq[int(rng.random() * len(seq))]
 
 
+_Step = tuple[str, float, "Callable[[RecordFactory, FieldDef, _Ctx], Any]", FieldDef]
+
+
 class GenEnv(Protocol):
     """What generation needs from the org (implemented by ``org.Org``)."""
 
@@ -170,6 +173,26 @@ class RecordFactory:
 
     def __init__(self, env: GenEnv) -> None:
         self.env = env
+        self._plans: dict[tuple[int, int], tuple[list[_Step], list[FieldDef]]] = {}
+
+    def _plan(self, mdef: ModuleDef) -> tuple[list[_Step], list[FieldDef]]:
+        """Per module: (name, null %, generator, field) per stored field, and derived fields."""
+        key = (id(mdef), len(mdef.fields))
+        plan = self._plans.get(key)
+        if plan is None:
+            steps: list[_Step] = []
+            for fdef in mdef.fields:
+                if fdef.gen == "msl":
+                    continue
+                gen = GENERATORS.get(fdef.gen)
+                if gen is None:
+                    raise ValueError(
+                        f"no generator {fdef.gen!r} for {mdef.api_name}.{fdef.api_name}"
+                    )
+                steps.append((fdef.api_name, fdef.null_pct / 100, gen, fdef))
+            derived = [f for f in mdef.fields if f.gen in DERIVED]
+            plan = self._plans[key] = (steps, derived)
+        return plan
 
     # -- records --------------------------------------------------------------------------
     def generate(self, mdef: ModuleDef, index: int, sk: Skeleton, record_id: str) -> dict[str, Any]:
@@ -179,14 +202,15 @@ class RecordFactory:
         ctx = _Ctx(mdef, index, sk=sk, record_id=record_id, h=h, rng=rng)
         rec: dict[str, Any] = {}
         ctx.rec = rec
-        for fdef in mdef.fields:
-            if fdef.gen == "msl":
-                continue
-            if fdef.null_pct and _rr(rng, 100) < fdef.null_pct:
-                rec[fdef.api_name] = None
-                continue
-            rec[fdef.api_name] = self._value(fdef, ctx)
-        self.finalize(mdef, rec)
+        steps, derived = self._plan(mdef)
+        rand = rng.random
+        for name, null, gen, fdef in steps:
+            if null and rand() < null:
+                rec[name] = None
+            else:
+                rec[name] = gen(self, fdef, ctx)
+        if derived:
+            self._derive(derived, rec, mdef)
         return rec
 
     def subform_rows(
@@ -211,7 +235,7 @@ class RecordFactory:
                     row[fdef.api_name] = stamp
                 elif fdef.gen == "row_sequence":
                     row[fdef.api_name] = j + 1
-                elif fdef.null_pct and _rr(rng, 100) < fdef.null_pct:
+                elif fdef.null_pct and rng.random() * 100 < fdef.null_pct:
                     row[fdef.api_name] = None
                 else:
                     row[fdef.api_name] = self._value(fdef, ctx)
@@ -221,7 +245,12 @@ class RecordFactory:
 
     def finalize(self, mdef: ModuleDef, rec: dict[str, Any]) -> None:
         """Recompute read-only derived values (formulas, roll-ups, totals) from the others."""
-        for fdef in mdef.fields:
+        derived = self._plan(mdef)[1]
+        if derived:
+            self._derive(derived, rec, mdef)
+
+    def _derive(self, derived: list[FieldDef], rec: dict[str, Any], mdef: ModuleDef) -> None:
+        for fdef in derived:
             gen = fdef.gen
             if gen == "line_total":
                 qty = rec.get("Quantity") or 0
@@ -515,6 +544,9 @@ def _none(factory: RecordFactory, fdef: FieldDef, ctx: _Ctx) -> Any:
 
 
 Gen = Callable[[RecordFactory, FieldDef, _Ctx], Any]
+DERIVED = frozenset(
+    ("line_total", "expected_revenue", "items_subtotal", "items_total", "formula", "rollup")
+)
 GENERATORS: dict[str, Gen] = {
     "id": lambda fa, fd, c: c.record_id,
     "owner": lambda fa, fd, c: _ch(c.rng, fa.env.owner_user_ids),
@@ -567,6 +599,7 @@ GENERATORS: dict[str, Gen] = {
     "bigint_str": lambda fa, fd, c: str(_rr(c.rng, 10**11, 10**15)),
     "bigint_int": lambda fa, fd, c: _rr(c.rng, 10**15, 10**17),
     "quantity": lambda fa, fd, c: round(c.rng.uniform(1, 500), 2),
+    "line_qty": lambda fa, fd, c: float(_ri(c.rng, 1, 20)),
     "money": lambda fa, fd, c: round(_rr(c.rng, 50_000, 250_000_000) / 100, 2),
     "price": lambda fa, fd, c: round(c.rng.uniform(5, 5000), 2),
     "small_money": lambda fa, fd, c: round(c.rng.uniform(0, 500), 2),

@@ -71,7 +71,7 @@ class ZohoEmulator:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.02},
             name=f"zoho-emulator-{self.port}",
             daemon=True,
         )
@@ -81,6 +81,7 @@ class ZohoEmulator:
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
+            server.closing = True
             server.shutdown()
             server.server_close()
         if self._thread is not None:
@@ -155,12 +156,15 @@ class ZohoEmulator:
         """A fresh access token for the default refresh token, outside the mint throttle."""
         return self.oauth.mint(self.refresh_token, count=False)
 
-    def issue_refresh_token(self, user_id: str | None = None) -> str:
-        """A new refresh token for another user (page tokens are bound to the user)."""
+    def issue_refresh_token(self, user_id: str | None = None, scope: str | None = None) -> str:
+        """A new refresh token, for another user (page tokens are bound to the user) or with
+        fewer scopes (routes outside them answer 401 ``OAUTH_SCOPE_MISMATCH``)."""
         uid = user_id or self.org.api_user_id
         if uid not in self.org.users:
             raise KeyError(f"no user {uid}")
-        return self.oauth.issue_refresh_token(uid)
+        if scope is None:
+            return self.oauth.issue_refresh_token(uid)
+        return self.oauth.issue_refresh_token(uid, scope)
 
     def revoke_refresh_token(self, token: str | None = None) -> None:
         self.oauth.revoke(token or self.refresh_token)

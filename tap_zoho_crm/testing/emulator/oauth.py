@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 MINT_WINDOW = 600
 GRANT_CODE_TTL = 120
-DEFAULT_SCOPE = "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.org.READ"
+DEFAULT_SCOPE = (
+    "ZohoCRM.modules.ALL ZohoCRM.settings.ALL ZohoCRM.users.READ ZohoCRM.org.READ "
+    "ZohoCRM.coql.READ ZohoCRM.bulk.read"
+)
 THROTTLED = {
     "error_description": (
         "You have made too many requests continuously. Please try again after some time."
@@ -51,6 +54,7 @@ class AccessToken:
     refresh_token: str
     user_id: str
     expires_at: float
+    scope: str = DEFAULT_SCOPE
 
 
 @dataclass
@@ -106,7 +110,7 @@ class OAuthServer:
                 rt.mints.append(self.clock.time())
             access = _token()
             self.access_tokens[access] = AccessToken(
-                refresh_token, rt.user_id, self.clock.time() + self.token_ttl
+                refresh_token, rt.user_id, self.clock.time() + self.token_ttl, rt.scope
             )
             return access
 
@@ -225,8 +229,8 @@ class OAuthServer:
         return Response(302, b"", {"Location": f"{redirect}{sep}{urlencode(query)}"})
 
     # -- CRM auth -------------------------------------------------------------------------
-    def authenticate(self, header: str | None) -> str:
-        """The user behind an Authorization header, or Zoho's 401."""
+    def authenticate(self, header: str | None) -> AccessToken:
+        """The token (user, scope) behind an Authorization header, or Zoho's 401."""
         if not header or not header.strip():
             raise ApiError(401, "AUTHENTICATION_FAILURE", "Authentication failed", {})
         scheme, _, token = header.strip().partition(" ")
@@ -236,7 +240,7 @@ class OAuthServer:
             found = self.access_tokens.get(token.strip())
         if found is None or found.expires_at <= self.clock.time():
             raise ApiError(401, "INVALID_TOKEN", "invalid oauth token", {})
-        return found.user_id
+        return found
 
 
 def _params(req: Request) -> dict[str, str]:

@@ -108,7 +108,7 @@ class Org:
         for name, mdef in self.modules.items():
             if mdef.is_record_module and not mdef.fields_204:
                 count = counts.get(name, 0)
-                deleted = min(MAX_DELETED_PER_MODULE, count // 25 if count >= 25 else min(count, 1))
+                deleted = min(MAX_DELETED_PER_MODULE, max(min(count, 4), count // 25))
                 store = ModuleStore(self, self.factory, mdef, count, deleted)
                 self.stores[name] = store
                 self.by_slot[mdef.slot] = store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .metadata import ModuleDef
+from .metadata import FieldDef, ModuleDef
 from .timefmt import TimeFormatter
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ class Renderer:
     def __init__(self, org: Org, tz_name: str) -> None:
         self.org = org
         self.fmt = TimeFormatter(tz_name)
+        self._plans: dict[tuple[Any, ...], list[tuple[str, str, FieldDef]]] = {}
 
     def dt(self, ts: int | None) -> str | None:
         return self.fmt.datetime(ts)
@@ -37,6 +38,21 @@ class Renderer:
             return None
         return {"name": self.org.display_name_by_id(record_id), "id": record_id}
 
+    def _plan(self, mdef: ModuleDef, fields: list[str] | None) -> list[tuple[str, str, FieldDef]]:
+        key = (id(mdef), len(mdef.fields), None if fields is None else tuple(fields))
+        plan = self._plans.get(key)
+        if plan is None:
+            names = [f.api_name for f in mdef.fields] if fields is None else fields
+            plan = []
+            for name in names:
+                fdef = mdef.field(name)
+                if fdef is not None:
+                    plan.append((name, fdef.kind, fdef))
+            if len(self._plans) > 256:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
     def record(
         self,
         mdef: ModuleDef,
@@ -51,12 +67,7 @@ class Renderer:
         values and truncate rich text to 500 characters, as Zoho documents.
         """
         out: dict[str, Any] = {}
-        names = [f.api_name for f in mdef.fields] if fields is None else fields
-        for name in names:
-            fdef = mdef.field(name)
-            if fdef is None:
-                continue
-            kind = fdef.kind
+        for name, kind, fdef in self._plan(mdef, fields):
             value = rec.get(name)
             if kind == "plain":
                 out[name] = value

@@ -2,7 +2,8 @@
 
 Pipeline for a CRM call: count it, maybe reset the connection or answer a random 500, check the
 token, take a concurrency slot, sleep the configured latency, charge credits, run the handler
-under the org lock. ``X-Emulator-Time-Ms`` reports the server time spent, latency excluded.
+under the org lock. ``X-Emulator-Time-Ms`` reports the server time spent (wall clock, latency
+excluded) and ``X-Emulator-Cpu-Ms`` the CPU time of the handling thread (immune to a busy box).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import admin, bulk, coql, records, related, settings_api
+from . import admin, bulk, coql, records, related, scopes, settings_api
 from .errors import ApiError
 from .http import Context, Request, Response
 
@@ -147,6 +148,7 @@ class App:
     def handle(self, method: str, target: str, headers: Any, body: bytes) -> Response | None:
         """Run one request; None means: reset the connection."""
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         url = urlsplit(target)
         path = unquote(url.path).rstrip("/") or "/"
         query = parse_qs(url.query, keep_blank_values=True)
@@ -174,7 +176,9 @@ class App:
         if faults.error_rate and faults.roll() < faults.error_rate:
             return _error(ApiError(500, "INTERNAL_ERROR", "Internal Server Error", {}))
         try:
-            req.user_id = emu.oauth.authenticate(req.header("Authorization"))
+            access = emu.oauth.authenticate(req.header("Authorization"))
+            scopes.check(access.scope, req.route, params.get("module"))
+            req.user_id = access.user_id
         except ApiError as exc:
             return _error(exc)
         sub = route.sub_pool(req)
@@ -224,6 +228,8 @@ class App:
         elapsed = (time.perf_counter() - started - slept) * 1000
         emu.stats.server_ms.append(elapsed)
         response.headers["X-Emulator-Time-Ms"] = f"{elapsed:.3f}"
+        cpu = (time.thread_time() - cpu_started) * 1000
+        response.headers["X-Emulator-Cpu-Ms"] = f"{cpu:.3f}"
         return response
 
 
@@ -237,9 +243,13 @@ def _error(exc: ApiError, headers: dict[str, str] | None = None) -> Response:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ZohoCRMEmulator/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _Server
 
     def _serve(self) -> None:
+        if self.server.closing:
+            self._reset()  # a keep-alive connection outliving stop(): behave like a dead server
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         response = self.server.app.handle(self.command, self.path, self.headers, body)
@@ -281,6 +291,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: App) -> None:
         self.app = app
+        self.closing = False
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -22,6 +22,7 @@ from .metadata import ModuleDef
 DAY = 86_400
 RESULT_CACHE = 8
 RECORD_CACHE = 4096
+NAME_CACHE = 100_000
 
 
 class ModuleStore:
@@ -51,6 +52,7 @@ class ModuleStore:
         self._mod_keys: array[int] | None = None
         self._results: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
         self._records: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._names: dict[int, str] = {}
 
     # -- identity -------------------------------------------------------------------------
     def record_id(self, index: int) -> str:
@@ -117,7 +119,13 @@ class ModuleStore:
             return None if value is None else str(value)
         if self.mdef.name_gen == "id":
             return self.record_id(index)
-        return display_name(self.env, self.mdef, index)
+        cached = self._names.get(index)
+        if cached is None:
+            cached = display_name(self.env, self.mdef, index)
+            if len(self._names) > NAME_CACHE:
+                self._names.clear()
+            self._names[index] = cached
+        return cached
 
     def modified(self, index: int) -> int:
         rec = self.overrides.get(index)

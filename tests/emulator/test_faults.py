@@ -1,0 +1,149 @@
+"""Limits and faults (off by default), call and credit counters."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+from emu_helpers import TIMEOUT, Api, assert_error
+
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+
+def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
+    assert emulator.faults.as_dict() == {
+        "latency_s": 0.0,
+        "concurrency_limit": None,
+        "sub_concurrency_limit": None,
+        "daily_credits": None,
+        "error_rate": 0.0,
+        "reset_rate": 0.0,
+        "bulk_failure": False,
+        "fault_seed": 0,
+    }
+    response = api.get("/crm/v8/org")
+    assert "X-API-CREDITS-REMAINING" not in response.headers
+
+
+def test_latency(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.faults.latency_s = 0.2
+    started = time.perf_counter()
+    response = fresh_api.get("/crm/v8/org")
+    assert response.status_code == 200
+    assert time.perf_counter() - started >= 0.2
+    assert float(response.headers["X-Emulator-Time-Ms"]) < 200, "latency is not server time"
+
+
+def test_concurrency_limit_gives_429(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.faults.latency_s = 0.3
+    fresh.faults.concurrency_limit = 2
+    results: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        response = requests.get(
+            fresh.base_url + "/crm/v8/org", headers=fresh_api.headers(), timeout=TIMEOUT
+        )
+        with lock:
+            results.append(response)
+
+    threads = [threading.Thread(target=call) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(200) == 2
+    assert codes.count(429) == 3
+    for response in results:
+        if response.status_code == 429:
+            body = assert_error(response, 429, "TOO_MANY_REQUESTS")
+            assert "concurrency" in body["message"]
+
+
+def test_daily_credits_and_remaining_header(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.faults.daily_credits = 10
+    remaining = []
+    for _ in range(10):
+        response = fresh_api.get("/crm/v8/org")
+        assert response.status_code == 200
+        remaining.append(response.headers.get("X-API-CREDITS-REMAINING"))
+    assert remaining[:4] == [None] * 4, "no header before half the budget is used"
+    assert remaining[4:] == ["5", "4", "3", "2", "1", "0"]
+    body = assert_error(fresh_api.get("/crm/v8/org"), 429, "TOO_MANY_REQUESTS")
+    assert "24 hour" in body["message"]
+    fresh.clock.advance(86_400)
+    assert Api(fresh).get("/crm/v8/org").status_code == 200, "the window rolls after 24 h"
+
+
+def test_random_500s_and_resets_follow_the_seed(fresh: ZohoEmulator) -> None:
+    def run() -> list[str]:
+        fresh.faults.fault_seed = 42
+        fresh.faults.error_rate = 0.3
+        fresh.faults.reset_rate = 0.2
+        api = Api(fresh)
+        outcomes = []
+        for _ in range(30):
+            try:
+                response = requests.get(
+                    fresh.base_url + "/crm/v8/org", headers=api.headers(), timeout=TIMEOUT
+                )
+            except requests.ConnectionError:
+                outcomes.append("reset")
+                continue
+            if response.status_code == 500:
+                body = assert_error(response, 500, "INTERNAL_ERROR")
+                assert body["message"] == "Internal Server Error"
+            outcomes.append(str(response.status_code))
+        return outcomes
+
+    first = run()
+    assert {"200", "500", "reset"} <= set(first)
+    assert run() == first, "the same fault_seed gives the same faults"
+
+
+def test_call_and_credit_counters(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.stats.reset()
+    fresh_api.get("/crm/v8/Leads", {"fields": "Last_Name"})
+    fresh_api.get("/crm/v8/Leads", {"fields": "Last_Name", "cvid": "1"})
+    fresh_api.get("/crm/v8/Contacts", {"fields": "Last_Name"})
+    fresh_api.get("/crm/v8/settings/fields", {"module": "Deals"})
+    fresh_api.get("/crm/v8/Leads")  # an error still counts as a call
+    fresh_api.post("/crm/v8/coql", {"select_query": "select Last_Name from Leads limit 500"})
+    assert fresh.stats.calls["GET /crm/v8/{module}"] == 4
+    assert fresh.stats.calls_by_module[("GET /crm/v8/{module}", "Leads")] == 3
+    assert fresh.stats.calls_by_module[("GET /crm/v8/settings/fields", "Deals")] == 1
+    assert fresh.stats.calls["POST /crm/v8/coql"] == 1
+    assert fresh.stats.credits == 1 + 3 + 1 + 1 + 1 + 2
+    stats = requests.get(fresh.base_url + "/__emulator/stats", timeout=TIMEOUT).json()
+    assert stats["credits"] == fresh.stats.credits
+    assert stats["calls"]["GET /crm/v8/{module}"] == 4
+    fresh.stats.reset()
+    assert fresh.stats.credits == 0
+    assert not fresh.stats.calls
+
+
+def test_sub_concurrency_pool(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.faults.latency_s = 0.3
+    fresh.faults.sub_concurrency_limit = 1
+    codes: list[int] = []
+
+    def call(params: dict[str, str]) -> None:
+        response = requests.get(
+            fresh.base_url + "/crm/v8/Leads",
+            params=params,
+            headers=fresh_api.headers(),
+            timeout=TIMEOUT,
+        )
+        codes.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=call, args=({"fields": "Last_Name", "sort_by": "id"},)),
+        threading.Thread(target=call, args=({"fields": "Last_Name", "sort_by": "id"},)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 429]

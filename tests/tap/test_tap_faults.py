@@ -1,0 +1,111 @@
+"""Auth and transport faults: expiring tokens, 429/500, connection resets, concurrency limits."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from tap_helpers import discover, run_sync, select_only
+
+from tap_zoho_crm.client.http import retry_after_seconds, retry_waits
+from tap_zoho_crm.tap import TapZohoCrm
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+TOKEN = "POST /oauth/v2/token"
+
+
+def test_token_expiring_mid_sync_is_refreshed_once(fresh_demo, fresh_tokens, caplog):
+    zoho = fresh_demo
+    config = zoho.tap_config()
+    catalog = select_only(discover(config), {"Leads", "Contacts"})
+    zoho.stats.reset()
+    count = 0
+
+    def expire_tokens(message: dict) -> None:
+        nonlocal count
+        if message["type"] == "RECORD":
+            count += 1
+            if count == 300:
+                # Two hours pass on Zoho's side: every access token issued so far is dead.
+                zoho.clock.advance(7200)
+
+    result = run_sync(config, catalog=catalog, on_message=expire_tokens)
+    assert set(result.ids("Leads")) == {int(i) for i in zoho.record_ids("Leads")}
+    assert set(result.ids("Contacts")) == {int(i) for i in zoho.record_ids("Contacts")}
+    # The tap's cached token was still "fresh" by its own clock: Zoho's 401 INVALID_TOKEN made it
+    # mint exactly one new token (the first mint happened during discovery, before the reset).
+    assert zoho.stats.calls[TOKEN] == 1
+
+
+def test_taps_in_one_process_share_a_token_but_not_across_credentials(fresh_tokens):
+    with (
+        ZohoEmulator(profile="minimal", seed=3) as one,
+        ZohoEmulator(profile="minimal", seed=4) as two,
+    ):
+        for _ in range(3):
+            TapZohoCrm(config=one.tap_config(include_modules=["Leads"]), parse_env_config=False)
+            TapZohoCrm(config=two.tap_config(include_modules=["Leads"]), parse_env_config=False)
+        assert one.stats.calls[TOKEN] == 1
+        assert two.stats.calls[TOKEN] == 1
+
+
+def _retries(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Retrying")]
+
+
+def test_500s_and_connection_resets_are_retried(caplog):
+    with ZohoEmulator(profile="minimal", seed=7, size={"Leads": 1000}) as zoho:
+        config = zoho.tap_config()
+        catalog = select_only(discover(config), {"Installations", "Leads"})
+        zoho.faults.fault_seed = 5
+        zoho.faults.error_rate = 0.25
+        zoho.faults.reset_rate = 0.15
+        caplog.set_level(logging.WARNING)
+        result = run_sync(config, catalog=catalog)
+        for module in ("Installations", "Leads"):
+            assert sorted(result.ids(module)) == sorted(int(i) for i in zoho.record_ids(module))
+    retries = _retries(caplog)
+    assert any("HTTP 500 INTERNAL_ERROR" in m for m in retries)
+    assert any("ConnectionError" in m or "ChunkedEncodingError" in m for m in retries)
+
+
+def test_concurrency_429s_are_retried(caplog):
+    with ZohoEmulator(profile="minimal", seed=7) as zoho:
+        config = zoho.tap_config(max_concurrency=5)
+        catalog = select_only(discover(config), {"Installations"})
+        zoho.faults.concurrency_limit = 1  # the tap's fan-out of 5 exceeds it
+        zoho.faults.latency_s = 0.05
+        caplog.set_level(logging.WARNING)
+        result = run_sync(config, catalog=catalog)
+        assert sorted(result.ids("Installations")) == sorted(
+            int(i) for i in zoho.record_ids("Installations")
+        )
+    assert any("HTTP 429 TOO_MANY_REQUESTS" in m for m in _retries(caplog))
+
+
+def test_persistent_server_errors_give_up_within_the_bound(fresh_demo):
+    zoho = fresh_demo
+    config = zoho.tap_config(max_retries=3, max_retry_seconds=5)
+    catalog = select_only(discover(config), {"Leads"})
+    zoho.stats.reset()
+    zoho.faults.error_rate = 1.0
+    with pytest.raises(Exception, match="INTERNAL_ERROR") as info:
+        run_sync(config, catalog=catalog)
+    assert "gave up after retries" in str(info.value)
+    assert zoho.stats.calls["GET /crm/v8/{module}"] == 3
+
+
+def test_retry_after_is_honoured_and_bounded():
+    assert retry_after_seconds({"Retry-After": "7"}) == 7
+    assert retry_after_seconds({"Retry-After": "100000"}) == 300
+    assert retry_after_seconds({}) is None
+    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0
+
+    class ThrottledError(Exception):
+        retry_after = 3.0
+
+    waits = retry_waits()
+    next(waits)
+    assert waits.send(ThrottledError()) == 3.0
+    jittered = [waits.send(RuntimeError()) for _ in range(8)]
+    assert all(0 <= w <= 60 for w in jittered)

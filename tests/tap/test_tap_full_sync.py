@@ -1,0 +1,145 @@
+"""A full sync of the demo org, checked record by record against the emulator's ground truth."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import pytest
+from tap_helpers import (
+    SyncResult,
+    compare_record,
+    discover,
+    instant,
+    is_utc_string,
+    listable_fields,
+    run_sync,
+)
+
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+
+@pytest.fixture(scope="module")
+def full(demo: ZohoEmulator) -> tuple[dict[str, Any], SyncResult, Counter]:
+    catalog = discover(demo.tap_config())
+    demo.stats.reset()
+    result = run_sync(demo.tap_config(), catalog=catalog)
+    calls = Counter(demo.stats.calls_by_module)
+    return catalog, result, calls
+
+
+def test_catalog_has_every_readable_module_and_the_settings_streams(demo, full):
+    catalog, _, _ = full
+    names = {entry["tap_stream_id"] for entry in catalog["streams"]}
+    assert names == set(demo.module_names(readable_only=True)) | {
+        "Users",
+        "Roles",
+        "Profiles",
+        "Org",
+    }
+
+
+def test_every_record_of_every_module_id_by_id(demo, full):
+    _, result, _ = full
+    for module in demo.module_names(readable_only=True):
+        emitted = result.ids(module)
+        assert len(emitted) == len(set(emitted)), f"{module}: duplicates"
+        assert set(emitted) == {int(i) for i in demo.record_ids(module)}, module
+    assert set(result.ids("Users")) == {int(i) for i in demo.user_ids()}
+    assert len(result.records["Org"]) == 1
+
+
+def test_every_field_of_every_record_matches_the_truth(demo, full):
+    _, result, _ = full
+    for module in demo.module_names(readable_only=True):
+        fields = listable_fields(demo, module)
+        for record in result.records[module]:
+            truth = demo.get_record(module, str(record["id"]))
+            problems = compare_record(fields, truth, record)
+            assert not problems, f"{module} {record['id']}: {problems[:5]}"
+
+
+def test_wide_module_comes_back_complete_at_the_documented_cost(demo, full):
+    _, result, calls = full
+    wide = [m for m in demo.module_names() if len(listable_fields(demo, m)) > 50]
+    assert wide, "the demo org has a module with more than 50 fields"
+    for module in wide:
+        fields = listable_fields(demo, module)
+        records = result.records[module]
+        assert len(records) == demo.count(module)
+        for record in records:
+            assert set(fields) <= set(record), module
+        # Cost: one sorted call per page, then one ids= call per 100 ids per extra chunk of
+        # (at most) 49 fields, plus one single-record GET per record whose rich text reaches
+        # Zoho's 500-character list cut.
+        pages = math.ceil(len(records) / 200)
+        chunks = 1 + math.ceil((len(fields) - 50) / 49)
+        per_page = [200] * (len(records) // 200) + (
+            [len(records) % 200] if len(records) % 200 else []
+        )
+        list_calls = pages + (chunks - 1) * sum(math.ceil(n / 100) for n in per_page)
+        rich = [
+            m["api_name"]
+            for m in fields.values()
+            if (m.get("textarea") or {}).get("type") == "rich_text"
+        ]
+        long_rich = sum(
+            1
+            for record_id in demo.record_ids(module)
+            if any(len(demo.get_record(module, record_id).get(f) or "") >= 500 for f in rich)
+        )
+        assert calls[("GET /crm/v8/{module}", module)] == list_calls
+        assert calls[("GET /crm/v8/{module}/{id}", module)] == long_rich
+
+
+def test_converted_leads_are_included(demo, full):
+    _, result, _ = full
+    converted = {int(r["id"]) for r in demo.iter_records("Leads") if r.get("Converted__s")}
+    assert converted, "the demo org has converted leads"
+    assert converted <= set(result.ids("Leads"))
+
+
+def test_datetimes_crossing_dst_are_utc_instants(demo, full):
+    _, result, _ = full
+    offsets = Counter()
+    for module in demo.module_names(readable_only=True):
+        truth = {int(r["id"]): r["Modified_Time"] for r in demo.iter_records(module)}
+        for record in result.records[module]:
+            raw = truth[record["id"]]
+            offsets[raw[-6:]] += 1
+            assert is_utc_string(record["Modified_Time"]), record["Modified_Time"]
+            assert instant(record["Modified_Time"]) == instant(raw)
+    # The demo user is in America/Los_Angeles and its data spans a DST change.
+    assert offsets["-08:00"] > 0
+    assert offsets["-07:00"] > 0
+
+
+def test_sync_state_has_the_documented_shape(demo, full):
+    _, result, _ = full
+    bookmarks = result.final_state["bookmarks"]
+    for module in demo.module_names(readable_only=True):
+        mark = bookmarks[module]
+        latest = max(instant(r["Modified_Time"]) for r in demo.iter_records(module))
+        assert mark["replication_key"] == "Modified_Time"
+        assert is_utc_string(mark["replication_key_value"])
+        assert instant(mark["replication_key_value"]) == latest
+        tied = {
+            int(r["id"]) for r in demo.iter_records(module) if instant(r["Modified_Time"]) == latest
+        }
+        assert set(mark["ids_at_replication_key_value"]) == tied
+        assert "progress_markers" not in mark
+
+
+def test_schema_messages_keep_the_zoho_annotations(demo, full):
+    _, result, _ = full
+    leads = result.schemas["Leads"]["properties"]
+    assert leads["id"]["type"] == ["integer"]
+    assert leads["Owner"]["x-zoho-data-type"] == "ownerlookup"
+    assert leads["Owner"]["properties"]["id"]["type"] == ["integer", "null"]
+    assert leads["Modified_Time"]["format"] == "date-time"
+    for module in demo.module_names(readable_only=True):
+        props = result.schemas[module]["properties"]
+        for meta in listable_fields(demo, module).values():
+            if meta["api_name"] != "id":
+                assert props[meta["api_name"]]["x-zoho-data-type"] == meta["data_type"]

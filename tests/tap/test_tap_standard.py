@@ -1,0 +1,24 @@
+"""The Singer SDK's standard tap tests, against the emulator's demo org over real HTTP.
+
+The SDK collects these tests by running discovery at import time, so the emulator is started
+when this module is imported (and stopped when the session ends).
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from tap_zoho_crm.tap import TapZohoCrm
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+_ZOHO = ZohoEmulator(profile="demo", seed=7).start()
+atexit.register(_ZOHO.stop)
+
+TestTapZohoCrm = get_tap_test_class(
+    TapZohoCrm,
+    config=_ZOHO.tap_config(),
+    parse_env_config=False,
+    suite_config=SuiteConfig(max_records_limit=250),
+)

@@ -8,9 +8,11 @@ walk, then fetch each page's other chunks by ``ids=``, concurrently, and merge t
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.paging import (
     MAX_PER_PAGE,
     REPLICATION_KEY,
@@ -29,6 +31,13 @@ from tap_zoho_crm.streams.base import ZohoStream
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_zoho_crm.client.http import ZohoResponse
+    from tap_zoho_crm.discovery import StreamDefinition
+    from tap_zoho_crm.tap import TapZohoCrm
+
+#: Fields the read cannot do without: never dropped, whatever Zoho says.
+PROTECTED_FIELDS = frozenset({"id", REPLICATION_KEY})
+
 
 def chunks_fields(chunks: list[list[str]]) -> set[str]:
     """Every field name requested across the chunks."""
@@ -39,6 +48,11 @@ class ModuleStream(ZohoStream):
     """Records of one Zoho module, read with Get Records (``GET /crm/v8/{module}``)."""
 
     kind: ClassVar[str] = "module"
+
+    def __init__(self, tap: TapZohoCrm, definition: StreamDefinition) -> None:
+        super().__init__(tap, definition)
+        self._fields_lock = threading.Lock()
+        self._dropped_fields: set[str] = set()
 
     @property
     def module(self) -> str:
@@ -79,47 +93,81 @@ class ModuleStream(ZohoStream):
 
     # -- the calls ----------------------------------------------------------------------------
 
-    def _page(self, params: dict[str, Any], headers: dict[str, str]) -> Page | None:
-        response = self.client.get(self.module, params=params, headers=headers)
+    def _list(
+        self, fields: list[str], params: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> ZohoResponse:
+        """One list call for ``fields``, dropping fields Zoho no longer knows.
+
+        A catalog can outlive a field (deleted in Zoho since discovery); Zoho then refuses the
+        whole call with INVALID_DATA naming the field. The field is left out of this sync with
+        one warning instead of failing it; rediscovery removes it for good.
+        """
+        while True:
+            try:
+                return self.client.get(
+                    self.module, params={**params, "fields": ",".join(fields)}, headers=headers
+                )
+            except ZohoAPIError as exc:
+                gone = exc.details.get("api_name") if exc.code == "INVALID_DATA" else None
+                if not isinstance(gone, str) or gone in PROTECTED_FIELDS:
+                    raise
+                if not self._drop_field(fields, gone):
+                    raise
+
+    def _drop_field(self, fields: list[str], name: str) -> bool:
+        """Remove a vanished field from a chunk; whether the call is worth retrying."""
+        with self._fields_lock:
+            if name in fields:
+                fields.remove(name)
+                self._dropped_fields.add(name)
+                self.logger.warning(
+                    "%s: Zoho no longer knows field %s; it is left out of this sync "
+                    "(run discovery again to update the catalog)",
+                    self.name,
+                    name,
+                )
+                return True
+            # Dropped meanwhile by a concurrent call of the same chunk: retry without it.
+            return name in self._dropped_fields
+
+    def _page(
+        self, fields: list[str], params: dict[str, Any], headers: dict[str, str]
+    ) -> Page | None:
+        response = self._list(fields, params, headers)
         if response.is_empty:
             return None
         return Page.from_info([self.normalise(r) for r in response.items("data")], response.info)
 
-    def _base_params(self, fields: list[str]) -> dict[str, Any]:
-        return {
-            "fields": ",".join(fields),
-            "per_page": self.settings.page_size,
-            **list_params(self.module),
-        }
+    def _base_params(self) -> dict[str, Any]:
+        return {"per_page": self.settings.page_size, **list_params(self.module)}
 
     def _fetch_sorted(
         self, fields: list[str], since: dt.datetime | None, token: str | None, page: int
     ) -> Page | None:
-        params = self._base_params(fields)
+        params = self._base_params()
         params.update(sort_by=REPLICATION_KEY, sort_order="asc")
         if token:
             params["page_token"] = token
         elif page > 1:
             params["page"] = page
-        return self._page(params, if_modified_since(since))
+        return self._page(fields, params, if_modified_since(since))
 
     def _fetch_plain(self, fields: list[str], token: str | None, page: int) -> Page | None:
-        params = self._base_params(fields)
+        params = self._base_params()
         if token:
             params["page_token"] = token
         elif page > 1:
             params["page"] = page
-        return self._page(params, {})
+        return self._page(fields, params, {})
 
     def _fetch_by_ids(self, job: tuple[list[str], list[int]]) -> list[dict[str, Any]]:
         fields, ids = job
         params = {
-            "fields": ",".join(fields),
             "ids": ",".join(str(record_id) for record_id in ids),
             "per_page": MAX_PER_PAGE,
             **list_params(self.module),
         }
-        response = self.client.get(self.module, params=params)
+        response = self._list(fields, params)
         return [self.normalise(r) for r in response.items("data")]
 
     def _fetch_one(self, record_id: int) -> dict[str, Any] | None:

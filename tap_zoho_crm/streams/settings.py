@@ -9,6 +9,7 @@ users only, so ``DeletedUsers`` is read too: a user's deletion reaches the wareh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -67,7 +68,7 @@ class SettingsStream(ZohoStream):
 
         by_id: dict[int, dict[str, Any]] = {}
         for kind in USER_TYPES:
-            pages = token_walk(lambda token, page, kind=kind: fetch(kind, token, page))
+            pages = token_walk(functools.partial(fetch, kind))
             for user in (user for page in pages for user in page):
                 by_id.setdefault(int(user["id"]), user)
         users = list(by_id.values())

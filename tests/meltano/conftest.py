@@ -33,8 +33,12 @@ def meltano_installed(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProjec
 
 
 @pytest.fixture
-def meltano(meltano_installed: MeltanoProject, tmp_path: Path) -> MeltanoProject:
-    return meltano_installed.with_database(tmp_path / "meltano.db")
+def meltano(meltano_installed: MeltanoProject, tmp_path: Path) -> Iterator[MeltanoProject]:
+    project_file = meltano_installed.root / "meltano.yml"
+    before = project_file.read_text()
+    yield meltano_installed.with_database(tmp_path / "meltano.db")
+    # Runs must never edit the repository's project file (Meltano rewrites it on some commands).
+    assert project_file.read_text() == before, "a meltano command modified meltano.yml"
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tap_helpers import discover, run_sync, select_only
+from tap_helpers import discover, listable_fields, run_sync, select_only
 
 from tap_zoho_crm.client.errors import ZohoConfigError
 from tap_zoho_crm.tap import TapZohoCrm
@@ -115,3 +115,23 @@ def test_include_and_exclude(demo):
     assert "Contacts" in names
     with pytest.raises(ZohoConfigError, match="Leadz"):
         TapZohoCrm(config=demo.tap_config(include_modules=["Leadz"]), parse_env_config=False)
+
+
+def test_a_catalog_field_deleted_in_zoho_is_left_out_with_one_warning(demo, caplog):
+    catalog = select_only(discover(demo.tap_config()), {"Leads", "Installations"})
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] in {"Leads", "Installations"}:
+            # As if a custom field had been deleted in Zoho after discovery.
+            entry["schema"]["properties"]["Gone_Field__c"] = {
+                "type": ["string", "null"],
+                "x-zoho-data-type": "text",
+            }
+    caplog.set_level(logging.WARNING)
+    result = run_sync(demo.tap_config(), catalog=catalog)
+    for module in ("Leads", "Installations"):
+        assert set(result.ids(module)) == {int(i) for i in demo.record_ids(module)}
+        warnings = [r.getMessage() for r in caplog.records if "Gone_Field__c" in r.getMessage()]
+        assert len([w for w in warnings if w.startswith(module)]) == 1
+    # The wide module's other chunks still arrive.
+    record = result.records["Installations"][0]
+    assert set(listable_fields(demo, "Installations")) <= set(record)

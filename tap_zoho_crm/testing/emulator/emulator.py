@@ -157,8 +157,11 @@ class ZohoEmulator:
         return self.oauth.mint(self.refresh_token, count=False)
 
     def issue_refresh_token(self, user_id: str | None = None, scope: str | None = None) -> str:
-        """A new refresh token, for another user (page tokens are bound to the user) or with
-        fewer scopes (routes outside them answer 401 ``OAUTH_SCOPE_MISMATCH``)."""
+        """A new refresh token for another user or with fewer scopes.
+
+        Page tokens are bound to the user; routes outside the scopes answer 401
+        ``OAUTH_SCOPE_MISMATCH``.
+        """
         uid = user_id or self.org.api_user_id
         if uid not in self.org.users:
             raise KeyError(f"no user {uid}")

@@ -29,35 +29,20 @@ from .ids import (
     SLOT_ATTACHMENTS,
     SLOT_CONTACT_ROLES,
     SLOT_MEMBERS,
-    SLOT_MISC,
-    SLOT_PROFILES,
     SLOT_RELATED_LISTS,
-    SLOT_ROLES,
     SLOT_USERS,
     make_id,
     split_id,
 )
+from .ingest import ingest_values
 from .metadata import FieldDef, ModuleDef, field_json, module_json
+from .people import build_people
 from .profiles import ALWAYS_LISTED, PROFILES
 from .render import Renderer
 from .store import ModuleStore
-from .timefmt import parse_datetime
 
 DAY = 86_400
 MAX_DELETED_PER_MODULE = 1500
-
-USER_SEEDS = (
-    # first, last, time zone (None = the API user's zone), role, profile, status, locale, city
-    ("Pat", "Boyle", None, "CEO", "Administrator", "active", "en_US", "San Francisco"),
-    ("Amelia", "Burrows", "Europe/Berlin", "Manager", "Standard", "active", "de_DE", "Berlin"),
-    ("Ravi", "Iyer", "Asia/Kolkata", "Sales Rep", "Standard", "active", "en_IN", "Chennai"),
-    ("Chloe", "Nguyen", "Australia/Sydney", "Sales Rep", "Standard", "active", "en_AU", "Sydney"),
-    ("Marcus", "Hale", "America/New_York", "Sales Rep", "Standard", "inactive", "en_US", "NYC"),
-    ("Sofia", "Reyes", "America/Sao_Paulo", "Manager", "Administrator", "active", "pt_BR", "Rio"),
-    ("Jonas", "Weber", "Europe/Zurich", "Sales Rep", "Standard", "deleted", "de_CH", "Zurich"),
-)
-ROLE_NAMES = ("CEO", "Manager", "Sales Rep")
-PROFILE_NAMES = ("Administrator", "Standard")
 
 
 class Org:
@@ -101,7 +86,18 @@ class Org:
             name: mdef for name, mdef in catalog.items() if name in present
         }
         self.module_modified: dict[str, int] = dict.fromkeys(self.modules, self.created_at)
-        self._build_people()
+        people = build_people(
+            created_at=self.created_at,
+            data_start=self.data_start,
+            user_time_zone=self.user_time_zone,
+            admin=admin,
+        )
+        self.users = people.users
+        self.roles = people.roles
+        self.profiles = people.profiles
+        self.org_info = people.org_info
+        self.api_user_id = people.api_user_id
+        self.owner_user_ids = people.owner_user_ids
         self.factory = RecordFactory(self)
         self.stores: dict[str, ModuleStore] = {}
         self.by_slot: dict[int, ModuleStore] = {}
@@ -128,110 +124,6 @@ class Org:
         return self.modules.get(module)
 
     # -- people ---------------------------------------------------------------------------
-    def _build_people(self) -> None:
-        self.roles: dict[str, dict[str, Any]] = {}
-        role_ids = {name: make_id(SLOT_ROLES, n + 1) for n, name in enumerate(ROLE_NAMES)}
-        for n, name in enumerate(ROLE_NAMES):
-            self.roles[role_ids[name]] = {
-                "id": role_ids[name],
-                "name": name,
-                "display_label": name,
-                "reporting_to": role_ids[ROLE_NAMES[n - 1]] if n else None,
-                "share_with_peers": n < 2,
-                "description": f"Users with the {name} role",
-                "created_time": self.created_at,
-                "modified_time": self.created_at + n * DAY,
-            }
-        profile_ids = {name: make_id(SLOT_PROFILES, n + 1) for n, name in enumerate(PROFILE_NAMES)}
-        self.profiles: dict[str, dict[str, Any]] = {
-            profile_ids[name]: {
-                "id": profile_ids[name],
-                "name": name,
-                "display_label": name,
-                "custom": False,
-                "default": name == "Standard",
-                "type": "normal_profile",
-                "description": f"The {name} profile",
-                "created_time": None,
-                "modified_time": self.created_at + 2 * DAY,
-            }
-            for name in PROFILE_NAMES
-        }
-        self.users: dict[str, dict[str, Any]] = {}
-        first_id = make_id(SLOT_USERS, 1)
-        for n, (first, last, tz, role, profile_name, status, locale, city) in enumerate(USER_SEEDS):
-            uid = make_id(SLOT_USERS, n + 1)
-            profile = "Standard" if n == 0 and not self.admin else profile_name
-            self.users[uid] = {
-                "id": uid,
-                "first_name": first,
-                "last_name": last,
-                "full_name": f"{first} {last}",
-                "email": f"{first}.{last}@zylker-demo.example.com".lower(),
-                "status": status,
-                "confirm": status != "deleted",
-                "role": role_ids[role],
-                "profile": profile_ids[profile],
-                "Reporting_To": None if n == 0 else first_id,
-                "created_by": first_id,
-                "created_time": self.created_at + n * 3 * DAY,
-                "Modified_By": first_id,
-                "Modified_Time": self.data_start + n * 37 * DAY,
-                "time_zone": tz or self.user_time_zone,
-                "locale": locale,
-                "zuid": str(60_040_000 + n),
-                "city": city,
-                "country": locale.split("_")[1],
-                "phone": f"+1 555-010-{1000 + n}",
-            }
-        self.api_user_id = first_id
-        self.owner_user_ids = [
-            uid for uid, u in self.users.items() if u["status"] in ("active", "inactive")
-        ]
-        self.org_info = {
-            "id": make_id(SLOT_MISC, 1),
-            "company_name": "Zylker Demo Inc.",
-            "alias": None,
-            "domain_name": "org60012345",
-            "primary_email": "pat.boyle@zylker-demo.example.com",
-            "primary_zuid": "60040000",
-            "zgid": "60012345",
-            "time_zone": "Europe/London",
-            "currency": "US Dollar - USD",
-            "currency_symbol": "$",
-            "currency_locale": "en_US",
-            "iso_code": "USD",
-            "type": "production",
-            "country": "United States",
-            "country_code": "US",
-            "street": "4141 Hacienda Drive",
-            "city": "Pleasanton",
-            "state": "CA",
-            "zip": "94588",
-            "phone": "+1 925-924-9500",
-            "mobile": None,
-            "fax": None,
-            "website": "https://www.zylker-demo.example.com",
-            "employee_count": "120",
-            "description": None,
-            "mc_status": False,
-            "gapps_enabled": False,
-            "privacy_settings": True,
-            "hipaa_compliance_enabled": False,
-            "lite_users_enabled": False,
-            "translation_enabled": False,
-            "photo_id": None,
-            "license_details": {
-                "paid": True,
-                "paid_type": "enterprise",
-                "paid_expiry": None,
-                "trial_type": None,
-                "trial_expiry": None,
-                "trial_action": None,
-                "users_license_purchased": 10,
-            },
-        }
-
     def renderer(self, user_id: str | None = None) -> Renderer:
         """A renderer in the given user's time zone (default: the API user)."""
         uid = user_id or self.api_user_id
@@ -511,82 +403,6 @@ class Org:
             )
         return out
 
-    # -- ingesting values given in Zoho's shape -------------------------------------------
-    def ingest(
-        self, mdef: ModuleDef, values: dict[str, Any], now: int, parent_id: str | None = None
-    ) -> dict[str, Any]:
-        """Zoho-shaped values (from tests or the admin path) -> the stored form."""
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            fdef = mdef.field(name)
-            if fdef is None:
-                raise ValueError(f"{mdef.api_name} has no field {name!r}")
-            if name in ("id", "Created_Time", "Modified_Time", "Created_By", "Modified_By"):
-                raise ValueError(f"{name} is set by the emulator")
-            if fdef.kind in ("msl",):
-                raise ValueError(
-                    f"{name} is a multi-select lookup: create rows in {fdef.meta['linking_module']}"
-                )
-            if value is None:
-                out[name] = None
-            elif fdef.kind == "datetime":
-                out[name] = parse_datetime(value) if isinstance(value, str) else int(value)
-            elif fdef.kind in ("lookup", "user", "layout"):
-                out[name] = str(value["id"] if isinstance(value, dict) else value)
-            elif fdef.kind == "mmlookup":
-                out[name] = {"module": value["module"], "id": str(value["id"])}
-            elif fdef.kind == "noteparent":
-                module = value.get("module")
-                module = module["api_name"] if isinstance(module, dict) else module
-                out[name] = {"module": module, "id": str(value["id"])}
-            elif fdef.kind == "subform":
-                out[name] = self._ingest_rows(mdef, fdef, value, now, parent_id)
-            else:
-                out[name] = copy.deepcopy(value)
-        return out
-
-    def _ingest_rows(
-        self,
-        mdef: ModuleDef,
-        fdef: FieldDef,
-        rows: list[dict[str, Any]],
-        now: int,
-        parent_id: str | None,
-    ) -> list[dict[str, Any]]:
-        sub = self.modules[fdef.meta["associated_module"]]
-        out = []
-        for seq, row in enumerate(rows, start=1):
-            values = {k: v for k, v in row.items() if k not in ("id", "Parent_Id")}
-            stored: dict[str, Any] = {fd.api_name: None for fd in sub.fields}
-            stored.update(self.ingest_row(sub, values))
-            row_id = row.get("id")
-            if not row_id:
-                self._next_link += 1
-                row_id = make_id(sub.slot, self._next_link)
-            stored["id"] = str(row_id)
-            stored["Parent_Id"] = parent_id
-            stored["Created_Time"] = now
-            stored["Modified_Time"] = now
-            if "Sequence_Number" in stored:
-                stored["Sequence_Number"] = seq
-            self.factory.finalize(sub, stored)
-            out.append(stored)
-        return out
-
-    def ingest_row(self, sub: ModuleDef, values: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            fdef = sub.field(name)
-            if fdef is None or name in ("Created_Time", "Modified_Time", "Sequence_Number"):
-                if fdef is None:
-                    raise ValueError(f"{sub.api_name} has no field {name!r}")
-                continue
-            if value is not None and fdef.kind in ("lookup", "user"):
-                out[name] = str(value["id"] if isinstance(value, dict) else value)
-            else:
-                out[name] = value
-        return out
-
     # -- mutations ------------------------------------------------------------------------
     def _store(self, module: str) -> ModuleStore:
         store = self.stores.get(module)
@@ -605,7 +421,7 @@ class Org:
             store = self._store(module)
             now = self.clock.timestamp()
             record_id = store.record_id(store.next_index)
-            stored = self.ingest(store.mdef, values or {}, now, record_id)
+            stored = ingest_values(self, store.mdef, values or {}, now, record_id)
             index = store.create(now, self.api_user_id, stored)
             return store.record_id(index)
 
@@ -617,7 +433,7 @@ class Org:
             now = self.clock.timestamp()
             found = [self._live(module, rid) for rid in record_ids]
             for store, index in found:
-                stored = self.ingest(store.mdef, values or {}, now, store.record_id(index))
+                stored = ingest_values(self, store.mdef, values or {}, now, store.record_id(index))
                 store.update(index, now, self.api_user_id, stored)
 
     def delete_record(self, module: str, record_id: str, permanent: bool = False) -> None:

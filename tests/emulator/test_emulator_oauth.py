@@ -154,7 +154,12 @@ def test_authorization_code_grant_through_consent_page(fresh: ZohoEmulator) -> N
     assert exchanged.status_code == 200
     assert body["refresh_token"].startswith("1000.")
     assert body["api_domain"] == fresh.base_url
-    assert Api(fresh, body["access_token"]).get("/crm/v8/org").status_code == 200
+    granted = Api(fresh, body["access_token"])
+    assert body["scope"] == auth["scope"]
+    assert granted.get("/crm/v8/Leads", {"fields": "Last_Name"}).status_code == 200
+    assert granted.get("/crm/v8/settings/modules").status_code == 200
+    body401 = assert_error(granted.get("/crm/v8/org"), 401, "OAUTH_SCOPE_MISMATCH")
+    assert body401["message"] == "invalid oauth scope to access this URL"
     refreshed = token(fresh, refresh_token=body["refresh_token"]).json()
     assert "access_token" in refreshed
     reused = requests.post(fresh.base_url + "/oauth/v2/token", data=grant, timeout=TIMEOUT)
@@ -188,3 +193,12 @@ def test_consent_rejected_and_auto_consent(fresh: ZohoEmulator) -> None:
         timeout=TIMEOUT,
     )
     assert bad_client.status_code == 400
+
+
+def test_scope_per_module(fresh: ZohoEmulator) -> None:
+    refresh = fresh.issue_refresh_token(scope="ZohoCRM.modules.leads.READ,ZohoCRM.settings.ALL")
+    api = Api(fresh, fresh.oauth.mint(refresh, count=False))
+    assert api.get("/crm/v8/Leads", {"fields": "Last_Name"}).status_code == 200
+    assert api.get("/crm/v8/settings/fields", {"module": "Contacts"}).status_code == 200
+    assert_error(api.get("/crm/v8/Contacts", {"fields": "Last_Name"}), 401, "OAUTH_SCOPE_MISMATCH")
+    assert_error(api.get("/crm/v8/users"), 401, "OAUTH_SCOPE_MISMATCH")

@@ -135,3 +135,25 @@ def test_a_catalog_field_deleted_in_zoho_is_left_out_with_one_warning(demo, capl
     # The wide module's other chunks still arrive.
     record = result.records["Installations"][0]
     assert set(listable_fields(demo, "Installations")) <= set(record)
+
+
+def test_a_module_without_modified_time_is_read_in_full_past_2000_records():
+    with ZohoEmulator(profile="minimal", seed=7, size={"Leads": 2500}) as zoho:
+        catalog = select_only(discover(zoho.tap_config()), {"Leads"})
+        entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "Leads")
+        # As for a module whose metadata has no Modified_Time: no replication key.
+        del entry["schema"]["properties"]["Modified_Time"]
+        entry.pop("replication_key", None)
+        entry["replication_method"] = "FULL_TABLE"
+        entry["metadata"] = [
+            m for m in entry["metadata"] if m["breadcrumb"] != ["properties", "Modified_Time"]
+        ]
+        for item in entry["metadata"]:
+            if not item["breadcrumb"]:
+                item["metadata"].pop("replication-key", None)
+                item["metadata"].pop("valid-replication-keys", None)
+        zoho.stats.reset()
+        result = run_sync(zoho.tap_config(), catalog=catalog)
+        emitted = result.ids("Leads")
+        assert sorted(emitted) == sorted(int(i) for i in zoho.record_ids("Leads"))
+        assert zoho.stats.calls["GET /crm/v8/{module}"] == 13  # ceil(2500 / 200)

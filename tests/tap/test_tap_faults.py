@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 import pytest
 from tap_helpers import discover, run_sync, select_only
 
+from tap_zoho_crm.client.auth import TOKEN_CACHE
+from tap_zoho_crm.client.errors import ZohoTokenThrottledError
 from tap_zoho_crm.client.http import retry_after_seconds, retry_waits
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -109,3 +113,32 @@ def test_retry_after_is_honoured_and_bounded():
     assert waits.send(ThrottledError()) == 3.0
     jittered = [waits.send(RuntimeError()) for _ in range(8)]
     assert all(0 <= w <= 60 for w in jittered)
+
+
+def test_token_throttling_is_waited_out_within_the_bound(fresh_tokens):
+    with ZohoEmulator(profile="minimal", seed=8, token_mint_limit=1) as zoho:
+        TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
+        TOKEN_CACHE.clear()  # a second process: it must mint again, and Zoho throttles it
+        # Zoho lifts the block after its 10-minute window; here the window passes in 1.5 s.
+        lift = threading.Timer(1.5, zoho.clock.advance, args=(600,))
+        lift.start()
+        started = time.monotonic()
+        tap = TapZohoCrm(
+            config=zoho.tap_config(include_modules=["Leads"], token_throttle_max_wait=60),
+            parse_env_config=False,
+        )
+        lift.join()
+        assert "Leads" in tap.streams
+        assert 1.5 <= time.monotonic() - started < 60
+        assert zoho.stats.calls[TOKEN] >= 3  # minted, refused at least once, minted
+
+
+def test_token_throttling_beyond_the_bound_is_a_clear_error(fresh_tokens):
+    with ZohoEmulator(profile="minimal", seed=8, token_mint_limit=1) as zoho:
+        TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
+        TOKEN_CACHE.clear()
+        with pytest.raises(ZohoTokenThrottledError, match="wait about 10 minutes"):
+            TapZohoCrm(
+                config=zoho.tap_config(include_modules=["Leads"], token_throttle_max_wait=0),
+                parse_env_config=False,
+            )

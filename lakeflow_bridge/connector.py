@@ -9,6 +9,7 @@ cached catalog, so field metadata is not read again. The connector makes no HTTP
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
@@ -29,6 +30,10 @@ from lakeflow_bridge.spark_types import to_struct_type
 from lakeflow_bridge.tables import MODULE_KEY, TableSpec, tables_from_catalog
 
 DELETED_CURSOR = "deleted_time"
+TOMBSTONES_SETTING = "emit_tombstones"
+TOMBSTONE_COLUMN = "_sdc_deleted_at"
+
+logger = logging.getLogger(__name__)
 
 
 class ZohoCrmReadError(RuntimeError):
@@ -48,7 +53,17 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(options)
         self.options = options
-        self._tap_config = tap_config_from_options(options, _tap_class().config_jsonschema)
+        settings = _tap_class().config_jsonschema
+        self._tap_config = tap_config_from_options(options, settings)
+        if TOMBSTONES_SETTING in (settings.get("properties") or {}):
+            if self._tap_config.get(TOMBSTONES_SETTING):
+                logger.warning(
+                    "option '%s' is ignored: deletes reach Lakeflow through read_table_deletes",
+                    TOMBSTONES_SETTING,
+                )
+            # Tombstones in a module stream would upsert all-null rows (the reference
+            # connector's bug); the deletes flow carries them instead.
+            self._tap_config[TOMBSTONES_SETTING] = False
         self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None
@@ -185,7 +200,11 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
 
         def sink(message: Message) -> bool:
             event = replay.feed(message)
-            if isinstance(event, RecordEvent) and event.stream == stream:
+            if (
+                isinstance(event, RecordEvent)
+                and event.stream == stream
+                and event.record.get(TOMBSTONE_COLUMN) is None
+            ):
                 return not collector.offer(event.record)
             return True
 

@@ -16,21 +16,32 @@ from typing import Any
 PREFERRED_COLUMNS = ("id", "Last_Name", "Company", "Email", "Owner", "Modified_Time")
 
 
-def local_spark(app_name: str = "zoho-crm-bridge") -> Any:
-    """A small local SparkSession whose Python workers use this interpreter."""
+def local_spark(app_name: str = "zoho-crm-bridge", **extra_config: str) -> Any:
+    """A small local SparkSession bound to loopback, whose Python workers use this interpreter.
+
+    Spark's local mode otherwise binds the machine's first non-loopback address, which a
+    sandboxed or offline machine may not route; the driver only ever talks to itself here.
+    ``extra_config`` entries are set as Spark confs (keys use ``_`` in place of ``.``).
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession  # noqa: PLC0415 - Spark starts only when asked
 
-    session = (
+    builder = (
         SparkSession.builder.master("local[2]")
         .appName(app_name)
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "2")
         .config("spark.driver.memory", "1g")
-        .getOrCreate()
     )
+    for key, value in extra_config.items():
+        builder = builder.config(key.replace("_", "."), value)
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 

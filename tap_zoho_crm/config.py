@@ -180,6 +180,11 @@ class ZohoSettings:
     token_throttle_max_wait: float
     user_agent: str
     full_rich_text: bool = True
+    #: Derived streams (tap_zoho_crm/streams/deleted.py, junctions.py, subforms.py, attachments.py).
+    emit_tombstones: bool = False
+    include_subforms: bool = False
+    include_attachments: bool = False
+    junction_full_pass_hours: float = 0.0
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -223,6 +228,10 @@ class ZohoSettings:
             ),
             user_agent=str(config.get("user_agent") or user_agent),
             full_rich_text=_flag(config, "full_rich_text", default=True),
+            emit_tombstones=_flag(config, "emit_tombstones", default=False),
+            include_subforms=_flag(config, "include_subforms", default=False),
+            include_attachments=_flag(config, "include_attachments", default=False),
+            junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
         )
 
 

@@ -8,7 +8,7 @@ Singer catalog (``zoho-module`` / ``zoho-stream-kind`` metadata + the schema), s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,20 +130,36 @@ class Discovery:
     """Asks Zoho which modules exist and what their fields are."""
 
     def __init__(
-        self, client: ZohoClient, settings: ZohoSettings, logger: logging.Logger | None = None
+        self,
+        client: ZohoClient,
+        settings: ZohoSettings,
+        logger: logging.Logger | None = None,
+        *,
+        derived_names: Callable[[Discovery], Iterable[str]] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.logger = logger or logging.getLogger(__name__)
+        #: Names of the streams derived from modules (``Leads_deleted``...), so that
+        #: include_modules / exclude_modules may name them.
+        self.derived_names = derived_names or (lambda _discovery: ())
+        #: Every ``settings/modules`` entry (subform modules included).
+        self.entries: list[dict[str, Any]] = []
+        #: ``settings/modules`` entries of the record modules, by API name.
+        self.modules: dict[str, dict[str, Any]] = {}
+        #: ``settings/fields`` entries of each module that became a stream.
+        self.fields: dict[str, list[dict[str, Any]]] = {}
 
     def record_modules(self) -> list[str]:
         """API names of the modules Get Records can serve, in Zoho's order."""
         response = self.client.get("settings/modules")
-        return [
-            str(module["api_name"])
+        self.entries = response.items("modules")
+        self.modules = {
+            str(module["api_name"]): module
             for module in response.items("modules")
             if module.get("api_name") and is_record_module(module)
-        ]
+        }
+        return list(self.modules)
 
     def discover(self) -> list[StreamDefinition]:
         """Stream definitions for every readable module plus the settings streams.
@@ -153,8 +169,9 @@ class Discovery:
         """
         modules = self.record_modules()
         settings_names = [name for name in SETTINGS_ENDPOINTS if name not in modules]
-        check_module_names(self.settings.include_modules, [*modules, *settings_names])
-        chosen = self._chosen([*modules, *settings_names])
+        derived = [name for name in self.derived_names(self) if name not in modules]
+        check_module_names(self.settings.include_modules, [*modules, *settings_names, *derived])
+        chosen = self._chosen([*modules, *settings_names, *derived])
         module_defs = self.client.map_concurrent(
             self._module_definition, [name for name in modules if name in chosen]
         )
@@ -185,4 +202,5 @@ class Discovery:
                 "Skipping module %s: %s (%s)", module, exc.code, exc.zoho_message or exc.status
             )
             return None
+        self.fields[module] = fields
         return module_definition(module, fields)

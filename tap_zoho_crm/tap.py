@@ -28,6 +28,7 @@ from tap_zoho_crm.config import (
 )
 from tap_zoho_crm.discovery import Discovery, StreamDefinition, definitions_from_catalog
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
+from tap_zoho_crm.streams.deleted import with_tombstone_column
 
 try:
     VERSION = metadata.version("tap-zoho-crm")
@@ -206,6 +207,48 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "emit_tombstones",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Also send each deleted record into its module's stream as {id, Modified_Time, "
+                "_sdc_deleted_at}, for targets that hard-delete such rows. Off by default: "
+                "targets without that feature upsert the tombstone and null out the row. The "
+                "<Module>_deleted streams carry the same facts either way."
+            ),
+        ),
+        th.Property(
+            "include_subforms",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Add one stream per subform (e.g. Quoted_Items), incremental on the parent's "
+                "Modified_Time, read with COQL (one call per 100 changed parents), or one "
+                "single-record GET per changed parent without the ZohoCRM.coql.READ scope."
+            ),
+        ),
+        th.Property(
+            "include_attachments",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Add the Attachments stream (file metadata, append-only). Costs one API call per "
+                "record of every module with attachments, on every run."
+            ),
+        ),
+        th.Property(
+            "junction_full_pass_hours",
+            th.NumberType,
+            default=0,
+            description=(
+                "Junction streams (Campaigns_Leads, Campaigns_Contacts, Deals_Contact_Roles) "
+                "re-read every parent's related list each run (0, the default: always "
+                "complete). With N > 0, that full pass runs at most every N hours, and runs in "
+                "between re-read only parents modified since the last run (cheaper; membership "
+                "changes of other parents and removals wait for the next full pass)."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description=f"User-Agent header (default tap-zoho-crm/{VERSION}).",
@@ -271,8 +314,22 @@ class TapZohoCrm(Tap):
     def stream_definitions(self) -> list[StreamDefinition]:
         """From the input catalog when given (no API call), else from Zoho's metadata."""
         if self._raw_input_catalog is not None:
-            return definitions_from_catalog(self._raw_input_catalog)
-        return Discovery(self.client, self.settings, self.logger).discover()
+            definitions = definitions_from_catalog(self._raw_input_catalog)
+        else:
+            discovery = Discovery(
+                self.client,
+                self.settings,
+                self.logger,
+                derived_names=lambda found: [
+                    name for kind in STREAM_KINDS.values() for name in kind.derived_names(found)
+                ],
+            )
+            definitions = discovery.discover()
+            for stream_class in STREAM_KINDS.values():
+                definitions.extend(stream_class.derive_definitions(discovery, list(definitions)))
+        if self.settings.emit_tombstones:
+            definitions = with_tombstone_column(definitions)
+        return definitions
 
     def discover_streams(self) -> Sequence[Stream]:
         """Build one stream per definition, by its kind."""

@@ -39,7 +39,7 @@ from tap_zoho_crm.client.errors import (
     classify,
     mentions_daily_limit,
 )
-from tap_zoho_crm.config import ZohoSettings, api_domain_for
+from tap_zoho_crm.config import ZohoSettings, api_domain_for, check_url
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -165,6 +165,7 @@ class ZohoClient:
         self.calls: Counter[str] = Counter()
         self._get = self._with_retries(self._get_once)
         self._post_form = self._with_retries(self._post_form_once)
+        self._post_json = self._with_retries(self._post_json_once)
 
     def __repr__(self) -> str:
         """Name the data centre only."""
@@ -186,7 +187,8 @@ class ZohoClient:
                     "Zoho did not name an API domain and base_url is not a known data centre; "
                     "set 'api_url' (e.g. https://www.zohoapis.com)"
                 )
-            domain = domain.rstrip("/")
+            # The token carries to this host, so Zoho's answer gets the same https check.
+            domain = check_url(domain, "api_url" if self.settings.api_url else "api_domain")
             self._api_base = domain if domain.endswith(API_PATH) else domain + API_PATH
         return self._api_base
 
@@ -204,12 +206,20 @@ class ZohoClient:
     ) -> ZohoResponse:
         """GET a CRM path (relative to ``/crm/v8``), with retries and one token refresh."""
         url = f"{self.api_base}/{path.lstrip('/')}"
+        return self._refreshing(self._get, url, dict(params or {}), dict(headers or {}))
+
+    def post_json(self, path: str, body: Mapping[str, Any]) -> ZohoResponse:
+        """POST a JSON body to a CRM read endpoint (COQL), with the retries and refresh of GET."""
+        url = f"{self.api_base}/{path.lstrip('/')}"
+        return self._refreshing(self._post_json, url, dict(body), {})
+
+    def _refreshing(self, send: Callable[..., ZohoResponse], url: str, *args: Any) -> ZohoResponse:
         try:
-            return self._get(url, dict(params or {}), dict(headers or {}))
+            return send(url, *args)
         except ZohoInvalidTokenError:
             # The token expired or was revoked since it was minted: mint once and retry.
             try:
-                return self._get(url, dict(params or {}), dict(headers or {}))
+                return send(url, *args)
             except ZohoInvalidTokenError:
                 raise ZohoAuthError(
                     "Zoho rejected a freshly minted access token (INVALID_TOKEN); check that "
@@ -286,11 +296,18 @@ class ZohoClient:
         )
 
     def _get_once(self, url: str, params: dict[str, Any], headers: dict[str, str]) -> ZohoResponse:
+        return self._send_once(requests.Request("GET", url, params=params, headers=headers))
+
+    def _post_json_once(
+        self, url: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> ZohoResponse:
+        return self._send_once(requests.Request("POST", url, json=body, headers=headers))
+
+    def _send_once(self, request: requests.Request) -> ZohoResponse:
         if self._credits_exhausted:
             raise ZohoCreditsExhaustedError(CREDITS_MESSAGE)
-        prepared = self.session.prepare_request(
-            requests.Request("GET", url, params=params, headers=headers)
-        )
+        url = str(request.url)
+        prepared = self.session.prepare_request(request)
         self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
         with self._slots:
             response = self.session.send(prepared, timeout=self.settings.request_timeout)

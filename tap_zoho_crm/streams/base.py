@@ -1,18 +1,18 @@
 """ZohoStream: what every stream kind shares.
 
 Streams subclass ``singer_sdk.Stream`` (not RESTStream): every request goes through the tap's
-one `ZohoClient`. Three SDK hooks are replaced, each for a stated reason:
+one `ZohoClient`. Two private SDK hooks are used on purpose (singer-sdk is pinned to 0.54):
 
-* ``_increment_stream_state``: the SDK compares bookmark strings; ours compares instants and
-  keeps the ids tied at the bookmark (`tap_zoho_crm.bookmarks`).
-* ``_write_state_message`` is called when the daily credit budget runs out, so the stop is
+* ``_increment_stream_state`` is replaced: the SDK compares bookmark strings, ours compares
+  instants and keeps the ids tied at the bookmark (`tap_zoho_crm.bookmarks`).
+* ``_write_state_message`` is called when the daily credit budget runs out, so that stop is
   resumable.
-* ``metadata``/schema: the catalog keeps our ``x-zoho-*`` annotations (see tap.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.config import ZohoSettings
-    from tap_zoho_crm.discovery import StreamDefinition
+    from tap_zoho_crm.discovery import Discovery, StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
 
 
@@ -57,6 +57,25 @@ class ZohoStream(Stream):
         self._zoho_tap = tap
         self._normalise = RecordNormaliser(definition.schema)
         self._bookmark: Bookmark | None = None
+
+    @classmethod
+    def derived_names(cls, discovery: Discovery) -> list[str]:
+        """Names this kind may derive, known before any module is read (none by default)."""
+        del discovery
+        return []
+
+    @classmethod
+    def derive_definitions(
+        cls, discovery: Discovery, definitions: Sequence[StreamDefinition]
+    ) -> list[StreamDefinition]:
+        """Definitions of this kind derived from the discovered ones (none by default).
+
+        The hook for kinds built on top of modules (``<Module>_deleted``, junctions, subforms):
+        discovery has the module list and field metadata cached, so deriving costs no call
+        unless the kind needs one.
+        """
+        del discovery, definitions
+        return []
 
     @property
     def client(self) -> ZohoClient:
@@ -117,7 +136,7 @@ class ZohoStream(Stream):
             return None
         return Bookmark.bind(self.get_context_state(context), self.replication_key)
 
-    def starting_point(self) -> tuple[Any, set[int]]:
+    def starting_point(self) -> tuple[dt.datetime | None, set[int]]:
         """Where an incremental read starts (bookmark or start_date) and ids to skip there."""
         if self._bookmark is None:
             return self.settings.start_date, set()

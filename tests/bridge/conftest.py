@@ -6,18 +6,16 @@ this interpreter, which has the bridge and the tap installed.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from bridge_helpers import DEMO_SEED, TableRead, connection_options, read_to_end
-from pyspark.sql import SparkSession
 
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.datasource import ZohoCrmDataSource
+from lakeflow_bridge.demo import local_spark
 
 if TYPE_CHECKING:
     from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -25,23 +23,12 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     scratch = tmp_path_factory.mktemp("spark")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("lakeflow-bridge-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.default.parallelism", "2")
-        .config("spark.driver.memory", "1g")
-        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
-        .config("spark.local.dir", str(scratch / "local"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch}")
-        .getOrCreate()
+    session = local_spark(
+        "lakeflow-bridge-tests",
+        spark_sql_warehouse_dir=str(scratch / "warehouse"),
+        spark_local_dir=str(scratch / "local"),
     )
-    session.sparkContext.setLogLevel("ERROR")
     session.dataSource.register(ZohoCrmDataSource)
     yield session
     session.stop()

@@ -146,3 +146,43 @@ def test_bad_options_and_credentials_give_clear_errors_without_secrets(
     for text in (str(caught.value), caplog.text):
         assert "definitely-wrong-secret-42" not in text
         assert zoho.refresh_token not in text
+
+
+def test_tombstone_option_never_turns_deletes_into_null_upserts(fresh_zoho: Any) -> None:
+    zoho = fresh_zoho()
+    connector = ZohoCrmLakeflowConnect(connection_options(zoho, emit_tombstones="true"))
+    first = read_to_end(connector, "Leads")
+    deletes = read_to_end(connector, "Leads", deletes=True)
+    victim = sorted(zoho.record_ids("Leads"))[5]
+    zoho.delete_record("Leads", victim)
+    after = read_to_end(connector, "Leads", start=first.offsets[-1])
+    assert after.records == []  # a delete is not an upsert of an all-null row
+    removed = read_to_end(connector, "Leads", start=deletes.offsets[-1], deletes=True)
+    assert [r["id"] for r in removed.records] == [int(victim)]
+
+
+def test_opt_in_kinds_are_tables_with_their_own_ingestion_types(fresh_zoho: Any) -> None:
+    zoho = fresh_zoho()
+    options = connection_options(
+        zoho,
+        include_attachments="true",
+        include_subforms="true",
+        # Attachments cost one call per parent record: keep the parents to two modules.
+        include_modules="Accounts,Quotes,Attachments,Quoted_Items",
+    )
+    connector = ZohoCrmLakeflowConnect(options)
+    specs = connector._table_specs()
+    assert connector.read_table_metadata("Attachments", {})["ingestion_type"] == "append"
+    subforms = [t for t, spec in specs.items() if spec.kind == "subform"]
+    assert subforms == ["Quoted_Items"]
+    for table in ["Attachments", *subforms]:
+        meta = connector.read_table_metadata(table, {})
+        schema = connector.get_table_schema(table, {})
+        assert meta["cursor_field"] in schema.fieldNames(), table
+        read = read_to_end(connector, table, {"max_records_per_batch": "100"})
+        assert read.converged, table
+        assert all(len(batch) <= 100 for batch in read.batches), table
+        assert len(read.batches) > 2, table  # really cut into batches
+        ids = [r["id"] for r in read.records]
+        assert ids, table
+        assert len(ids) == len(set(ids)), table  # nothing delivered twice across batches

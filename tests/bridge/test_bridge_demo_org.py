@@ -7,10 +7,11 @@ count and ids match the emulator's ground truth, and lookups are structs (``Owne
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import pytest
-from bridge_helpers import TableRead
+from bridge_helpers import TableRead, read_to_end
 
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.tables import KIND_JUNCTION, KIND_MODULE, KIND_SETTINGS
@@ -117,3 +118,23 @@ def test_lookups_are_structs_and_owner_email_is_selectable(
         assert any(got.values()), table
         with_owner += 1
     assert with_owner >= 5
+
+
+def test_deletes_of_every_module_match_the_emulators_deleted_list(
+    spark: Any, demo_zoho: Any, demo_connector: ZohoCrmLakeflowConnect
+) -> None:
+    with_deletes = [
+        t
+        for t in demo_connector.list_tables()
+        if demo_connector.read_table_metadata(t, {})["ingestion_type"] == "cdc_with_deletes"
+    ]
+    assert set(with_deletes) >= {"Leads", "Contacts", "Accounts", "Deals"}
+    for table in with_deletes:
+        read = read_to_end(demo_connector, table, deletes=True)
+        assert read.converged, table
+        schema = demo_connector.get_table_schema(table, {})
+        rows = spark.createDataFrame(read.records, schema).select("id", "Modified_Time").collect()
+        truth = {int(e["id"]): e["deleted_time"] for e in demo_zoho.deleted_records(table)}
+        assert len(rows) == len(truth), table
+        got = {r["id"]: datetime.fromisoformat(r["Modified_Time"]) for r in rows}
+        assert got == {k: datetime.fromisoformat(v) for k, v in truth.items()}, table

@@ -1,0 +1,285 @@
+"""Junction streams: ``Campaigns_Leads``, ``Campaigns_Contacts`` and ``Deals_Contact_Roles``.
+
+Zoho exposes these relations only as related lists of the parent record
+(``GET /Campaigns/{id}/Leads``, ``/Deals/{id}/Contact_Roles``), one call per parent. Adding or
+removing a member, or changing a member status or a contact role, does not change the parent's
+(or the member's) ``Modified_Time`` under the least forgiving reading of Zoho's docs, and the
+related list's ``If-Modified-Since`` filters on the member record's own ``Modified_Time``, not
+on the relation. So no incremental signal sees every change, and the only read that is correct
+under every reading is a *full pass*: every parent's related list, every run.
+
+A full pass is a snapshot: its rows carry a new table version, and once the pass is complete the
+stream sends ``ACTIVATE_VERSION``, so targets that support it drop (hard delete) or mark
+(``_sdc_deleted_at``) the rows of earlier versions: a removed member disappears. The message
+comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
+leaves the previous rows in place instead of a half-empty table.
+
+Cost of a pass over P parents with m rows each: the parent walk, ``ceil(P / 200)`` Get Records
+calls (plus part of a page where a page boundary falls inside records sharing one
+Modified_Time, see `ModifiedTimeWalk`), and ``max(1, ceil(m / 200))`` related-list calls per
+parent; 1 credit each, ``max_concurrency`` in flight at a time.
+
+``junction_full_pass_hours`` > 0 trades freshness for credits: a full pass at most that often,
+and in the runs between only the parents modified (or created) since the previous run are
+re-read, their whole current related list upserted, without ``ACTIVATE_VERSION``. Changes under
+untouched parents, and removals, then wait for the next full pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tap_zoho_crm.discovery import StreamDefinition
+from tap_zoho_crm.records import format_utc, parse_instant, to_utc
+from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
+from tap_zoho_crm.streams.base import ZohoStream
+from tap_zoho_crm.streams.derived import wanted
+from tap_zoho_crm.streams.parents import Parent, lookup_id, related_rows, walk_parents
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context, Record
+
+    from tap_zoho_crm.discovery import Discovery
+
+KIND_JUNCTION = "junction"
+PARENT_ID = "_parent_id"
+PARENT_MODULE = "_parent_module"
+
+#: Stream state keys (the stream is FULL_TABLE for the SDK; these are ours).
+LAST_FULL_PASS = "last_full_pass"  # noqa: S105 - a state key, not a secret
+PARENTS_SINCE = "parents_modified_since"
+
+#: Parents whose related lists are read per batch (bounds memory; calls are concurrent).
+PARENT_BATCH = 200
+
+
+@dataclass(frozen=True)
+class JunctionSpec:
+    """One junction: the parent module, its related list and the member column."""
+
+    name: str
+    parent: str
+    related_list: str
+    member_module: str
+    member_key: str
+    roles: bool = False
+
+    @property
+    def modules(self) -> tuple[str, str]:
+        """Modules that must both be readable for the junction to exist."""
+        return self.parent, self.member_module
+
+
+JUNCTIONS: Mapping[str, JunctionSpec] = {
+    spec.name: spec
+    for spec in (
+        JunctionSpec("Campaigns_Leads", "Campaigns", "Leads", "Leads", "Lead_Id"),
+        JunctionSpec("Campaigns_Contacts", "Campaigns", "Contacts", "Contacts", "Contact_Id"),
+        JunctionSpec(
+            "Deals_Contact_Roles", "Deals", "Contact_Roles", "Contacts", "Contact_Id", roles=True
+        ),
+    )
+}
+
+
+def _int(data_type: str = "bigint", *, nullable: bool = False) -> dict[str, Any]:
+    types = ["integer", "null"] if nullable else ["integer"]
+    return {"type": types, DATA_TYPE: data_type, JSON_TYPE: "string"}
+
+
+def _datetime() -> dict[str, Any]:
+    return {"type": ["string", "null"], "format": "date-time", DATA_TYPE: "datetime"}
+
+
+def junction_schema(spec: JunctionSpec) -> dict[str, Any]:
+    """The fixed schema of a junction stream."""
+    props: dict[str, Any] = {
+        PARENT_ID: _int(),
+        PARENT_MODULE: {"type": ["string"]},
+        spec.member_key: _int(),
+    }
+    if spec.roles:
+        props["Contact_Role"] = {"type": ["string", "null"], DATA_TYPE: "picklist"}
+        props["Contact_Role_Id"] = _int(nullable=True)
+    else:
+        props["Member_Status"] = {"type": ["string", "null"], DATA_TYPE: "picklist"}
+        props["Member_Created_Time"] = _datetime()
+        props["Member_Modified_Time"] = _datetime()
+        props["Membership_Id"] = _int(nullable=True)
+    return {"type": ["object"], "properties": props}
+
+
+def junction_definition(spec: JunctionSpec) -> StreamDefinition:
+    """The definition of a junction stream; its key makes a row unique: (parent, member)."""
+    return StreamDefinition(
+        name=spec.name,
+        kind=KIND_JUNCTION,
+        module=spec.parent,
+        schema=junction_schema(spec),
+        primary_keys=(PARENT_ID, spec.member_key),
+        replication_key=None,
+    )
+
+
+def junction_row(spec: JunctionSpec, parent_id: int, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One related-list row -> one junction row (``$member_info`` / ``Contact_Role`` unpacked)."""
+    row: dict[str, Any] = {
+        PARENT_ID: parent_id,
+        PARENT_MODULE: spec.parent,
+        spec.member_key: lookup_id(raw.get("id")),
+    }
+    if spec.roles:
+        role = raw.get("Contact_Role")
+        row["Contact_Role"] = role.get("name") if isinstance(role, Mapping) else role
+        row["Contact_Role_Id"] = lookup_id(role)
+    else:
+        info = raw.get("$member_info")
+        info = info if isinstance(info, Mapping) else {}
+        row["Member_Status"] = info.get("Member_Status")
+        row["Member_Created_Time"] = to_utc(info.get("Created_Time"))
+        row["Member_Modified_Time"] = to_utc(info.get("Modified_Time"))
+        row["Membership_Id"] = lookup_id(info.get("id"))
+    return row
+
+
+class JunctionStream(ZohoStream):
+    """One junction, read parent by parent (see the module docstring for the cost)."""
+
+    kind: ClassVar[str] = KIND_JUNCTION
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = JUNCTIONS[self.definition.name]
+        self._full_pass: bool | None = None
+        self._started = dt.datetime.now(dt.UTC)
+
+    @classmethod
+    def derived_names(cls, discovery: Discovery) -> list[str]:
+        """The junctions whose parent and member modules are record modules of the org."""
+        return [
+            spec.name
+            for spec in JUNCTIONS.values()
+            if all(module in discovery.modules for module in spec.modules)
+        ]
+
+    @classmethod
+    def derive_definitions(
+        cls, discovery: Discovery, definitions: Sequence[StreamDefinition]
+    ) -> list[StreamDefinition]:
+        """Each junction whose parent and member modules are streams; no API call."""
+        return [
+            junction_definition(spec)
+            for spec in JUNCTIONS.values()
+            if wanted(discovery.settings, spec.name, spec.modules, definitions, discovery.logger)
+        ]
+
+    # -- full pass or changed parents ----------------------------------------------------------
+
+    @property
+    def full_pass(self) -> bool:
+        """Whether this run reads every parent (decided once, from the stream's state)."""
+        if self._full_pass is None:
+            hours = self.settings.junction_full_pass_hours
+            last = self.stream_state.get(LAST_FULL_PASS)
+            since = self.stream_state.get(PARENTS_SINCE)
+            if hours <= 0 or not last or not since:
+                self._full_pass = True
+            else:
+                try:
+                    age = self._started - parse_instant(str(last))
+                    parse_instant(str(since))
+                except ValueError:
+                    self._full_pass = True
+                else:
+                    self._full_pass = age >= dt.timedelta(hours=hours)
+        return self._full_pass
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """Never at the start (the SDK's place): a full pass activates its version at the end."""
+        return False
+
+    @property
+    def is_sorted(self) -> bool:
+        """Rows come parent by parent, not in any key order."""
+        return False
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """Nothing per row: the stream's state is written once its pass is complete."""
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The current related-list rows of every parent in this run's pass."""
+        full = self.full_pass
+        since = None if full else parse_instant(str(self.stream_state[PARENTS_SINCE]))
+        if full:
+            # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
+            self._stream_version = int(self._started.timestamp() * 1000)
+        newest = since
+        parents = gone = 0
+        for page in walk_parents(
+            self.client,
+            self.spec.parent,
+            page_size=self.settings.page_size,
+            since=since,
+            logger=self.logger,
+        ):
+            for batch in _batches(page, PARENT_BATCH):
+                results = self.client.map_concurrent(self._rows_of, batch)
+                for rows in results:
+                    parents += 1
+                    if rows is None:
+                        gone += 1
+                        continue
+                    yield from rows
+                newest = max([newest, *(p.modified for p in batch)], key=_sortable)
+        if parents and gone == parents:
+            self.logger.warning(
+                "%s: Zoho refused the %s related list of every %s record (is it hidden?); "
+                "the previous rows are kept",
+                self.name,
+                self.spec.related_list,
+                self.spec.parent,
+            )
+            return
+        if full and self._stream_version is not None:
+            # Every current row is out with this version: targets may now drop older rows.
+            self._write_activate_version_message(self._stream_version)
+        self.logger.info(
+            "%s: %s pass over %d %s record(s)",
+            self.name,
+            "full" if full else "changed-parents",
+            parents,
+            self.spec.parent,
+        )
+        state = self.stream_state
+        if full:
+            state[LAST_FULL_PASS] = format_utc(self._started)
+        if newest is not None:
+            state[PARENTS_SINCE] = format_utc(newest)
+
+    def _rows_of(self, parent: Parent) -> list[dict[str, Any]] | None:
+        params: dict[str, Any] = {"fields": "id,Contact_Role" if self.spec.roles else "id"}
+        if self.spec.member_module == "Leads":
+            params["converted"] = "both"  # converted leads stay campaign members
+        raw = related_rows(
+            self.client, self.spec.parent, parent.id, self.spec.related_list, params=params
+        )
+        if raw is None:
+            return None
+        return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
+
+
+def _batches(items: list[Parent], size: int) -> Iterator[list[Parent]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _sortable(value: dt.datetime | None) -> dt.datetime:
+    return value if value is not None else dt.datetime.min.replace(tzinfo=dt.UTC)

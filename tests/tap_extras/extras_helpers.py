@@ -1,0 +1,166 @@
+"""Helpers for the derived-stream tests: ground truth from the emulator, converted for comparison.
+
+The truth side is converted here (string ids to int, offsets to UTC instants); the emitted side is
+only checked, never converted by the tap's own code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.tap.tap_helpers import instant, is_utc_string
+
+PAGE = 200
+RELATED_ROUTE = "GET /crm/v8/{module}/{id}/{related}"
+RECORDS_ROUTE = "GET /crm/v8/{module}"
+DELETED_ROUTE = "GET /crm/v8/{module}/deleted"
+SINGLE_ROUTE = "GET /crm/v8/{module}/{id}"
+COQL_ROUTE = "POST /crm/v8/coql"
+
+JUNCTION_MEMBERS = {"Campaigns_Leads": "Leads", "Campaigns_Contacts": "Contacts"}
+MEMBER_KEYS = {"Campaigns_Leads": "Lead_Id", "Campaigns_Contacts": "Contact_Id"}
+
+
+def pages(count: int, size: int = PAGE) -> int:
+    """Calls a list walk makes for `count` rows: one per page, and one even when empty."""
+    return max(1, math.ceil(count / size))
+
+
+def deleted_truth(zoho: ZohoEmulator, module: str) -> dict[int, dict[str, Any]]:
+    """`/deleted` entries by integer id, datetimes as instants."""
+    out = {}
+    for entry in zoho.deleted_records(module):
+        out[int(entry["id"])] = {
+            "deleted_time": instant(entry["deleted_time"]),
+            "type": entry["type"],
+            "display_name": entry["display_name"],
+            "deleted_by": int(entry["deleted_by"]["id"]) if entry["deleted_by"] else None,
+        }
+    return out
+
+
+def check_deleted_rows(rows: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Emitted deleted rows by id, in the truth's shape; asserts the row format on the way."""
+    out = {}
+    for row in rows:
+        assert isinstance(row["id"], int)
+        assert row["_zoho_deleted"] is True
+        assert is_utc_string(row["deleted_time"]), row["deleted_time"]
+        out[row["id"]] = {
+            "deleted_time": instant(row["deleted_time"]),
+            "type": row["type"],
+            "display_name": row["display_name"],
+            "deleted_by": row["deleted_by"]["id"] if row["deleted_by"] else None,
+        }
+    return out
+
+
+def member_truth(zoho: ZohoEmulator, stream: str) -> set[tuple[int, int, str]]:
+    """(campaign, member, Member_Status) of every campaign member, from the emulator."""
+    module = JUNCTION_MEMBERS[stream]
+    return {
+        (int(campaign), int(member), status)
+        for campaign in zoho.record_ids("Campaigns")
+        for member, status in zoho.campaign_members(campaign, module).items()
+    }
+
+
+def role_truth(zoho: ZohoEmulator) -> set[tuple[int, int, str]]:
+    """(deal, contact, role) of every deal contact role, from the emulator."""
+    return {
+        (int(deal), int(contact), role)
+        for deal in zoho.record_ids("Deals")
+        for contact, role in zoho.contact_roles(deal).items()
+    }
+
+
+def junction_truth(zoho: ZohoEmulator, stream: str) -> set[tuple[int, int, str]]:
+    """The truth of any junction stream as (parent, member, status or role)."""
+    return role_truth(zoho) if stream == "Deals_Contact_Roles" else member_truth(zoho, stream)
+
+
+def junction_rows(stream: str, rows: Iterable[dict[str, Any]]) -> set[tuple[int, int, str]]:
+    """Emitted junction rows in the truth's shape."""
+    if stream == "Deals_Contact_Roles":
+        return {(r["_parent_id"], r["Contact_Id"], r["Contact_Role"]) for r in rows}
+    key = MEMBER_KEYS[stream]
+    return {(r["_parent_id"], r[key], r["Member_Status"]) for r in rows}
+
+
+def walk_calls(zoho: ZohoEmulator, module: str, ids: Iterable[str], size: int = PAGE) -> int:
+    """Get Records calls of the parent walk (keyset on Modified_Time, as paging.py documents).
+
+    Each query starts AT the instant of the last record read (If-Modified-Since is inclusive), so
+    the records sharing that instant come back once more: a page boundary inside such a tie
+    costs part of a page more. Simulated on the emulator's truth, in Zoho's order.
+    """
+    rows = sorted(
+        (instant(zoho.get_record(module, record_id)["Modified_Time"]), int(record_id))
+        for record_id in ids
+    )
+    calls = done = 0
+    while True:
+        start = 0
+        if done:
+            cursor = rows[done - 1][0]
+            start = next(i for i, row in enumerate(rows) if row[0] == cursor)
+        page = rows[start : start + size]
+        calls += 1
+        assert not (start + size < len(rows) and page[0][0] == page[-1][0]), "a tie block"
+        done = max(done, start + len(page))
+        if start + size >= len(rows):
+            return calls
+
+
+def junction_cost(zoho: ZohoEmulator, stream: str, parents: Iterable[str] | None = None) -> int:
+    """The documented cost of a pass: the parent walk, plus one call per 200 rows of each parent
+    (at least one). `parents`: the parents read (default: all of them)."""
+    parent_module = "Deals" if stream == "Deals_Contact_Roles" else "Campaigns"
+    ids = sorted(zoho.record_ids(parent_module)) if parents is None else list(parents)
+    per_parent = 0
+    for parent in ids:
+        if stream == "Deals_Contact_Roles":
+            rows = len(zoho.contact_roles(parent))
+        else:
+            rows = len(zoho.campaign_members(parent, JUNCTION_MEMBERS[stream]))
+        per_parent += pages(rows)
+    return walk_calls(zoho, parent_module, ids) + per_parent
+
+
+def align_to_second_start(zoho: ZohoEmulator) -> None:
+    """Move the emulator clock to just after a whole second, so the next few in-process
+    mutations (microseconds each) share one Zoho timestamp."""
+    now = zoho.clock.time()
+    zoho.clock.advance(math.ceil(now) - now + 0.001)
+
+
+@contextmanager
+def peak_in_flight(zoho: ZohoEmulator) -> Iterator[list[int]]:
+    """Sample how many CRM calls the emulator is serving at once; yields [peak] (updated)."""
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], zoho.limits.in_flight)
+            time.sleep(0.0005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join(timeout=5)
+
+
+def utc(value: dt.datetime) -> str:
+    """An instant as the tap writes it."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")

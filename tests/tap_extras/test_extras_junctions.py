@@ -1,0 +1,245 @@
+"""Junction streams: every campaign member and contact role, kept current, at a documented cost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.tap.tap_helpers import discover, instant, is_utc_string, run_sync, select_only
+from tests.tap_extras.extras_helpers import (
+    JUNCTION_MEMBERS,
+    RECORDS_ROUTE,
+    RELATED_ROUTE,
+    junction_cost,
+    junction_rows,
+    junction_truth,
+    peak_in_flight,
+    utc,
+)
+
+JUNCTIONS = ["Campaigns_Contacts", "Campaigns_Leads", "Deals_Contact_Roles"]
+PARENT = {
+    "Campaigns_Leads": "Campaigns",
+    "Campaigns_Contacts": "Campaigns",
+    "Deals_Contact_Roles": "Deals",
+}
+
+
+def calls_for(zoho: ZohoEmulator, parent: str) -> int:
+    """API calls the emulator served for one parent module: its walk and its related lists."""
+    by_module = zoho.stats.calls_by_module
+    return by_module[(RECORDS_ROUTE, parent)] + by_module[(RELATED_ROUTE, parent)]
+
+
+def test_catalog_entries_have_composite_keys(demo_catalog):
+    entries = {e["tap_stream_id"]: e for e in demo_catalog["streams"]}
+    keys = {
+        "Campaigns_Leads": ["_parent_id", "Lead_Id"],
+        "Campaigns_Contacts": ["_parent_id", "Contact_Id"],
+        "Deals_Contact_Roles": ["_parent_id", "Contact_Id"],
+    }
+    for name, key in keys.items():
+        entry = entries[name]
+        root = next(m["metadata"] for m in entry["metadata"] if not m["breadcrumb"])
+        assert root["zoho-stream-kind"] == "junction"
+        assert entry["key_properties"] == key
+        assert root.get("forced-replication-method", "FULL_TABLE") == "FULL_TABLE"
+        assert {"_parent_id", "_parent_module"} <= set(entry["schema"]["properties"])
+
+
+def test_every_member_and_role_is_emitted_at_the_documented_cost(demo, demo_catalog):
+    demo.stats.reset()
+    result = run_sync(demo.tap_config(), catalog=select_only(demo_catalog, set(JUNCTIONS)))
+    for stream in JUNCTIONS:
+        rows = result.records[stream]
+        truth = junction_truth(demo, stream)
+        assert len(rows) == len(truth), stream  # no duplicates
+        assert junction_rows(stream, rows) == truth, stream
+        assert {r["_parent_module"] for r in rows} == {PARENT[stream]}
+    members = result.records["Campaigns_Leads"]
+    for row in members:
+        assert is_utc_string(row["Member_Created_Time"])
+        assert is_utc_string(row["Member_Modified_Time"])
+        assert isinstance(row["Membership_Id"], int)
+    roles = result.records["Deals_Contact_Roles"]
+    assert all(isinstance(r["Contact_Role_Id"], int) for r in roles)
+    # Converted leads stay campaign members.
+    converted = {int(r["id"]) for r in demo.iter_records("Leads") if r.get("Converted__s")}
+    assert converted & {r["Lead_Id"] for r in members}
+    # A full pass is a snapshot: every row carries its version, activated once all are out.
+    for stream in JUNCTIONS:
+        mine = [m for m in result.messages if m.get("stream") == stream]
+        kinds = [m["type"] for m in mine]
+        assert kinds.count("ACTIVATE_VERSION") == 1, stream
+        assert kinds[-1] == "ACTIVATE_VERSION", stream  # after every row, not before
+        version = mine[-1]["version"]
+        assert {m.get("version") for m in mine if m["type"] == "RECORD"} == {version}
+    # Cost: one walk call per 200 parents + one related-list call per parent per 200 rows.
+    campaigns = junction_cost(demo, "Campaigns_Leads") + junction_cost(demo, "Campaigns_Contacts")
+    deals = junction_cost(demo, "Deals_Contact_Roles")
+    assert calls_for(demo, "Campaigns") == campaigns
+    assert calls_for(demo, "Deals") == deals
+    print(
+        f"\nfull pass: Campaigns_Leads + Campaigns_Contacts {campaigns} calls, "
+        f"Deals_Contact_Roles {deals} calls"
+    )
+
+
+def test_member_and_role_changes_reach_the_next_sync_at_the_documented_cost(fresh):
+    zoho = fresh
+    config = zoho.tap_config()
+    catalog = select_only(discover(config), set(JUNCTIONS))
+    first = run_sync(config, catalog=catalog)
+    assert junction_rows("Campaigns_Leads", first.records["Campaigns_Leads"]) == junction_truth(
+        zoho, "Campaigns_Leads"
+    )
+
+    campaigns = sorted(zoho.record_ids("Campaigns"))
+    leads = sorted(zoho.record_ids("Leads"))
+    members = zoho.campaign_members(campaigns[0], "Leads")
+    changed_member, removed_member = sorted(members)[:2]
+    new_status = next(
+        s for s in ("Responded", "Planned", "Received", "Sent") if s != members[changed_member]
+    )
+    zoho.set_member_status(campaigns[0], "Leads", changed_member, new_status)
+    zoho.remove_member(campaigns[0], "Leads", removed_member)
+    added_lead = next(
+        lead for lead in leads if lead not in zoho.campaign_members(campaigns[1], "Leads")
+    )
+    zoho.add_member(campaigns[1], "Leads", added_lead, "Planned")
+    contacts = zoho.campaign_members(campaigns[2], "Contacts")
+    zoho.remove_member(campaigns[2], "Contacts", sorted(contacts)[0])
+    deals = sorted(zoho.record_ids("Deals"))
+    deal = next(d for d in deals if zoho.contact_roles(d))
+    role_contact = sorted(zoho.contact_roles(deal))[0]
+    zoho.remove_contact_role(deal, role_contact)
+    other = next(d for d in deals if d != deal)
+    new_contact = sorted(zoho.record_ids("Contacts"))[-1]
+    zoho.set_contact_role(other, new_contact, "Decision Maker")
+    # A member and a parent deleted outright disappear too.
+    zoho.delete_record("Campaigns", campaigns[3])
+    gone_lead = sorted(zoho.campaign_members(campaigns[4], "Leads"))[0]
+    zoho.delete_record("Leads", gone_lead)
+
+    zoho.stats.reset()
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    for stream in JUNCTIONS:
+        assert junction_rows(stream, second.records[stream]) == junction_truth(zoho, stream), stream
+    leads_rows = junction_rows("Campaigns_Leads", second.records["Campaigns_Leads"])
+    assert (int(campaigns[0]), int(changed_member), new_status) in leads_rows
+    assert not {
+        r
+        for r in leads_rows
+        if r[1] in {int(removed_member), int(gone_lead)}
+        and r[0] in {int(campaigns[0]), int(campaigns[4])}
+    }
+    assert (int(campaigns[1]), int(added_lead), "Planned") in leads_rows
+    assert not {r for r in leads_rows if r[0] == int(campaigns[3])}
+    roles = junction_rows("Deals_Contact_Roles", second.records["Deals_Contact_Roles"])
+    assert (int(other), int(new_contact), "Decision Maker") in roles
+    assert not {r for r in roles if r[:2] == (int(deal), int(role_contact))}
+    # The second run costs exactly a full pass over the parents that exist now.
+    expected = {
+        "Campaigns": junction_cost(zoho, "Campaigns_Leads")
+        + junction_cost(zoho, "Campaigns_Contacts"),
+        "Deals": junction_cost(zoho, "Deals_Contact_Roles"),
+    }
+    got = {parent: calls_for(zoho, parent) for parent in expected}
+    print(f"\nsecond sync: {got} API calls (documented: {expected})")
+    assert got == expected
+
+
+def test_per_parent_calls_run_concurrently_within_max_concurrency(fresh):
+    zoho = fresh
+    zoho.faults.latency_s = 0.01
+    zoho.faults.concurrency_limit = 3  # Zoho answers 429 past this; none may happen
+    config = zoho.tap_config(max_concurrency=3)
+    catalog = select_only(discover(config), {"Deals_Contact_Roles"})
+    zoho.stats.reset()
+    with peak_in_flight(zoho) as peak:
+        result = run_sync(config, catalog=catalog)
+    assert junction_rows(
+        "Deals_Contact_Roles", result.records["Deals_Contact_Roles"]
+    ) == junction_truth(zoho, "Deals_Contact_Roles")
+    assert 1 < peak[0] <= 3
+    assert calls_for(zoho, "Deals") == junction_cost(zoho, "Deals_Contact_Roles")  # no 429 retries
+
+
+def test_changed_parents_mode_between_full_passes(fresh):
+    zoho = fresh
+    config = zoho.tap_config(junction_full_pass_hours=24)
+    catalog = select_only(discover(config), {"Campaigns_Leads"})
+    first = run_sync(config, catalog=catalog)
+    state = first.final_state
+    mark = state["bookmarks"]["Campaigns_Leads"]
+    assert instant(mark["last_full_pass"]) <= dt.datetime.now(dt.UTC)
+    assert [m for m in first.messages if m["type"] == "ACTIVATE_VERSION"]
+
+    campaigns = sorted(zoho.record_ids("Campaigns"))
+    untouched = campaigns[5]
+    touched = campaigns[6]
+    zoho.clock.advance(5)
+    # A status change under an untouched parent; the touched parent is edited, and its
+    # membership changes too.
+    member = sorted(zoho.campaign_members(untouched, "Leads"))[0]
+    zoho.set_member_status(untouched, "Leads", member, "Sent")
+    zoho.update_record("Campaigns", touched)
+    removed = sorted(zoho.campaign_members(touched, "Leads"))[0]
+    zoho.remove_member(touched, "Leads", removed)
+    zoho.stats.reset()
+    second = run_sync(config, catalog=catalog, state=state)
+    assert not [m for m in second.messages if m["type"] == "ACTIVATE_VERSION"]
+    rows = junction_rows("Campaigns_Leads", second.records["Campaigns_Leads"])
+    truth = {r for r in junction_truth(zoho, "Campaigns_Leads") if r[0] == int(touched)}
+    # Only the parents modified since the last run were read (the bookmark's own instant is
+    # read again: If-Modified-Since is inclusive).
+    since = instant(mark["parents_modified_since"])
+    reread = [
+        c for c in campaigns if instant(zoho.get_record("Campaigns", c)["Modified_Time"]) >= since
+    ]
+    assert int(touched) in {int(c) for c in reread}
+    assert {r[0] for r in rows} <= {int(c) for c in reread}
+    assert truth <= rows
+    assert calls_for(zoho, "Campaigns") == junction_cost(zoho, "Campaigns_Leads", parents=reread)
+    assert not {r for r in rows if r[0] == int(untouched)}  # waits for the next full pass
+
+    # Once the last full pass is older than the interval, the next run is a full pass again.
+    aged = second.final_state
+    aged["bookmarks"]["Campaigns_Leads"]["last_full_pass"] = utc(
+        dt.datetime.now(dt.UTC) - dt.timedelta(hours=25)
+    )
+    third = run_sync(config, catalog=catalog, state=aged)
+    assert [m for m in third.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert junction_rows("Campaigns_Leads", third.records["Campaigns_Leads"]) == junction_truth(
+        zoho, "Campaigns_Leads"
+    )
+
+
+def test_junctions_need_their_modules(demo):
+    catalog = discover(demo.tap_config(exclude_modules=["Deals", "Campaigns_Contacts"]))
+    names = {e["tap_stream_id"] for e in catalog["streams"]}
+    assert "Campaigns_Leads" in names
+    assert not names & {"Campaigns_Contacts", "Deals_Contact_Roles"}
+    only = discover(demo.tap_config(include_modules=["Campaigns", "Leads", "Campaigns_Leads"]))
+    assert {e["tap_stream_id"] for e in only["streams"]} == {
+        "Campaigns",
+        "Leads",
+        "Campaigns_Leads",
+    }
+
+
+@pytest.mark.parametrize("stream", sorted(JUNCTION_MEMBERS))
+def test_member_rows_carry_the_member_info(demo, demo_catalog, stream):
+    result = run_sync(demo.tap_config(), catalog=select_only(demo_catalog, {stream}))
+    by_key: dict[tuple[int, int], Any] = {}
+    for row in result.records[stream]:
+        key = (
+            row["_parent_id"],
+            row[{"Campaigns_Leads": "Lead_Id", "Campaigns_Contacts": "Contact_Id"}[stream]],
+        )
+        assert key not in by_key
+        by_key[key] = row
+    assert by_key

@@ -52,10 +52,10 @@ class StreamDefinition:
 
     @classmethod
     def from_catalog_entry(cls, entry: Mapping[str, Any]) -> StreamDefinition:
-        """Rebuild from one catalog entry (as written by this tap's discovery).
+        """Rebuild from one catalog entry written by this tap's discovery.
 
-        Entries without our metadata (hand-written catalogs) are read as a settings stream
-        when the name is one, else as the module of the same name.
+        Callers check :func:`catalog_is_self_describing` first; the fallbacks below only keep
+        an entry edited by hand (say, a dropped ``zoho-module``) readable.
         """
         name = str(entry.get("tap_stream_id") or entry.get("stream"))
         root: Mapping[str, Any] = {}
@@ -89,6 +89,27 @@ class StreamDefinition:
             replication_key=replication_key,
             extra=extra,
         )
+
+
+def catalog_is_self_describing(catalog: Mapping[str, Any]) -> bool:
+    """Whether every entry carries the ``zoho-stream-kind`` this tap's discovery writes.
+
+    A catalog without it (hand-written, or passed through a tool that drops unknown metadata)
+    cannot say whether ``Campaigns_Leads`` is a junction or ``Leads_deleted`` a deleted-records
+    stream, so reading it as modules would query endpoints that do not exist.
+    """
+    for entry in catalog.get("streams") or []:
+        root = next(
+            (
+                m.get("metadata") or {}
+                for m in entry.get("metadata") or []
+                if not m.get("breadcrumb")
+            ),
+            {},
+        )
+        if META_KIND not in root:
+            return False
+    return True
 
 
 def definitions_from_catalog(catalog: Mapping[str, Any]) -> list[StreamDefinition]:

@@ -26,7 +26,12 @@ from tap_zoho_crm.config import (
     ZohoSettings,
     apply_aliases,
 )
-from tap_zoho_crm.discovery import Discovery, StreamDefinition, definitions_from_catalog
+from tap_zoho_crm.discovery import (
+    Discovery,
+    StreamDefinition,
+    catalog_is_self_describing,
+    definitions_from_catalog,
+)
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
 
@@ -313,8 +318,16 @@ class TapZohoCrm(Tap):
 
     def stream_definitions(self) -> list[StreamDefinition]:
         """From the input catalog when given (no API call), else from Zoho's metadata."""
-        if self._raw_input_catalog is not None:
-            definitions = definitions_from_catalog(self._raw_input_catalog)
+        catalog = self._raw_input_catalog
+        if catalog is not None and not catalog_is_self_describing(catalog):
+            self.logger.warning(
+                "The catalog lacks tap-zoho-crm's stream metadata (zoho-stream-kind); reading "
+                "stream definitions from Zoho instead (its selection still applies). Save the "
+                "output of --discover to skip these metadata calls."
+            )
+            catalog = None
+        if catalog is not None:
+            definitions = definitions_from_catalog(catalog)
         else:
             discovery = Discovery(
                 self.client,

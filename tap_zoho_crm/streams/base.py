@@ -49,6 +49,11 @@ class ZohoStream(Stream):
     #: The ``zoho-stream-kind`` this class implements.
     kind: ClassVar[str] = ""
 
+    @property
+    def honours_start_date(self) -> bool:
+        """Whether ``start_date`` limits the first sync (not for dimensions records point at)."""
+        return True
+
     def __init__(self, tap: TapZohoCrm, definition: StreamDefinition) -> None:
         super().__init__(tap, schema=definition.schema, name=definition.name)
         self.definition = definition
@@ -138,9 +143,10 @@ class ZohoStream(Stream):
 
     def starting_point(self) -> tuple[dt.datetime | None, set[int]]:
         """Where an incremental read starts (bookmark or start_date) and ids to skip there."""
+        start_date = self.settings.start_date if self.honours_start_date else None
         if self._bookmark is None:
-            return self.settings.start_date, set()
-        return self._bookmark.start(self.settings.start_date)
+            return start_date, set()
+        return self._bookmark.start(start_date)
 
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None

@@ -1,8 +1,9 @@
 """Users, Roles, Profiles and Org: the org's settings, read from their own endpoints.
 
-Users is incremental: ``If-Modified-Since`` narrows the read to changed users, and since the
-endpoint cannot sort, one read's users (a few hundred at most, licensed seats) are sorted by
-Modified_Time here so the bookmark stays resumable. ``type=AllUsers`` lists active and inactive
+Users is incremental: ``If-Modified-Since`` narrows the read to changed users (``start_date``
+does not apply: the first sync reads every user), and since the endpoint cannot sort, one
+read's users (a few hundred at most, licensed seats) are sorted by Modified_Time here so the
+bookmark stays resumable. ``type=AllUsers`` lists active and inactive
 users only, so ``DeletedUsers`` is read too: a user's deletion reaches the warehouse as
 ``status: deleted``. The others are tiny full-table reads.
 """
@@ -30,6 +31,14 @@ class SettingsStream(ZohoStream):
     """One settings endpoint; keys outside the fixed schema are dropped."""
 
     kind: ClassVar[str] = "settings"
+
+    @property
+    def honours_start_date(self) -> bool:
+        """No: every Owner, Created_By and Modified_By must resolve, however old the user.
+
+        Users are a few hundred rows read in a call or two, so the first sync reads them all.
+        """
+        return False
 
     @property
     def endpoint(self) -> tuple[str, str]:

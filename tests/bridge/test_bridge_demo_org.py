@@ -46,19 +46,14 @@ def junction_truth(zoho: Any, table: str) -> Counter[int]:
 
 
 def settings_truth(zoho: Any, table: str) -> set[int]:
-    """Ids of Users (every user: the tap reads AllUsers and DeletedUsers), Roles, Profiles, Org.
-
-    EMULATOR.md documents ``user_ids()`` but no accessor for roles, profiles or the org yet,
-    so those three read the emulator's org model.
-    """
+    """Ids of Users (every user: the tap reads AllUsers and DeletedUsers), Roles, Profiles, Org."""
     if table == "Users":
         return {as_int(i) for i in zoho.user_ids()}
-    org = zoho.org
     if table == "Roles":
-        return {as_int(i) for i in org.roles}
+        return {as_int(i) for i in zoho.role_ids()}
     if table == "Profiles":
-        return {as_int(i) for i in org.profiles}
-    return {as_int(org.org_info["id"])}
+        return {as_int(i) for i in zoho.profile_ids()}
+    return {as_int(zoho.org_id())}
 
 
 def test_every_table_builds_parses_and_matches_the_emulator(

@@ -36,7 +36,7 @@ def modified_times(zoho: ZohoEmulator, module: str) -> dict[int, dt.datetime]:
 
 def secrets(zoho: ZohoEmulator) -> list[str]:
     """Every secret the tap holds: client secret, refresh token, the access tokens it got."""
-    return [zoho.client_secret, zoho.refresh_token, *zoho.oauth.access_tokens]
+    return [zoho.client_secret, zoho.refresh_token, *zoho.issued_access_tokens()]
 
 
 def text_field(zoho: ZohoEmulator, module: str) -> str | None:

@@ -129,3 +129,14 @@ def test_start_date_limits_the_first_sync_by_instant(demo):
     catalog = select_only(discover(demo.tap_config()), {"Contacts"})
     result = run_sync(demo.tap_config(start_date=start), catalog=catalog)
     assert set(result.ids("Contacts")) == {i for i, t in truth.items() if t >= cut}
+
+
+def test_start_date_does_not_hide_users_that_records_point_at(demo):
+    """Owners of recent records may be users untouched for years: Users ignores start_date."""
+    every_user = {int(i) for i in demo.user_ids()}
+    latest = max(instant(r["Modified_Time"]) for r in demo.iter_records("Contacts"))
+    start = (latest + dt.timedelta(days=1)).isoformat()
+    catalog = select_only(discover(demo.tap_config()), {"Users", "Contacts"})
+    result = run_sync(demo.tap_config(start_date=start), catalog=catalog)
+    assert result.ids("Contacts") == []
+    assert set(result.ids("Users")) == every_user

@@ -149,7 +149,7 @@ def peak_in_flight(zoho: ZohoEmulator) -> Iterator[list[int]]:
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], zoho.limits.in_flight)
+            peak[0] = max(peak[0], zoho.calls_in_flight())
             time.sleep(0.0005)
 
     sampler = threading.Thread(target=sample, daemon=True)

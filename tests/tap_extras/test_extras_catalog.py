@@ -51,6 +51,28 @@ def test_every_kind_round_trips_through_the_catalog_without_metadata_calls(demo)
     ) == junction_truth(demo, "Campaigns_Contacts")
 
 
+def test_a_catalog_without_the_taps_metadata_is_rediscovered_not_misread(demo, caplog):
+    """A catalog stripped of zoho-* metadata must not turn junctions into module reads."""
+    catalog = select_only(discover(demo.tap_config()), {"Campaigns_Contacts", "Contacts_deleted"})
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            item["metadata"] = {
+                k: v for k, v in item["metadata"].items() if not k.startswith("zoho-")
+            }
+    demo.stats.reset()
+    with caplog.at_level(logging.WARNING):
+        result = run_sync(demo.tap_config(), catalog=catalog)
+    assert any("zoho-stream-kind" in r.getMessage() for r in caplog.records)
+    assert demo.stats.calls[MODULES_ROUTE] == 1
+    assert set(result.records) == {"Campaigns_Contacts", "Contacts_deleted"}
+    assert junction_rows(
+        "Campaigns_Contacts", result.records["Campaigns_Contacts"]
+    ) == junction_truth(demo, "Campaigns_Contacts")
+    assert {r["id"] for r in result.records["Contacts_deleted"]} == set(
+        deleted_truth(demo, "Contacts")
+    )
+
+
 def test_include_names_derived_streams_explicitly(demo, caplog):
     assert names(discover(demo.tap_config(include_modules=["Leads", "Users"]))) == {
         "Leads",

@@ -59,24 +59,12 @@ def test_a_catalog_with_notes_synced_by_a_standard_user_skips_them_once(caplog):
 
 
 def attachment_truth(zoho: ZohoEmulator, modules: list[str]) -> dict[int, dict[str, Any]]:
-    """Every attachment of every live record. EMULATOR.md has no accessor for attachments yet,
-    so this reads the emulator's org model, as its related-list handler does."""
-    org = zoho.org
-    out: dict[int, dict[str, Any]] = {}
-    for module in modules:
-        for record_id in zoho.record_ids(module):
-            store, index = org.find(module, record_id)
-            for item in org.attachments_for(store, index):
-                out[int(item["id"])] = {**item, "module": module}
-    return out
-
-
-def attachment_modules(zoho: ZohoEmulator) -> list[str]:
-    """Modules of this org whose records have an Attachments related list (emulator model)."""
-    readable = set(zoho.module_names())
-    return [
-        name for name, mdef in zoho.org.modules.items() if mdef.attachments and name in readable
-    ]
+    """Every attachment of every live record, keyed by attachment id."""
+    return {
+        int(item["id"]): {**item, "module": module}
+        for module in modules
+        for item in zoho.attachments(module)
+    }
 
 
 def test_attachments_are_opt_in_read_whole_then_appended_at_the_documented_cost():
@@ -88,7 +76,7 @@ def test_attachments_are_opt_in_read_whole_then_appended_at_the_documented_cost(
         catalog = select_only(discover(config), {"Attachments"})
         entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "Attachments")
         root = next(m["metadata"] for m in entry["metadata"] if not m["breadcrumb"])
-        modules = attachment_modules(zoho)
+        modules = zoho.attachment_modules()
         assert sorted(root["zoho-parent-modules"]) == sorted(modules)
         assert root["zoho-stream-kind"] == "attachments"
 

@@ -213,6 +213,38 @@ class ZohoEmulator:
     def contact_roles(self, deal_id: str) -> dict[str, str]:
         return self.org.contact_roles(str(deal_id))
 
+    def role_ids(self) -> set[str]:
+        return set(self.org.roles)
+
+    def profile_ids(self) -> set[str]:
+        return set(self.org.profiles)
+
+    def org_id(self) -> str:
+        return str(self.org.org_info["id"])
+
+    def attachment_modules(self) -> list[str]:
+        """Readable modules whose records have an Attachments related list."""
+        readable = set(self.module_names())
+        with self.org.lock:
+            return [n for n, m in self.org.modules.items() if m.attachments and n in readable]
+
+    def attachments(self, module: str) -> list[dict[str, Any]]:
+        """Every attachment of every live record of ``module``, as its related list serves it."""
+        out: list[dict[str, Any]] = []
+        for record_id in sorted(self.record_ids(module)):
+            found = self.org.find(module, record_id)
+            if found is not None:
+                out.extend(self.org.attachments_for(*found))
+        return out
+
+    def issued_access_tokens(self) -> list[str]:
+        """Every access token minted so far (tests check none of them leaks into output)."""
+        return list(self.oauth.access_tokens)
+
+    def calls_in_flight(self) -> int:
+        """CRM calls being served right now (tests sample it to check client concurrency)."""
+        return self.limits.in_flight
+
     # -- mutations ------------------------------------------------------------------------
     def create_record(self, module: str, values: dict[str, Any] | None = None) -> str:
         return self.org.create_record(module, values)

@@ -23,12 +23,12 @@ from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY, if_modified_since
 from tap_zoho_crm.records import parse_instant, to_int_id
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
-from tap_zoho_crm.streams.base import ZohoStream
+from tap_zoho_crm.streams.base import WholePassStream
 from tap_zoho_crm.streams.derived import module_names, wanted
 from tap_zoho_crm.streams.parents import Parent, related_rows, walk_parents
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
     from tap_zoho_crm.discovery import Discovery
 
@@ -104,7 +104,7 @@ def attachments_definition(parent_modules: Sequence[str]) -> StreamDefinition:
     )
 
 
-class AttachmentsStream(ZohoStream):
+class AttachmentsStream(WholePassStream):
     """Attachment metadata of every record of the parent modules, new since the bookmark."""
 
     kind: ClassVar[str] = KIND_ATTACHMENTS
@@ -148,16 +148,6 @@ class AttachmentsStream(ZohoStream):
     def parent_modules(self) -> list[str]:
         """Modules whose records are visited."""
         return [str(name) for name in self.definition.extra.get(EXTRA_MODULES) or []]
-
-    @property
-    def is_sorted(self) -> bool:
-        """Rows come parent by parent, not in Modified_Time order."""
-        return False
-
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        """Nothing per row: the bookmark moves once the pass is complete."""
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Attachments modified since the bookmark, module by module, parent by parent."""

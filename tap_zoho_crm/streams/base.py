@@ -159,3 +159,21 @@ class ZohoStream(Stream):
             return
         if not self._bookmark.advance(parse_instant(value), int(latest_record["id"])):
             self.logger.debug("Record %s is older than the bookmark", latest_record.get("id"))
+
+
+class WholePassStream(ZohoStream):
+    """A stream whose rows come in no key order, so its state moves only after a whole pass.
+
+    Deleted-records lists, related lists and attachments are read parent by parent or in an
+    undocumented order; a bookmark advanced row by row could skip rows a killed run never sent.
+    """
+
+    @property
+    def is_sorted(self) -> bool:
+        """Never: the SDK must not treat a row's key as a resumable position."""
+        return False
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """Nothing per row: each stream writes its state once its pass is complete."""

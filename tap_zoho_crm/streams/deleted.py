@@ -28,11 +28,11 @@ from tap_zoho_crm.discovery import KIND_MODULE, StreamDefinition
 from tap_zoho_crm.paging import MAX_PER_PAGE, REPLICATION_KEY, Page, if_modified_since, token_walk
 from tap_zoho_crm.records import parse_instant
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
-from tap_zoho_crm.streams.base import ZohoStream
+from tap_zoho_crm.streams.base import WholePassStream, ZohoStream
 from tap_zoho_crm.streams.derived import wanted
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
     from tap_zoho_crm.discovery import Discovery
 
@@ -122,7 +122,7 @@ def retention_warning(bookmark: dt.datetime, now: dt.datetime, module: str) -> s
     )
 
 
-class DeletedStream(ZohoStream):
+class DeletedStream(WholePassStream):
     """Deleted records of one module, incremental on ``deleted_time``."""
 
     kind: ClassVar[str] = KIND_DELETED
@@ -154,16 +154,6 @@ class DeletedStream(ZohoStream):
     def module(self) -> str:
         """The module whose deletions this stream lists."""
         return self.definition.module
-
-    @property
-    def is_sorted(self) -> bool:
-        """Zoho documents no order for the deleted list, so the stream is never sorted."""
-        return False
-
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        """Nothing per record: the bookmark moves once the whole list is read."""
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every deletion after the bookmark, then the bookmark moves to the newest one."""

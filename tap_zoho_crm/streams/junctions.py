@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.records import format_utc, parse_instant, to_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
-from tap_zoho_crm.streams.base import ZohoStream
+from tap_zoho_crm.streams.base import WholePassStream
 from tap_zoho_crm.streams.derived import wanted
 from tap_zoho_crm.streams.parents import Parent, lookup_id, related_rows, walk_parents
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context, Record
+    from singer_sdk.helpers.types import Context
 
     from tap_zoho_crm.discovery import Discovery
 
@@ -145,7 +145,7 @@ def junction_row(spec: JunctionSpec, parent_id: int, raw: Mapping[str, Any]) -> 
     return row
 
 
-class JunctionStream(ZohoStream):
+class JunctionStream(WholePassStream):
     """One junction, read parent by parent (see the module docstring for the cost)."""
 
     kind: ClassVar[str] = KIND_JUNCTION
@@ -201,16 +201,6 @@ class JunctionStream(ZohoStream):
     def emit_activate_version_messages(self) -> bool:
         """Never at the start (the SDK's place): a full pass activates its version at the end."""
         return False
-
-    @property
-    def is_sorted(self) -> bool:
-        """Rows come parent by parent, not in any key order."""
-        return False
-
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        """Nothing per row: the stream's state is written once its pass is complete."""
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -79,20 +79,6 @@ def select(db: PostgresDatabase, table: str, columns: list[str], where: str = ""
         return conn.execute(query).fetchall()
 
 
-def primary_key(db: PostgresDatabase, table: str) -> set[str]:
-    with db.connect() as conn:
-        rows = conn.execute(
-            """
-            SELECT a.attname
-            FROM pg_index i
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-            WHERE i.indrelid = %s::regclass AND i.indisprimary
-            """,
-            (sql.Identifier(SCHEMA, table).as_string(conn),),
-        ).fetchall()
-    return {row[0] for row in rows}
-
-
 def junction_table(db: PostgresDatabase, table: str) -> set[tuple[int, int, str]]:
     member, value = JUNCTION_KEYS[table]
     rows = select(db, table, ["_parent_id", member, value])
@@ -128,14 +114,14 @@ def test_deleted_and_junction_streams_load_with_their_keys_and_stay_current(
     run(meltano, "target-postgres", zoho, env, include_modules=STREAMS)
     for module in ("Leads", "Contacts", "Deals"):
         table = f"{module}_deleted"
-        assert primary_key(postgres_db, table) == {"id"}
+        assert postgres_db.primary_key(SCHEMA, table) == {"id"}
         rows = select(postgres_db, table, ["id", "type", "_zoho_deleted"])
         truth = deleted_truth(zoho, module)
         assert {int(i) for i, _, _ in rows} == set(truth), table
         assert {(int(i), t) for i, t, _ in rows} == {(i, e["type"]) for i, e in truth.items()}
         assert all(flag is True for _, _, flag in rows)
     for table, (member, _) in JUNCTION_KEYS.items():
-        assert primary_key(postgres_db, table) == {"_parent_id", member}, table
+        assert postgres_db.primary_key(SCHEMA, table) == {"_parent_id", member}, table
         assert junction_table(postgres_db, table) == junction_truth(zoho, table), table
 
     mutate_relations(zoho)

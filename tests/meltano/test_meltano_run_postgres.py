@@ -52,20 +52,6 @@ def tables(db: PostgresDatabase) -> set[str]:
     return {row[0] for row in rows}
 
 
-def primary_key(db: PostgresDatabase, table: str) -> list[str]:
-    with db.connect() as conn:
-        rows = conn.execute(
-            """
-            SELECT a.attname
-            FROM pg_index i
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-            WHERE i.indrelid = %s::regclass AND i.indisprimary
-            """,
-            (sql.Identifier(SCHEMA, table).as_string(conn),),
-        ).fetchall()
-    return [row[0] for row in rows]
-
-
 def loaded_modified_times(db: PostgresDatabase, table: str) -> list[tuple[int, dt.datetime]]:
     query = sql.SQL('SELECT id, "Modified_Time" FROM {}').format(sql.Identifier(SCHEMA, table))
     with db.connect() as conn:
@@ -117,7 +103,7 @@ def test_postgres_tables_hold_exactly_the_emulators_rows(
     assert_tables_hold_the_emulators_rows(postgres_db, zoho, modules)
     for module in modules:
         if module in tables(postgres_db):
-            assert primary_key(postgres_db, module) == ["id"], module
+            assert postgres_db.primary_key(SCHEMA, module) == {"id"}, module
     bookmarks = meltano.singer_state(STATE_ID)["bookmarks"]
     truth = {module: modified_times(zoho, module) for module in modules}
     # Records sitting exactly on a bookmark are the only re-sends the design allows.

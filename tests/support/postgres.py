@@ -78,6 +78,20 @@ class PostgresDatabase:
         """Open an autocommit connection (tests only read, or run DDL)."""
         return psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
 
+    def primary_key(self, schema: str, table: str) -> set[str]:
+        """Columns of ``schema.table``'s primary key (empty if it has none)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                """
+                SELECT a.attname
+                FROM pg_index i
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                WHERE i.indrelid = %s::regclass AND i.indisprimary
+                """,
+                (sql.Identifier(schema, table).as_string(conn),),
+            ).fetchall()
+        return {row[0] for row in rows}
+
     def target_postgres_env(self, schema: str | None = None) -> dict[str, str]:
         """Environment variables that point Meltano's `target-postgres` at this database."""
         env = {

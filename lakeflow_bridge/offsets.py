@@ -7,9 +7,10 @@ An incremental offset is the tap's bookmark for the stream (docs/ARCHITECTURE.md
      "replication_key_value": "2024-01-15T05:00:00+00:00"}
 
 It means: every record whose cursor is before ``replication_key_value``, and those at exactly
-that instant whose ids are listed, have been delivered. The tap resumes from it (inclusive, ties
-skipped) and the bridge filters on it again, so a stream that cannot resume precisely (a full
-read, an unordered stream) still never delivers a record twice or loses one. A batch cut at
+that instant whose ids are listed, have been delivered. The tap resumes from it (that instant
+included, listed ids skipped) and the bridge filters on it again, so a stream that cannot
+resume precisely (a full read, an unordered stream) still never delivers a record twice or
+loses one. A batch cut at
 ``max_records_per_batch`` ends on a record boundary, ties included.
 
 A snapshot offset is ``{"snapshot_sha256": <digest of the whole snapshot>}``: a read that finds

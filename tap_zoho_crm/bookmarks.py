@@ -6,7 +6,8 @@ State per stream (the contract in docs/ARCHITECTURE.md)::
      "replication_key_value": "2024-01-15T05:00:00+00:00",
      "ids_at_replication_key_value": [3652397000009851001]}
 
-``If-Modified-Since`` is inclusive, so a resumed read starts AT the bookmark and skips the ids
+A resumed read asks Zoho for everything from the bookmark on (a second earlier, since
+``If-Modified-Since`` may be exclusive; see paging.py) and skips what is older and the ids
 listed: records sharing the bookmark's instant are neither lost nor re-sent. The SDK's own
 bookmark logic compares ISO strings, which breaks as soon as two offsets meet; streams use
 this instead (see streams/base.py).

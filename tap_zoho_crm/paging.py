@@ -10,10 +10,11 @@
 * list responses truncate rich text to 500 characters              -> `maybe_truncated`
 
 `ModifiedTimeWalk` is keyset pagination: every page is a fresh query sorted by
-``Modified_Time`` ascending with ``If-Modified-Since`` = the last instant seen (inclusive),
-skipping ids already emitted at that instant. It never needs ``page_token`` except inside a
-block of more than one page of records sharing one instant, so it never meets the 2,000 or
-100,000 caps, reads modules of any size, and costs about one call per page.
+``Modified_Time`` ascending from the last instant seen, skipping records already emitted. It
+never needs ``page_token`` except inside a block of more than one page of records within a
+second of each other, so it never meets the 2,000 or 100,000 caps, reads modules of any size,
+and costs about one call per page. Whether ``If-Modified-Since`` is inclusive is undocumented;
+`if_modified_since` asks from a second earlier so that either reading loses nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ FIELDS_PER_CALL = 50
 IDS_PER_CALL = 100
 MAX_PER_PAGE = 200
 REPLICATION_KEY = "Modified_Time"
+
+#: How much earlier than the instant wanted the If-Modified-Since header starts (see
+#: `if_modified_since`): one tick of Zoho's whole-second datetimes.
+IF_MODIFIED_SINCE_OVERLAP = dt.timedelta(seconds=1)
 
 #: List responses cut rich-text values at this many characters; the full value needs a
 #: single-record GET.
@@ -77,8 +82,16 @@ def maybe_truncated(value: Any) -> bool:
 
 
 def if_modified_since(instant: dt.datetime | None) -> dict[str, str]:
-    """The ``If-Modified-Since`` header for an instant, as UTC ISO 8601 with ``+00:00``."""
-    return {"If-Modified-Since": format_utc(instant)} if instant is not None else {}
+    """The ``If-Modified-Since`` header that returns every record modified at or after ``instant``.
+
+    Zoho does not say whether the header compares with ``>=`` or ``>``. Sending the instant
+    itself would, under ``>``, drop the records of that very second not yet read, so the header
+    asks from one second earlier (Zoho's datetimes are whole seconds) and callers drop what they
+    already have: under ``>=`` that re-reads the previous second's records, under ``>`` nothing.
+    """
+    if instant is None:
+        return {}
+    return {"If-Modified-Since": format_utc(instant - IF_MODIFIED_SINCE_OVERLAP)}
 
 
 def list_params(module: str) -> dict[str, str]:
@@ -152,11 +165,17 @@ class ModifiedTimeWalk:
     def _instant(self, record: Mapping[str, Any]) -> dt.datetime:
         return parse_instant(record[self._key])
 
-    def _single_instant(self, page: Page) -> bool:
-        first = self._instant(page.records[0])
-        return first == self._cursor.instant and all(
-            self._instant(record) == first for record in page.records
-        )
+    def _stuck(self, page: Page) -> bool:
+        """Whether re-anchoring after this full page could return the same page again.
+
+        A re-anchored query starts one overlap before the cursor; if the whole page lies in
+        that window, nothing guarantees the next query gets past it, so the query's own
+        pages are followed instead (`_tie_block`).
+        """
+        cursor = self._cursor.instant
+        if not page.more_records or cursor is None:
+            return False
+        return self._instant(page.records[0]) >= cursor - IF_MODIFIED_SINCE_OVERLAP
 
     def pages(self) -> Iterator[list[dict[str, Any]]]:
         """Yield lists of new records, in Modified_Time order, until the module is read."""
@@ -165,7 +184,7 @@ class ModifiedTimeWalk:
             if page is None or not page.records:
                 return
             new = [record for record in page.records if self._cursor.accept(record, self._key)]
-            if page.more_records and self._single_instant(page):
+            if self._stuck(page):
                 if new:
                     yield new
                 yield from self._tie_block(page)
@@ -190,22 +209,22 @@ class ModifiedTimeWalk:
         return self._fetch(instant, None, page_no + 1), page_no + 1
 
     def _tie_block(self, first: Page) -> Iterator[list[dict[str, Any]]]:
-        """Read a run of more than one page of records sharing the cursor's instant.
+        """Read a block of more than one page of records at (or just before) the cursor.
 
-        Re-querying at that instant cannot move past it, so the query's own page_token is
-        followed. The block is walked again until a walk finds nothing new, because token
-        positions shift when a record of the block changes during the walk.
+        Re-querying at the cursor cannot move past such a block, so the query's own
+        page_token is followed. The block is walked again until a walk finds nothing new,
+        because token positions shift when a record of the block changes during the walk.
         """
         tie = self._cursor.instant
         assert tie is not None  # noqa: S101 - a tie block is only entered at a known instant
-        self._logger.info("More than one page of records share %s; following page tokens", tie)
+        self._logger.info("More than one page of records at %s; following page tokens", tie)
         tail: Page | None = None
         page: Page | None = first
         page_no = 1
         for walk in range(1, TIE_BLOCK_MAX_WALKS + 1):
             found, stalls, tail = 0, 0, None
             while page is not None and page.records:
-                at_tie = [rec for rec in page.records if self._instant(rec) == tie]
+                at_tie = [rec for rec in page.records if self._instant(rec) <= tie]
                 new = [rec for rec in at_tie if self._cursor.accept(rec, self._key)]
                 found += len(new)
                 if new:

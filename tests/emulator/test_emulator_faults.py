@@ -20,6 +20,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "error_rate": 0.0,
         "reset_rate": 0.0,
         "bulk_failure": False,
+        "if_modified_since_exclusive": False,
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

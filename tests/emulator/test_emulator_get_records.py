@@ -192,6 +192,21 @@ def test_if_modified_since_is_inclusive_and_304(api: Api, emulator: ZohoEmulator
     )
 
 
+def test_if_modified_since_can_take_the_exclusive_reading(
+    fresh_api: Api, fresh: ZohoEmulator
+) -> None:
+    """Section 15, point 1: the other reading (``>``), switched on for the tap's tests."""
+    pivot = sorted(fresh.iter_records("Contacts"), key=lambda r: parse(r["Modified_Time"]))[10]
+    params = {"fields": "id", "ids": pivot["id"]}
+    since = pivot["Modified_Time"]
+    assert fresh_api.get("/crm/v8/Contacts", params, If_Modified_Since=since).status_code == 200
+    fresh.faults.if_modified_since_exclusive = True
+    assert fresh_api.get("/crm/v8/Contacts", params, If_Modified_Since=since).status_code == 304
+    earlier = (parse(since) - dt.timedelta(seconds=1)).isoformat()
+    again = fresh_api.get("/crm/v8/Contacts", params, If_Modified_Since=earlier)
+    assert [r["id"] for r in again.json()["data"]] == [pivot["id"]]
+
+
 def test_empty_module_answers_204(fresh_api: Api, fresh: ZohoEmulator) -> None:
     fresh.add_module("Empty_Things", count=0)
     response = fresh_api.get("/crm/v8/Empty_Things", {"fields": "Name"})

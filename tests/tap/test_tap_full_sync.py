@@ -20,11 +20,18 @@ from tap_helpers import (
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 
-@pytest.fixture(scope="module")
-def full(demo: ZohoEmulator) -> tuple[dict[str, Any], SyncResult, Counter]:
+@pytest.fixture(scope="module", params=[False, True], ids=["ims-inclusive", "ims-exclusive"])
+def full(
+    demo: ZohoEmulator, request: pytest.FixtureRequest
+) -> tuple[dict[str, Any], SyncResult, Counter]:
+    """One full sync under each reading of If-Modified-Since (spec section 15, point 1)."""
     catalog = discover(demo.tap_config())
+    demo.faults.if_modified_since_exclusive = request.param
     demo.stats.reset()
-    result = run_sync(demo.tap_config(), catalog=catalog)
+    try:
+        result = run_sync(demo.tap_config(), catalog=catalog)
+    finally:
+        demo.faults.if_modified_since_exclusive = False
     calls = Counter(demo.stats.calls_by_module)
     return catalog, result, calls
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pytest
 from tap_helpers import discover, instant, run_sync, select_only
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -140,3 +141,28 @@ def test_start_date_does_not_hide_users_that_records_point_at(demo):
     result = run_sync(demo.tap_config(start_date=start), catalog=catalog)
     assert result.ids("Contacts") == []
     assert set(result.ids("Users")) == every_user
+
+
+@pytest.mark.parametrize("exclusive", [False, True], ids=["inclusive", "exclusive"])
+def test_page_boundaries_inside_a_tie_lose_nothing_under_either_if_modified_since_reading(
+    fresh_demo, exclusive
+):
+    """Zoho does not say whether If-Modified-Since means >= or > (spec section 15, point 1).
+
+    Pages of 20 over 5 records at one instant and 30 at the next put a page boundary among
+    the 30: re-anchoring there must not skip the rest of them under either reading, and
+    must not stall on a page of records already read.
+    """
+    zoho = fresh_demo
+    ids = sorted(zoho.record_ids("Contacts"))
+    zoho.clock.advance(3600)
+    first_instant = zoho.clock.time()
+    zoho.update_records("Contacts", ids[:5])
+    zoho.clock.advance(1)
+    zoho.update_records("Contacts", ids[5:35])
+    zoho.clock.advance(60)
+    zoho.faults.if_modified_since_exclusive = exclusive
+    start = dt.datetime.fromtimestamp(math.floor(first_instant), dt.UTC).isoformat()
+    config = zoho.tap_config(page_size=20, start_date=start)
+    result = run_sync(config, catalog=select_only(discover(config), {"Contacts"}))
+    assert sorted(result.ids("Contacts")) == sorted(int(i) for i in ids[:35])

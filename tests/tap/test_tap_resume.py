@@ -99,8 +99,10 @@ def test_cli_killed_mid_stream_resumes_from_its_last_state(big_leads, tmp_path: 
     assert len(after) == len(set(after))
 
 
-def test_in_process_sync_stopped_after_n_records_resumes_exactly(big_leads):
+@pytest.mark.parametrize("exclusive", [False, True], ids=["ims-inclusive", "ims-exclusive"])
+def test_in_process_sync_stopped_after_n_records_resumes_exactly(big_leads, exclusive):
     zoho = big_leads
+    zoho.faults.if_modified_since_exclusive = exclusive
     config = zoho.tap_config()
     catalog = select_only(discover(config), {"Leads"})
     seen: list[dict] = []

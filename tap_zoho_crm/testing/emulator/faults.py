@@ -21,6 +21,10 @@ class Faults:
         self.error_rate: float = 0.0
         self.reset_rate: float = 0.0
         self.bulk_failure: bool = False
+        #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
+        #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
+        #: instant is not returned, the other documented reading.
+        self.if_modified_since_exclusive: bool = False
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -54,6 +58,7 @@ class Faults:
             "error_rate": self.error_rate,
             "reset_rate": self.reset_rate,
             "bulk_failure": self.bulk_failure,
+            "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "fault_seed": self.fault_seed,
         }
 

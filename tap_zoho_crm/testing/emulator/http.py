@@ -23,6 +23,8 @@ class Request:
     params: dict[str, str] = field(default_factory=dict)
     user_id: str = ""
     route: str = ""
+    #: Whether If-Modified-Since excludes its own instant (``Faults.if_modified_since_exclusive``).
+    since_exclusive: bool = False
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -31,11 +31,15 @@ def readable_module(org: Org, module: str) -> ModuleDef:
 
 
 def if_modified_since(req: Request) -> int | None:
+    """The inclusive lower bound (epoch seconds) the If-Modified-Since header sets, if any.
+
+    Times are whole seconds, so the exclusive reading (``>``) is the inclusive one a second on.
+    """
     raw = req.header("If-Modified-Since")
     if raw is None or not raw.strip():
         return None
     try:
-        return parse_datetime(raw)
+        return parse_datetime(raw) + (1 if req.since_exclusive else 0)
     except ValueError:
         raise invalid_data(
             "If-Modified-Since must be an ISO-8601 datetime with an offset",

@@ -159,6 +159,7 @@ class App:
             emu.stats.record(f"{method} <unmatched>", None)
             return _error(ApiError(404, "INVALID_URL_PATTERN", _BAD_URL, {}))
         req.route = f"{method} {route.template}"
+        req.since_exclusive = emu.faults.if_modified_since_exclusive
         module = params.get("module") or (req.arg("module") if "settings/" in path else None)
         if route.kind != "admin":
             emu.stats.record(req.route, module)

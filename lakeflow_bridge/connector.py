@@ -2,14 +2,19 @@
 
 Each call runs the tap in-process for exactly one stream (a catalog that holds only that
 stream), starting from the offset as the stream's Singer bookmark, and replays its messages
-into one batch. Discovery runs once per connector instance; every later call hands the tap the
-cached catalog, so field metadata is not read again. The connector makes no HTTP call itself.
+into one batch. Discovery runs once per connector instance (and is shared for a few minutes by
+instances with the same options); every later call hands the tap the cached catalog, so field
+metadata is not read again. The connector makes no HTTP call itself.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
@@ -30,7 +35,13 @@ from lakeflow_bridge.spark_types import to_struct_type
 from lakeflow_bridge.tables import MODULE_KEY, TableSpec, tables_from_catalog
 
 DELETED_CURSOR = "deleted_time"
+#: How long connectors of one process with the same options reuse one discovery.
+CATALOG_TTL_SECONDS = 600.0
+_CATALOG_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
+_CATALOG_LOCK = threading.Lock()
+
 TOMBSTONES_SETTING = "emit_tombstones"
+SKIP_SETTING = "skip_unavailable_streams"
 TOMBSTONE_COLUMN = "_sdc_deleted_at"
 
 logger = logging.getLogger(__name__)
@@ -64,6 +75,10 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
             # Tombstones in a module stream would upsert all-null rows (the reference
             # connector's bug); the deletes flow carries them instead.
             self._tap_config[TOMBSTONES_SETTING] = False
+        if SKIP_SETTING in (settings.get("properties") or {}):
+            # A stream the tap skips would read as an empty table, and an empty snapshot
+            # makes Lakeflow delete every row of the target: a refused read must fail.
+            self._tap_config[SKIP_SETTING] = False
         self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None
@@ -96,12 +111,28 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
 
     @property
     def catalog(self) -> dict[str, Any]:
-        """The tap's catalog, discovered on first use and kept for this instance."""
+        """The tap's catalog, discovered on first use and kept for this instance.
+
+        Lakeflow builds a connector per table flow, so instances of one process with the same
+        options share a discovery for `CATALOG_TTL_SECONDS`: one discovery per pipeline update
+        instead of one per table (each costs a metadata call per module).
+        """
         if self._catalog is None:
+            key = hashlib.sha256(
+                json.dumps(self._tap_config, sort_keys=True, default=str).encode()
+            ).hexdigest()
+            with _CATALOG_LOCK:
+                cached = _CATALOG_CACHE.get(key)
+                if cached is not None and time.monotonic() - cached[0] < CATALOG_TTL_SECONDS:
+                    self._catalog = copy.deepcopy(cached[1])
+                    return self._catalog
             try:
-                self._catalog = discover_catalog(_tap_class(), self._tap_config)
+                catalog = discover_catalog(_tap_class(), self._tap_config)
             except Exception as exc:
                 raise ZohoCrmReadError(f"discovering the Zoho CRM tables failed: {exc}") from exc
+            with _CATALOG_LOCK:
+                _CATALOG_CACHE[key] = (time.monotonic(), copy.deepcopy(catalog))
+            self._catalog = catalog
         return self._catalog
 
     def list_tables(self) -> list[str]:

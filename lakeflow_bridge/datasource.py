@@ -2,7 +2,7 @@
 
 ::
 
-    spark.dataSource.register(ZohoCrmDataSource)
+    lakeflow_bridge.datasource.register(spark)  # or spark.dataSource.register(ZohoCrmDataSource)
     df = spark.read.format("zoho_crm").options(**opts).load("Leads")
     (spark.readStream.format("zoho_crm").options(**opts).load("Leads")
         .writeStream.format("parquet").option("checkpointLocation", ckpt)
@@ -16,6 +16,7 @@ with the pickled data source, so workers do not discover again.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql.datasource import (
@@ -26,8 +27,14 @@ from pyspark.sql.datasource import (
 )
 from pyspark.sql.types import StructType
 
-from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
-from lakeflow_bridge.offsets import is_from_start, offset_reached, record_within
+from lakeflow_bridge.connector import ZohoCrmLakeflowConnect, ZohoCrmReadError
+from lakeflow_bridge.offsets import (
+    IncrementalBatch,
+    cursor_key,
+    is_from_start,
+    offset_reached,
+    record_within,
+)
 from lakeflow_bridge.options import option
 from lakeflow_bridge.tables import MODULE_KEY
 
@@ -40,6 +47,10 @@ except ImportError:  # pragma: no cover - older Spark: availableNow runs a singl
 
 
 DELETE_FLOW_OPTION = "isDeleteFlow"
+_NOT_CONVERGED = (
+    "reading table '{table}' did not finish within its bound on tap runs; raise "
+    "max_records_per_batch so each run covers more records"
+)
 MAX_REPLAY_CALLS = 10_000
 """Bound on the tap runs one replay or batch read may make (each advances the offset)."""
 
@@ -149,15 +160,21 @@ class ZohoCrmBatchReader(_TableReading, DataSourceReader):
             if end == offset or not records:
                 break
             offset = end
+        else:
+            raise ZohoCrmReadError(_NOT_CONVERGED.format(table=self._table))
         yield from self._rows(list(latest.values()))
 
 
 class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsTriggerAvailableNow):
     """Micro-batches of at most ``max_records_per_batch`` records, resuming from the offset.
 
-    With ``trigger(availableNow=True)`` the query runs batches until a read finds no new
-    records (the offset stops moving); records changed meanwhile may still be included.
+    With ``trigger(availableNow=True)`` (Spark 4.2 and later) the query pins "now" when it
+    starts and ends once every record changed up to then is read: an org that keeps changing
+    cannot keep the run going. Records changed after the pin wait for the next run. On older
+    Spark the mixin is missing and Spark pins the first batch's end instead (one batch a run).
     """
+
+    _until: str | None = None
 
     def initialOffset(self) -> dict:  # noqa: N802
         """A new query starts from the beginning of the table."""
@@ -166,10 +183,18 @@ class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsT
     def read(self, start: dict) -> tuple[Iterator[tuple[Any, ...]], dict]:
         """One batch from ``start`` and the offset after it (the same offset if none)."""
         records, end = self._read_batch(start)
+        if self._until is not None and records:
+            records, end = self._cut_at_pin(start, records, end)
         return iter(self._rows(records)), end
 
     def readBetweenOffsets(self, start: dict, end: dict) -> Iterator[tuple[Any, ...]]:  # noqa: N802
-        """Re-read a committed range after a restart, from ``start`` up to ``end``."""
+        """Re-read, after a restart, a batch Spark planned but did not commit.
+
+        Zoho serves current records only, so the replay holds the current version of each
+        record up to ``end``: a record changed since the batch was planned has moved past
+        ``end`` and arrives in a later batch instead (right for upsert sinks; an append sink
+        gets its new version later, not its old one now).
+        """
         connector = self._connector()
         meta = connector.read_table_metadata(self._table, self._options)
         cursor = str(meta.get("cursor_field") or "")
@@ -187,13 +212,40 @@ class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsT
             if after == offset or offset_reached(after, end):
                 break
             offset = after
+        else:
+            raise ZohoCrmReadError(_NOT_CONVERGED.format(table=self._table))
         return iter(rows)
 
     def commit(self, end: dict) -> None:
         """Nothing to release: each batch is a finished tap run."""
 
     def prepareForTriggerAvailableNow(self) -> None:  # noqa: N802
-        """Nothing to pin: the query ends at the first read that returns the same offset."""
+        """Pin the end of an availableNow run at the current instant."""
+        self._until = datetime.now(UTC).isoformat()
+
+    def _cut_at_pin(
+        self, start: dict, records: list[dict[str, Any]], end: dict
+    ) -> tuple[list[dict[str, Any]], dict]:
+        """Keep the records changed up to the pin; the offset ends after the last one kept."""
+        meta = self._connector().read_table_metadata(self._table, self._options)
+        cursor = meta.get("cursor_field")
+        if not cursor or meta["ingestion_type"] == "snapshot":
+            return records, end
+        limit = cursor_key(self._until)
+        kept = [r for r in records if cursor_key(r.get(cursor)) <= limit]
+        if len(kept) == len(records):
+            return records, end
+        if not kept:
+            return [], start
+        batch = IncrementalBatch(
+            cursor_field=str(cursor),
+            key_field=(meta.get("primary_keys") or [MODULE_KEY])[0],
+            start_offset=start,
+            limit=len(kept),
+        )
+        for record in kept:
+            batch.offer(record)
+        return batch.result()
 
 
 def _plain(options: Mapping[str, str]) -> dict[str, str]:
@@ -224,6 +276,27 @@ def lakeflow_source_class() -> type:
     )
 
 
+#: Option names that carry secrets but match neither of Spark's default redaction patterns
+#: (``spark.redaction.regex``: secret|password|token|access.key; options: url): the seed
+#: doc's names. Without this, ``explain()`` and the Spark UI show their values.
+SECRET_OPTION_PATTERN = "client_value_tmp|refresh_value_tmp"  # noqa: S105 - names, not values
+OPTIONS_REDACTION_CONF = "spark.sql.redaction.options.regex"
+
+
+def redact_secret_options(spark: Any) -> None:
+    """Make the session redact the seed doc's secret option names in plans and the UI."""
+    current = spark.conf.get(OPTIONS_REDACTION_CONF, "(?i)url")
+    if SECRET_OPTION_PATTERN not in current:
+        spark.conf.set(OPTIONS_REDACTION_CONF, f"{current}|{SECRET_OPTION_PATTERN}")
+
+
+def register(spark: Any) -> None:
+    """Register the ``zoho_crm`` data source, with the seed doc's secret names redacted."""
+    redact_secret_options(spark)
+    spark.dataSource.register(ZohoCrmDataSource)
+
+
 def register_lakeflow_source(spark: Any) -> None:
     """Register the Lakeflow framework's ``lakeflow_connect`` source for Zoho CRM."""
+    redact_secret_options(spark)
     spark.dataSource.register(lakeflow_source_class())

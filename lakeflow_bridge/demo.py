@@ -59,10 +59,10 @@ def show(
     """
     from pyspark.sql import functions  # noqa: PLC0415
 
-    from lakeflow_bridge.datasource import ZohoCrmDataSource  # noqa: PLC0415
+    from lakeflow_bridge.datasource import register  # noqa: PLC0415
 
     session = spark or local_spark()
-    session.dataSource.register(ZohoCrmDataSource)
+    register(session)
     frame = session.read.format("zoho_crm").options(**_as_strings(options)).load(table).cache()
     columns = [c for c in PREFERRED_COLUMNS if c in frame.columns] or frame.columns[:6]
     # Lookups are real structs: the owner's email is a nested column, not JSON text.

@@ -4,12 +4,14 @@ Accepted names: the seed doc's (``client_id``, ``client_value_tmp``, ``refresh_v
 ``base_url``, ``initial_load_start_date``), the reference connector's (``client_secret``,
 ``refresh_token``), and every other setting the tap declares (``api_url``, ``page_size``,
 ``include_modules``, ...), converted from text by the setting's JSON Schema type. Options that
-are neither (Spark's ``path``, ``tableName``, Unity Catalog's injected keys) are ignored.
+are neither (Spark's ``path``, ``tableName``, Unity Catalog's injected keys) are ignored, with
+a warning naming any that looks like a misspelt setting (``include_module``).
 Error messages name options, never their values.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 from collections.abc import Mapping
@@ -66,9 +68,35 @@ def tap_config_from_options(
             "missing required Zoho CRM option(s): "
             + ", ".join(_with_alias(name) for name in missing)
         )
+    unknown = [name for name in ignored if not _known_elsewhere(name)]
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name.lower(), [*lowered, *ALIASES], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        logger.warning("option '%s' is not a Zoho CRM setting and is ignored%s", name, hint)
     if ignored:
         logger.debug("options not used by the tap: %s", ", ".join(sorted(ignored)))
     return config
+
+
+#: Options that belong to Spark, Lakeflow or this bridge rather than the tap (lower case).
+NOT_TAP_OPTIONS = frozenset(
+    {
+        "path",
+        "tablename",
+        "isdeleteflow",
+        MAX_RECORDS_PER_BATCH,
+        "externaloptionsallowlist",
+        "sourcename",
+        "connection_name",
+    }
+)
+NOT_TAP_PREFIXES = ("spark.", "databricks.", "lakeflow.")
+
+
+def _known_elsewhere(name: str) -> bool:
+    """Whether an option the tap ignores is someone else's (so not a misspelt setting)."""
+    lowered = name.lower()
+    return lowered in NOT_TAP_OPTIONS or lowered.startswith(NOT_TAP_PREFIXES)
 
 
 def max_records_per_batch(*option_maps: Mapping[str, Any] | None) -> int:

@@ -182,6 +182,7 @@ class ZohoSettings:
     full_rich_text: bool = True
     #: Derived streams (tap_zoho_crm/streams/deleted.py, junctions.py, subforms.py, attachments.py).
     emit_tombstones: bool = False
+    skip_unavailable_streams: bool = True
     include_subforms: bool = False
     include_attachments: bool = False
     junction_full_pass_hours: float = 0.0
@@ -229,6 +230,7 @@ class ZohoSettings:
             user_agent=str(config.get("user_agent") or user_agent),
             full_rich_text=_flag(config, "full_rich_text", default=True),
             emit_tombstones=_flag(config, "emit_tombstones", default=False),
+            skip_unavailable_streams=_flag(config, "skip_unavailable_streams", default=True),
             include_subforms=_flag(config, "include_subforms", default=False),
             include_attachments=_flag(config, "include_attachments", default=False),
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),

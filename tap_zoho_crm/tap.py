@@ -223,6 +223,18 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "skip_unavailable_streams",
+            th.BooleanType,
+            default=True,
+            description=(
+                "When Zoho refuses a selected stream during a sync (edition, permission or "
+                "scope: NO_PERMISSION, OAUTH_SCOPE_MISMATCH, INVALID_MODULE...), skip it with "
+                "one warning and sync the rest (true), or fail the run (false). Consumers that "
+                "replace a table with each run's rows should use false, so a refused read is "
+                "never mistaken for an empty table."
+            ),
+        ),
+        th.Property(
             "include_subforms",
             th.BooleanType,
             default=False,

@@ -114,6 +114,9 @@ class ZohoStream(Stream):
         try:
             yield from self.read_records(context)
         except ZohoModuleUnavailableError as exc:
+            if not self.settings.skip_unavailable_streams:
+                exc.stream = self.name
+                raise
             self.logger.warning(
                 "Skipping stream %s: Zoho answered %s (%s)",
                 self.name,

@@ -146,7 +146,12 @@ class DeletedStream(WholePassStream):
             deleted_definition(module)
             for module in discovery.modules
             if wanted(
-                discovery.settings, deleted_name(module), [module], definitions, discovery.logger
+                discovery.settings,
+                deleted_name(module),
+                [module],
+                definitions,
+                discovery.logger,
+                follows_bases=True,
             )
         ]
 

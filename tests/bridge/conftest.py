@@ -14,7 +14,7 @@ import pytest
 from bridge_helpers import DEMO_SEED, TableRead, connection_options, read_to_end
 
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
-from lakeflow_bridge.datasource import ZohoCrmDataSource
+from lakeflow_bridge.datasource import register
 from lakeflow_bridge.demo import local_spark
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         spark_sql_warehouse_dir=str(scratch / "warehouse"),
         spark_local_dir=str(scratch / "local"),
     )
-    session.dataSource.register(ZohoCrmDataSource)
+    register(session)
     yield session
     session.stop()
 

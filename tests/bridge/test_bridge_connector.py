@@ -186,3 +186,47 @@ def test_opt_in_kinds_are_tables_with_their_own_ingestion_types(fresh_zoho: Any)
         ids = [r["id"] for r in read.records]
         assert ids, table
         assert len(ids) == len(set(ids)), table  # nothing delivered twice across batches
+
+
+def test_an_include_list_keeps_the_deletes_of_the_modules_it_names(fresh_zoho: Any) -> None:
+    """Naming a table must not silently turn cdc_with_deletes into cdc (deleted rows kept)."""
+    zoho = fresh_zoho()
+    connector = ZohoCrmLakeflowConnect(connection_options(zoho, include_modules="Leads,Deals"))
+    assert connector.list_tables() == ["Deals", "Leads"]
+    meta = connector.read_table_metadata("Leads", {})
+    assert meta["ingestion_type"] == "cdc_with_deletes"
+    victim = sorted(zoho.record_ids("Leads"))[3]
+    zoho.delete_record("Leads", victim, permanent=True)
+    deleted = read_to_end(connector, "Leads", deletes=True)
+    assert int(victim) in {r["id"] for r in deleted.records}
+
+
+def test_a_stream_zoho_refuses_fails_the_read_instead_of_emptying_the_table(
+    fresh_zoho: Any,
+) -> None:
+    """An empty snapshot would make Lakeflow delete every row of the target table."""
+    zoho = fresh_zoho()
+    catalog = ZohoCrmLakeflowConnect(connection_options(zoho)).catalog
+    narrower = zoho.issue_refresh_token(scope="ZohoCRM.modules.ALL,ZohoCRM.settings.ALL")
+    options = dict(connection_options(zoho), refresh_token=narrower)
+    connector = ZohoCrmLakeflowConnect.from_catalog(options, catalog)
+    for table in ("Org", "Users"):
+        with pytest.raises(ZohoCrmReadError, match="OAUTH_SCOPE_MISMATCH"):
+            connector.read_table(table, {}, {})
+    records, _ = connector.read_table("Roles", {}, {})
+    assert {r["id"] for r in records} == {int(i) for i in zoho.role_ids()}
+
+
+def test_connectors_with_the_same_options_share_one_discovery(fresh_zoho: Any) -> None:
+    """Lakeflow builds a connector per table flow; each must not pay for discovery again."""
+    zoho = fresh_zoho()
+    first = ZohoCrmLakeflowConnect(connection_options(zoho))
+    assert "Leads" in first.list_tables()
+    discovered = zoho.stats.calls[FIELDS_ROUTE]
+    assert discovered > 0
+    second = ZohoCrmLakeflowConnect(connection_options(zoho))
+    assert second.list_tables() == first.list_tables()
+    assert zoho.stats.calls[FIELDS_ROUTE] == discovered
+    other = ZohoCrmLakeflowConnect(connection_options(zoho, include_modules="Leads"))
+    assert other.list_tables() == ["Leads"]
+    assert zoho.stats.calls[FIELDS_ROUTE] > discovered

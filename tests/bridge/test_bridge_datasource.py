@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,65 @@ def test_delete_flow_reads_the_deleted_records(spark: Any, fresh_zoho: Any) -> N
             truth[row["id"]]
         )
         assert row["Last_Name"] is None  # tombstones carry only the key and the cursor
+
+
+def test_plans_never_show_secrets_under_either_set_of_option_names(
+    spark: Any, demo_zoho: Any
+) -> None:
+    """Spark prints data source options in plans and the UI, redacting only names it knows."""
+    config = demo_zoho.tap_config()
+    secrets = [config["client_secret"], config["refresh_token"]]
+    seed_names = {
+        "client_id": config["client_id"],
+        "client_value_tmp": config["client_secret"],
+        "refresh_value_tmp": config["refresh_token"],
+        "base_url": config["base_url"],
+    }
+    for options in (connection_options(demo_zoho), seed_names):
+        stream = spark.readStream.format("zoho_crm").options(**options).load("Roles")
+        batch = spark.read.format("zoho_crm").options(**options).load("Roles")
+        for frame in (stream, batch):
+            plan = frame._jdf.queryExecution().toString()
+            assert "zoho_crm" in plan.lower() or "Roles" in plan
+            for secret in secrets:
+                assert secret not in plan
+
+
+def test_available_now_stops_at_the_instant_it_started(
+    spark: Any, fresh_zoho: Any, tmp_path: Path
+) -> None:
+    """Changes stamped after the run began wait for the next run, so a busy org cannot keep
+    an availableNow run going; the next run picks them up, so nothing is lost."""
+    zoho = fresh_zoho(size={"Leads": 600})
+    options = connection_options(zoho, max_records_per_batch="200")
+    output, checkpoint = tmp_path / "leads", tmp_path / "checkpoint"
+    ahead = 30.0
+    zoho.clock.advance(ahead)
+    later = sorted(zoho.record_ids("Leads"))[:5]
+    zoho.update_records("Leads", later, {"Last_Name": "After the pin"})
+    stamped = datetime.fromisoformat(zoho.get_record("Leads", later[0])["Modified_Time"])
+
+    def run_stream() -> float:
+        query = (
+            spark.readStream.format("zoho_crm")
+            .options(**options)
+            .load("Leads")
+            .writeStream.format("parquet")
+            .option("checkpointLocation", str(checkpoint))
+            .trigger(availableNow=True)
+            .start(str(output))
+        )
+        assert query.awaitTermination(300)
+        assert query.exception() is None
+        return time.time()
+
+    finished = run_stream()
+    assert finished < stamped.timestamp(), "the run must end before the changes' stamp"
+    first = {r["id"] for r in spark.read.parquet(str(output)).collect()}
+    assert first == {int(i) for i in zoho.record_ids("Leads")} - {int(i) for i in later}
+
+    time.sleep(max(0.0, stamped.timestamp() - time.time()) + 1)
+    run_stream()
+    rows = spark.read.parquet(str(output)).collect()
+    assert {r["id"] for r in rows} == {int(i) for i in zoho.record_ids("Leads")}
+    assert {r["id"] for r in rows if r["Last_Name"] == "After the pin"} == {int(i) for i in later}

@@ -29,20 +29,19 @@ def module_truth(zoho: Any, module: str) -> set[int]:
     return {as_int(i) for i in zoho.record_ids(module)}
 
 
-def junction_truth(zoho: Any, table: str) -> Counter[int]:
-    """Rows per parent record, from the emulator's relationship ground truth."""
-    per_parent: Counter[int] = Counter()
+def junction_truth(zoho: Any, table: str) -> set[tuple[int, int]]:
+    """(parent, member) pairs, from the emulator's relationship ground truth."""
     if table in JUNCTION_MEMBERS:
-        for campaign in zoho.record_ids("Campaigns"):
-            members = zoho.campaign_members(campaign, JUNCTION_MEMBERS[table])
-            if members:
-                per_parent[as_int(campaign)] = len(members)
-    else:
-        for deal in zoho.record_ids("Deals"):
-            roles = zoho.contact_roles(deal)
-            if roles:
-                per_parent[as_int(deal)] = len(roles)
-    return per_parent
+        return {
+            (as_int(campaign), as_int(member))
+            for campaign in zoho.record_ids("Campaigns")
+            for member in zoho.campaign_members(campaign, JUNCTION_MEMBERS[table])
+        }
+    return {
+        (as_int(deal), as_int(contact))
+        for deal in zoho.record_ids("Deals")
+        for contact in zoho.contact_roles(deal)
+    }
 
 
 def settings_truth(zoho: Any, table: str) -> set[int]:
@@ -84,8 +83,12 @@ def test_every_table_builds_parses_and_matches_the_emulator(
             assert set(ids) == settings_truth(demo_zoho, table), table
             checked["settings"] += 1
         elif kind == KIND_JUNCTION:
-            got = Counter(as_int(r["_parent_id"]) for r in rows)
-            assert got == junction_truth(demo_zoho, table), table
+            member = next(k for k in specs[table].key_properties if k != "_parent_id")
+            pairs = [(as_int(r["_parent_id"]), as_int(r[member])) for r in rows]
+            assert len(pairs) == len(set(pairs)), (table, "duplicate keys")
+            truth = junction_truth(demo_zoho, table)
+            assert truth, table
+            assert set(pairs) == truth, table
             checked["junction"] += 1
     assert checked["module"] == len(modules & listed_modules), checked
     assert checked["settings"] == 4, checked
@@ -124,12 +127,15 @@ def test_deletes_of_every_module_match_the_emulators_deleted_list(
         if demo_connector.read_table_metadata(t, {})["ingestion_type"] == "cdc_with_deletes"
     ]
     assert set(with_deletes) >= {"Leads", "Contacts", "Accounts", "Deals"}
+    compared = 0
     for table in with_deletes:
         read = read_to_end(demo_connector, table, deletes=True)
         assert read.converged, table
         schema = demo_connector.get_table_schema(table, {})
         rows = spark.createDataFrame(read.records, schema).select("id", "Modified_Time").collect()
         truth = {int(e["id"]): e["deleted_time"] for e in demo_zoho.deleted_records(table)}
+        compared += len(truth)
         assert len(rows) == len(truth), table
         got = {r["id"]: datetime.fromisoformat(r["Modified_Time"]) for r in rows}
         assert got == {k: datetime.fromisoformat(v) for k, v in truth.items()}, table
+    assert compared > 0  # the demo org has deletions to compare

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from lakeflow_bridge.options import (
@@ -132,3 +134,28 @@ def test_max_records_per_batch_prefers_table_options() -> None:
     for bad in ("0", "-3", "lots"):
         with pytest.raises(OptionsError, match="positive integer"):
             max_records_per_batch({"max_records_per_batch": bad})
+
+
+def test_a_misspelt_option_is_named_in_a_warning_but_spark_options_are_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lakeflow_bridge.options")
+    config = tap_config_from_options(
+        {
+            "client_id": "x",
+            "client_secret": SECRET,
+            "refresh_token": TOKEN,
+            "include_module": "Leads",
+            "tablename": "Leads",
+            "databricks.connection": "zoho",
+            "max_records_per_batch": "10",
+        },
+        SETTINGS,
+    )
+    assert "include_modules" not in config
+    warnings = [r.getMessage() for r in caplog.records]
+    assert warnings == [
+        "option 'include_module' is not a Zoho CRM setting and is ignored "
+        "(did you mean 'include_modules'?)"
+    ]
+    assert SECRET not in caplog.text

@@ -103,6 +103,24 @@ def test_unknown_module_in_the_include_list(org, tmp_path: Path):
     assert "did you mean Deals?" in result.stderr
 
 
+def test_a_refused_stream_skips_by_default_and_fails_when_asked(org, tmp_path: Path):
+    catalog = write_json(
+        tmp_path / "catalog.json", select_only(discover(org.tap_config()), {"Org", "Roles"})
+    )
+    narrower = org.issue_refresh_token(scope="ZohoCRM.modules.ALL,ZohoCRM.settings.ALL")
+    skipping = org.tap_config(refresh_token=narrower)
+    config = write_json(tmp_path / "skip.json", skipping)
+    result = cli(["--config", config, "--catalog", catalog], env=DEBUG)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Skipping stream Org" in result.stderr
+    assert '"type":"RECORD","stream":"Roles"' in result.stdout
+    strict = write_json(tmp_path / "fail.json", dict(skipping, skip_unavailable_streams=False))
+    result = cli(["--config", strict, "--catalog", catalog], env=DEBUG)
+    assert_one_clear_error(result, org, "OAUTH_SCOPE_MISMATCH")
+    for secret in (org.client_secret, org.refresh_token, narrower):
+        assert secret not in result.stdout + result.stderr
+
+
 def test_malformed_start_date(org, tmp_path: Path):
     config = write_json(tmp_path / "c.json", org.tap_config(start_date="2024-13-45"))
     result = cli(["--config", config, "--discover"], env=DEBUG)

@@ -74,16 +74,26 @@ def test_a_catalog_without_the_taps_metadata_is_rediscovered_not_misread(demo, c
 
 
 def test_include_names_derived_streams_explicitly(demo, caplog):
-    assert names(discover(demo.tap_config(include_modules=["Leads", "Users"]))) == {
+    # A module's deleted records come with it; junctions must be named.
+    assert names(discover(demo.tap_config(include_modules=["Leads", "Users", "Campaigns"]))) == {
         "Leads",
+        "Leads_deleted",
         "Users",
+        "Campaigns",
+        "Campaigns_deleted",
     }
+    assert names(
+        discover(demo.tap_config(include_modules=["Leads"], exclude_modules=["Leads_deleted"]))
+    ) == {"Leads"}
     assert names(discover(demo.tap_config(include_modules=["Leads", "Leads_deleted"]))) == {
         "Leads",
         "Leads_deleted",
     }
     caplog.set_level(logging.WARNING)
-    assert names(discover(demo.tap_config(include_modules=["Deals", "Leads_deleted"]))) == {"Deals"}
+    assert names(discover(demo.tap_config(include_modules=["Deals", "Leads_deleted"]))) == {
+        "Deals",
+        "Deals_deleted",
+    }
     assert any(
         "Leads_deleted" in r.getMessage() and "Leads" in r.getMessage() for r in caplog.records
     )

@@ -226,7 +226,9 @@ def test_junctions_need_their_modules(demo):
     only = discover(demo.tap_config(include_modules=["Campaigns", "Leads", "Campaigns_Leads"]))
     assert {e["tap_stream_id"] for e in only["streams"]} == {
         "Campaigns",
+        "Campaigns_deleted",
         "Leads",
+        "Leads_deleted",
         "Campaigns_Leads",
     }
 

@@ -143,12 +143,17 @@ def test_seed_doc_aliases_and_a_module_list_from_the_environment(
     result = run_to_jsonl(meltano, env, tmp_path / "out")
     loaded = read_jsonl_folder(tmp_path / "out")
 
-    # Users may have nothing modified since the start date; no other stream may appear.
+    # Users may have nothing modified since the start date; Leads brings its deletes along;
+    # no other stream may appear.
     assert "Leads" in loaded
-    assert set(loaded) <= {"Leads", "Users"}
+    assert set(loaded) <= {"Leads", "Leads_deleted", "Users"}
     expected = {i for i, t in leads.items() if t >= start}
     assert 0 < len(expected) < len(leads)
     assert sorted(ids_of(loaded["Leads"])) == sorted(expected)
+    deleted = {
+        int(e["id"]) for e in zoho.deleted_records("Leads") if instant(e["deleted_time"]) >= start
+    }
+    assert sorted(ids_of(loaded.get("Leads_deleted", []))) == sorted(deleted)
     assert_no_secret(zoho, result.output)
 
 

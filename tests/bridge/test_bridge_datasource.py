@@ -21,6 +21,23 @@ def by_id(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {row["id"]: row for row in rows}
 
 
+def run_available_now(
+    spark: Any, options: dict[str, str], table: str, output: Path, checkpoint: Path
+) -> None:
+    """One availableNow run of ``table`` into parquet; it must end, without an error."""
+    query = (
+        spark.readStream.format("zoho_crm")
+        .options(**options)
+        .load(table)
+        .writeStream.format("parquet")
+        .option("checkpointLocation", str(checkpoint))
+        .trigger(availableNow=True)
+        .start(str(output))
+    )
+    assert query.awaitTermination(300)
+    assert query.exception() is None
+
+
 def test_batch_read_returns_the_same_rows_as_the_bridge(
     spark: Any, demo_zoho: Any, demo_connector: ZohoCrmLakeflowConnect
 ) -> None:
@@ -47,17 +64,7 @@ def test_available_now_stream_picks_up_an_update_between_runs(
     checkpoint = tmp_path / "checkpoint"
 
     def run_stream() -> None:
-        query = (
-            spark.readStream.format("zoho_crm")
-            .options(**options)
-            .load("Leads")
-            .writeStream.format("parquet")
-            .option("checkpointLocation", str(checkpoint))
-            .trigger(availableNow=True)
-            .start(str(output))
-        )
-        assert query.awaitTermination(300)
-        assert query.exception() is None
+        run_available_now(spark, options, "Leads", output, checkpoint)
 
     run_stream()
     first = spark.read.parquet(str(output)).collect()
@@ -169,17 +176,7 @@ def test_available_now_stops_at_the_instant_it_started(
     stamped = datetime.fromisoformat(zoho.get_record("Leads", later[0])["Modified_Time"])
 
     def run_stream() -> float:
-        query = (
-            spark.readStream.format("zoho_crm")
-            .options(**options)
-            .load("Leads")
-            .writeStream.format("parquet")
-            .option("checkpointLocation", str(checkpoint))
-            .trigger(availableNow=True)
-            .start(str(output))
-        )
-        assert query.awaitTermination(300)
-        assert query.exception() is None
+        run_available_now(spark, options, "Leads", output, checkpoint)
         return time.time()
 
     finished = run_stream()

@@ -8,11 +8,17 @@ exit code 1, never a traceback, at any LOGLEVEL.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
 from tap_zoho_crm.tap import TapZohoCrm
+
+#: Zoho OAuth tokens (access and refresh) and long hex strings (client secrets): never echoed
+#: from an unexpected error's text.
+_SECRET_LIKE = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}|[0-9a-f]{32,}", re.IGNORECASE)
 
 #: The SDK logs this generic line before re-raising a stream's error; our own line replaces it.
 _SDK_STREAM_ERROR = "An unhandled error occurred while syncing"
@@ -37,6 +43,30 @@ def main(argv: Sequence[str] | None = None) -> None:
         where = f"stream {exc.stream}: " if exc.stream else ""
         TapZohoCrm.logger.error("%s%s", where, exc)
         sys.exit(1)
+    except Exception as exc:  # the one place that turns any other failure into one line
+        TapZohoCrm.logger.error("%s", unexpected_error_line(exc))
+        sys.exit(1)
+
+
+def unexpected_error_line(exc: BaseException) -> str:
+    """One line for an error the tap has no message for: what, where, and what to do.
+
+    Mostly a Zoho answer of a shape the tap did not expect (a malformed datetime, a non-numeric
+    id). The innermost frame stands in for the traceback; token-like text is masked.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [frame for frame in frames if "tap_zoho_crm" in frame.filename] or frames
+    where = ""
+    if own:
+        frame = own[-1]
+        path = frame.filename.split("tap_zoho_crm", 1)[-1].lstrip("/\\")
+        where = f" (at tap_zoho_crm/{path}:{frame.lineno} in {frame.name})"
+    text = _SECRET_LIKE.sub("***", f"{type(exc).__name__}: {exc}")
+    return (
+        f"unexpected error: {text}{where}. Zoho probably answered with data of a shape the tap "
+        "does not expect; re-run with LOGLEVEL=DEBUG to see the last responses, and report it "
+        "at the project's issue tracker with that output"
+    )
 
 
 if __name__ == "__main__":

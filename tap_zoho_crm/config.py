@@ -186,6 +186,8 @@ class ZohoSettings:
     include_subforms: bool = False
     include_attachments: bool = False
     junction_full_pass_hours: float = 0.0
+    #: How far before its bookmark an incremental read starts again (see base.starting_point).
+    lookback_seconds: float = 0.0
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -234,6 +236,7 @@ class ZohoSettings:
             include_subforms=_flag(config, "include_subforms", default=False),
             include_attachments=_flag(config, "include_attachments", default=False),
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
+            lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
         )
 
 

@@ -254,6 +254,18 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "lookback_seconds",
+            th.IntegerType,
+            default=0,
+            description=(
+                "Incremental reads start this many seconds before the bookmark (0, the "
+                "default: at the bookmark). A write Zoho makes visible after a later one was "
+                "already read (a long transaction, a lagging replica) keeps its earlier "
+                "Modified_Time and would be missed; a lookback re-reads that window each run, "
+                "re-sending its records (targets upsert them by id). At most 86400."
+            ),
+        ),
+        th.Property(
             "junction_full_pass_hours",
             th.NumberType,
             default=0,
@@ -368,6 +380,19 @@ class TapZohoCrm(Tap):
                 )
             streams.append(stream_class(self, definition))
         return streams
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """Streams in sync order: per-parent passes last (`ZohoStream.sync_tier`), then by name.
+
+        The SDK syncs in this dict's order and sorts by name only (its ``load_streams`` is
+        final), so the order is applied to the cached dict once.
+        """
+        streams = super().streams
+        ordered = sorted(streams, key=lambda name: (getattr(streams[name], "sync_tier", 0), name))
+        if list(streams) != ordered:
+            self._streams = {name: streams[name] for name in ordered}
+        return self._streams or streams
 
     @property
     def catalog_dict(self) -> dict:

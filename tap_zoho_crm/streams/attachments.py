@@ -108,6 +108,7 @@ class AttachmentsStream(WholePassStream):
     """Attachment metadata of every record of the parent modules, new since the bookmark."""
 
     kind: ClassVar[str] = KIND_ATTACHMENTS
+    sync_tier: ClassVar[int] = 1
 
     @classmethod
     def derived_names(cls, discovery: Discovery) -> list[str]:

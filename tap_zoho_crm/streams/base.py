@@ -49,6 +49,11 @@ class ZohoStream(Stream):
     #: The ``zoho-stream-kind`` this class implements.
     kind: ClassVar[str] = ""
 
+    #: Streams sync in (sync_tier, name) order. Kinds that cost a call per parent record every
+    #: run sit in a later tier, so that a pass spending the daily credit budget stops after
+    #: the cheap incremental streams are done, never before them.
+    sync_tier: ClassVar[int] = 0
+
     @property
     def honours_start_date(self) -> bool:
         """Whether ``start_date`` limits the first sync (not for dimensions records point at)."""
@@ -145,11 +150,21 @@ class ZohoStream(Stream):
         return Bookmark.bind(self.get_context_state(context), self.replication_key)
 
     def starting_point(self) -> tuple[dt.datetime | None, set[int]]:
-        """Where an incremental read starts (bookmark or start_date) and ids to skip there."""
+        """Where an incremental read starts (bookmark or start_date) and ids to skip there.
+
+        With ``lookback_seconds``, a read from a bookmark starts that much earlier and skips
+        nothing: records already sent in the window come again (idempotent upserts by id), and
+        one made visible late with an older Modified_Time is caught.
+        """
         start_date = self.settings.start_date if self.honours_start_date else None
         if self._bookmark is None:
             return start_date, set()
-        return self._bookmark.start(start_date)
+        start, skip_ids = self._bookmark.start(start_date)
+        lookback = dt.timedelta(seconds=self.settings.lookback_seconds)
+        if not lookback or start is None or start != self._bookmark.instant:
+            return start, skip_ids
+        earlier = start - lookback
+        return (max(earlier, start_date) if start_date else earlier), set()
 
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None

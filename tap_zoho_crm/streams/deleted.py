@@ -5,7 +5,8 @@ every page of it. Zoho documents no order for this list (the emulator serves it 
 id first), so nothing assumes one: every entry is checked against the bookmark client-side, and
 the bookmark (the greatest ``deleted_time`` seen, with the ids deleted at that instant) moves
 only when the whole list has been read. A sync killed half-way re-reads the list from the old
-bookmark; entries already sent come again, none is lost.
+bookmark; entries already sent come again, none is lost. A list longer than Zoho's paging
+reaches is read further where the API allows, and otherwise reported (`DeletedStream._entries`).
 
 Zoho keeps recycle-bin entries 60 days and permanent deletes 120 days, so a bookmark older than
 that can have missed deletes; the stream says so in a warning.
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tap_zoho_crm.client.errors import ZohoAPIError
+from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.discovery import KIND_MODULE, StreamDefinition
 from tap_zoho_crm.paging import MAX_PER_PAGE, REPLICATION_KEY, Page, if_modified_since, token_walk
-from tap_zoho_crm.records import parse_instant
+from tap_zoho_crm.records import format_utc, parse_instant
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream, ZohoStream
 from tap_zoho_crm.streams.derived import wanted
@@ -48,6 +49,9 @@ RETENTION = {"recycle": dt.timedelta(days=60), "permanent": dt.timedelta(days=12
 
 #: Answers meaning "this module has no deleted-records list" (e.g. some linking modules).
 UNSUPPORTED_CODES = frozenset({"INVALID_URL_PATTERN", "NOT_SUPPORTED", "INVALID_MODULE"})
+
+#: Re-anchored reads of one capped list (each must move past the previous one's last entry).
+MAX_REANCHORS = 1000
 
 
 def deleted_name(module: str) -> str:
@@ -193,24 +197,22 @@ class DeletedStream(WholePassStream):
                 self._bookmark.advance(newest, record_id)
 
     def _entries(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:
-        headers = if_modified_since(since)
+        """Every entry since ``since`` (repeats possible), as far as Zoho's paging reaches.
 
-        def fetch(token: str | None, page: int) -> Page | None:
-            params: dict[str, Any] = {"type": "all", "per_page": MAX_PER_PAGE}
-            if token:
-                params["page_token"] = token
-            elif page > 1:
-                params["page"] = page
-            response = self.client.get(f"{self.module}/deleted", params=params, headers=headers)
-            if response.is_empty:
-                return None
-            return Page.from_info(response.items("data"), response.info)
-
+        The list is capped like every list (2,000 entries by ``page``; 100,000 by
+        ``page_token``, if this endpoint hands tokens out at all, which Zoho leaves open). A
+        capped list is read further where the API allows: if it came in ``deleted_time`` order,
+        from its last entry on; otherwise as two shorter lists, recycle-bin and permanent
+        deletes apart. What even that cannot reach is reported in a warning, and the bookmark
+        still moves, so that the stream is not stuck re-reading the same capped list forever.
+        """
         try:
-            for page in token_walk(fetch):
-                for raw in page:
-                    if raw.get("id") and raw.get(DELETED_TIME):
-                        yield {**self.normalise(raw), DELETED_FLAG: True}
+            for types in (("all",), ("recycle", "permanent")):
+                complete = True
+                for entry_type in types:
+                    complete = (yield from self._entries_of_type(entry_type, since)) and complete
+                if complete:
+                    return
         except ZohoAPIError as exc:
             if exc.code not in UNSUPPORTED_CODES:
                 raise
@@ -220,6 +222,63 @@ class DeletedStream(WholePassStream):
                 self.module,
                 exc.code,
             )
+            return
+        self.logger.warning(
+            "%s: Zoho's deleted-records list of %s since %s is longer than its paging reaches, "
+            "and did not come in deleted_time order, so some deletions may be missing from "
+            "this run (and their rows may linger in the target). Sync more often so that the "
+            "list stays short; a full resync of %s compared by id finds any that were missed.",
+            self.name,
+            self.module,
+            format_utc(since) if since is not None else "the start",
+            self.module,
+        )
+
+    def _entries_of_type(
+        self, entry_type: str, since: dt.datetime | None
+    ) -> Generator[dict[str, Any], None, bool]:
+        """The entries of one list type; returns whether the list was read to its end."""
+        anchor = since
+        for _ in range(MAX_REANCHORS):
+            headers = if_modified_since(anchor)
+
+            def fetch(
+                token: str | None, page: int, headers: dict[str, str] = headers
+            ) -> Page | None:
+                params: dict[str, Any] = {"type": entry_type, "per_page": MAX_PER_PAGE}
+                if token:
+                    params["page_token"] = token
+                elif page > 1:
+                    params["page"] = page
+                response = self.client.get(f"{self.module}/deleted", params=params, headers=headers)
+                if response.is_empty:
+                    return None
+                return Page.from_info(response.items("data"), response.info)
+
+            ordered, last = True, None
+            try:
+                for page in token_walk(fetch):
+                    for raw in page:
+                        if not raw.get("id") or not raw.get(DELETED_TIME):
+                            continue
+                        entry = {**self.normalise(raw), DELETED_FLAG: True}
+                        instant = parse_instant(entry[DELETED_TIME])
+                        ordered = ordered and (last is None or instant >= last)
+                        last = instant if last is None else max(last, instant)
+                        yield entry
+            except ZohoPaginationError as exc:
+                self.logger.info(
+                    "%s: the %s list stopped at Zoho's paging cap (%s)",
+                    self.name,
+                    entry_type,
+                    exc.code,
+                )
+                if not ordered or last is None or (anchor is not None and last <= anchor):
+                    return False
+                anchor = last  # in deleted_time order: everything before `last` is read
+            else:
+                return True
+        return False
 
     # -- tombstones ---------------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ calls (plus part of a page where a page boundary falls inside records sharing on
 Modified_Time, see `ModifiedTimeWalk`), and ``max(1, ceil(m / 200))`` related-list calls per
 parent; 1 credit each, ``max_concurrency`` in flight at a time.
 
+A pass is resumable. After each batch of parents the stream's state records how far the pass
+got (the last parent's Modified_Time and the parent ids at it, as a module bookmark does), and
+a STATE message goes out; a run that stops half-way (killed, or the daily credit budget spent)
+is continued by the next run, rows carrying the same table version, instead of starting again
+from the first parent. A pass over a million Deals therefore completes over several nights
+rather than never. Junctions sync after the module streams (`TapZohoCrm.load_streams`), so a
+pass that spends the budget cannot starve them.
+
 ``junction_full_pass_hours`` > 0 trades freshness for credits: a full pass at most that often,
 and in the runs between only the parents modified (or created) since the previous run are
 re-read, their whole current related list upserted, without ``ACTIVATE_VERSION``. Changes under
@@ -32,7 +40,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.discovery import StreamDefinition
+from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.records import format_utc, parse_instant, to_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
 from tap_zoho_crm.streams.base import WholePassStream
@@ -51,6 +61,9 @@ PARENT_MODULE = "_parent_module"
 #: Stream state keys (the stream is FULL_TABLE for the SDK; these are ours).
 LAST_FULL_PASS = "last_full_pass"  # noqa: S105 - a state key, not a secret
 PARENTS_SINCE = "parents_modified_since"
+#: The pass under way: ``full``, ``version``, ``started`` and a parent bookmark; gone once the
+#: pass is complete.
+PASS_IN_PROGRESS = "pass_in_progress"  # noqa: S105 - a state key, not a secret
 
 #: Parents whose related lists are read per batch (bounds memory; calls are concurrent).
 PARENT_BATCH = 200
@@ -149,6 +162,7 @@ class JunctionStream(WholePassStream):
     """One junction, read parent by parent (see the module docstring for the cost)."""
 
     kind: ClassVar[str] = KIND_JUNCTION
+    sync_tier: ClassVar[int] = 1
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -182,20 +196,54 @@ class JunctionStream(WholePassStream):
     def full_pass(self) -> bool:
         """Whether this run reads every parent (decided once, from the stream's state)."""
         if self._full_pass is None:
-            hours = self.settings.junction_full_pass_hours
-            last = self.stream_state.get(LAST_FULL_PASS)
-            since = self.stream_state.get(PARENTS_SINCE)
-            if hours <= 0 or not last or not since:
-                self._full_pass = True
-            else:
-                try:
-                    age = self._started - parse_instant(str(last))
-                    parse_instant(str(since))
-                except ValueError:
-                    self._full_pass = True
-                else:
-                    self._full_pass = age >= dt.timedelta(hours=hours)
+            resumed = self._pass_in_progress()
+            self._full_pass = bool(resumed["full"]) if resumed else self._full_pass_due()
         return self._full_pass
+
+    def _full_pass_due(self) -> bool:
+        hours = self.settings.junction_full_pass_hours
+        last = self.stream_state.get(LAST_FULL_PASS)
+        since = self.stream_state.get(PARENTS_SINCE)
+        if hours <= 0 or not last or not since:
+            return True
+        try:
+            age = self._started - parse_instant(str(last))
+            parse_instant(str(since))
+        except ValueError:
+            return True
+        return age >= dt.timedelta(hours=hours)
+
+    def _pass_in_progress(self) -> dict[str, Any] | None:
+        """The unfinished pass of an earlier run, if its state is intact (else start afresh)."""
+        saved = self.stream_state.get(PASS_IN_PROGRESS)
+        if not isinstance(saved, dict) or not isinstance(saved.get("full"), bool):
+            return None
+        try:
+            parse_instant(str(saved.get("started")))
+            if saved["full"]:
+                int(saved["version"])
+            else:
+                parse_instant(str(self.stream_state.get(PARENTS_SINCE)))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return saved
+
+    def _begin_pass(self) -> tuple[dict[str, Any], Bookmark]:
+        """This run's pass (a resumed one, or a new one) and the bookmark of its progress."""
+        saved = self._pass_in_progress()
+        if saved is not None:
+            self.logger.info(
+                "%s: resuming the %s pass begun at %s",
+                self.name,
+                "full" if saved["full"] else "changed-parents",
+                saved["started"],
+            )
+        else:
+            saved = {"full": self.full_pass, "started": format_utc(self._started)}
+            if self.full_pass:
+                saved["version"] = int(self._started.timestamp() * 1000)
+            self.stream_state[PASS_IN_PROGRESS] = saved
+        return saved, Bookmark.bind(saved, REPLICATION_KEY)
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -208,16 +256,18 @@ class JunctionStream(WholePassStream):
         """The current related-list rows of every parent in this run's pass."""
         full = self.full_pass
         since = None if full else parse_instant(str(self.stream_state[PARENTS_SINCE]))
+        progress, cursor = self._begin_pass()
         if full:
             # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
-            self._stream_version = int(self._started.timestamp() * 1000)
-        newest = since
+            self._stream_version = int(progress["version"])
+        start, skip_ids = cursor.start(since)
         parents = gone = 0
         for page in walk_parents(
             self.client,
             self.spec.parent,
             page_size=self.settings.page_size,
-            since=since,
+            since=start,
+            skip_ids=skip_ids,
             logger=self.logger,
         ):
             for batch in _batches(page, PARENT_BATCH):
@@ -228,7 +278,10 @@ class JunctionStream(WholePassStream):
                         gone += 1
                         continue
                     yield from rows
-                newest = max([newest, *(p.modified for p in batch)], key=_sortable)
+                for parent in batch:
+                    cursor.advance(parent.modified, parent.id)
+                # Every row of these parents is out: a run stopped from here on resumes after them.
+                self._write_state_message()
         if parents and gone == parents:
             self.logger.warning(
                 "%s: Zoho refused the %s related list of every %s record (is it hidden?); "
@@ -237,6 +290,7 @@ class JunctionStream(WholePassStream):
                 self.spec.related_list,
                 self.spec.parent,
             )
+            self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
             return
         if full and self._stream_version is not None:
             # Every current row is out with this version: targets may now drop older rows.
@@ -250,9 +304,11 @@ class JunctionStream(WholePassStream):
         )
         state = self.stream_state
         if full:
-            state[LAST_FULL_PASS] = format_utc(self._started)
+            state[LAST_FULL_PASS] = progress["started"]
+        newest = cursor.instant or since
         if newest is not None:
             state[PARENTS_SINCE] = format_utc(newest)
+        state.pop(PASS_IN_PROGRESS, None)
 
     def _rows_of(self, parent: Parent) -> list[dict[str, Any]] | None:
         params: dict[str, Any] = {"fields": "id,Contact_Role" if self.spec.roles else "id"}
@@ -269,7 +325,3 @@ class JunctionStream(WholePassStream):
 def _batches(items: list[Parent], size: int) -> Iterator[list[Parent]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _sortable(value: dt.datetime | None) -> dt.datetime:
-    return value if value is not None else dt.datetime.min.replace(tzinfo=dt.UTC)

@@ -27,6 +27,7 @@ from tap_zoho_crm.paging import (
 )
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
+from tap_zoho_crm.streams.parents import single_record
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -171,9 +172,8 @@ class ModuleStream(ZohoStream):
         return [self.normalise(r) for r in response.items("data")]
 
     def _fetch_one(self, record_id: int) -> dict[str, Any] | None:
-        response = self.client.get(f"{self.module}/{record_id}")
-        rows = response.items("data")
-        return self.normalise(rows[0]) if rows else None
+        row = single_record(self.client, self.module, record_id)
+        return self.normalise(row) if row is not None else None
 
     def _untruncate(self, records: list[dict[str, Any]], fields: list[str]) -> None:
         """Replace rich-text values cut by the list response with the full ones.

@@ -111,9 +111,32 @@ def related_rows(
     try:
         return [row for page in token_walk(fetch) for row in page]
     except ZohoAPIError as exc:
-        if exc.status in {400, 404} and exc.code in RECORD_GONE_CODES:
+        if gone(exc):
             return None
         raise
+
+
+def gone(exc: ZohoAPIError) -> bool:
+    """Whether an error answers a per-record call for a record deleted meanwhile."""
+    return exc.status in {400, 404} and exc.code in RECORD_GONE_CODES
+
+
+def single_record(
+    client: ZohoClient, module: str, record_id: int, *, params: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """One record by its id (raw), or None if Zoho no longer has it.
+
+    Zoho answers a single-record GET for an id it does not know (a record deleted since it was
+    listed) with 204 or with 400 ``INVALID_DATA``; the docs leave it open, so both mean gone.
+    """
+    try:
+        response = client.get(f"{module}/{record_id}", params=dict(params or {}))
+    except ZohoAPIError as exc:
+        if gone(exc):
+            return None
+        raise
+    rows = response.items("data")
+    return rows[0] if rows else None
 
 
 def lookup_id(value: Any) -> int | None:

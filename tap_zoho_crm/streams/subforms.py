@@ -31,7 +31,7 @@ from tap_zoho_crm.records import format_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, module_schema
 from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.streams.derived import wanted
-from tap_zoho_crm.streams.parents import Parent, lookup_id, walk_parents
+from tap_zoho_crm.streams.parents import Parent, lookup_id, single_record, walk_parents
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -281,14 +281,13 @@ class SubformStream(ZohoStream):
         return dict(zip(parent_ids, results, strict=True))
 
     def _rows_of_parent(self, parent_id: int) -> list[dict[str, Any]]:
-        """The subform rows of one parent, from its single-record GET (204: deleted meanwhile)."""
-        response = self.client.get(
-            f"{self.parent_module}/{parent_id}", params={"fields": self.parent_field}
+        """The subform rows of one parent, from its single-record GET (none if it is gone)."""
+        record = single_record(
+            self.client, self.parent_module, parent_id, params={"fields": self.parent_field}
         )
-        records = response.items("data")
-        if not records:
+        if record is None:
             return []
-        rows = records[0].get(self.parent_field) or []
+        rows = record.get(self.parent_field) or []
         return [self.normalise(row) for row in rows if isinstance(row, dict)]
 
 

@@ -94,3 +94,47 @@ def test_no_deleted_records_answers_204(fresh: ZohoEmulator) -> None:
     response = Api(fresh).get("/crm/v8/Fresh_Things/deleted")
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_deleted_list_paging_and_order_take_each_undocumented_reading(
+    fresh: ZohoEmulator,
+) -> None:
+    """Section 15.10: page tokens on /deleted, and the list's order, are switches."""
+    contacts = sorted(fresh.record_ids("Contacts"))[:4]
+    for offset, contact in enumerate(contacts):
+        fresh.clock.advance(10)
+        fresh.delete_record("Contacts", contact, permanent=offset % 2 == 1)
+    api = Api(fresh)
+    first = api.get("/crm/v8/Contacts/deleted", {"per_page": 2}).json()
+    assert first["info"]["more_records"] is True
+    assert first["info"]["next_page_token"]
+    newest_first = [e["deleted_time"] for e in all_deleted(api, "Contacts")]
+
+    fresh.faults.deleted_without_page_token = True
+    plain = api.get("/crm/v8/Contacts/deleted", {"per_page": 2}).json()
+    assert plain["info"]["more_records"] is True
+    assert "next_page_token" not in plain["info"]
+    body = assert_error(
+        api.get("/crm/v8/Contacts/deleted", {"per_page": 200, "page": 11}),
+        400,
+        "DISCRETE_PAGINATION_LIMIT_EXCEEDED",
+    )
+    assert body["details"]["limit"] == 2000
+
+    fresh.faults.deleted_oldest_first = True
+    oldest_first = [e["deleted_time"] for e in all_deleted(api, "Contacts")]
+    assert sorted(oldest_first, key=dt.datetime.fromisoformat) == oldest_first
+    assert sorted(newest_first) == sorted(oldest_first)
+    assert newest_first != oldest_first
+
+
+def test_single_get_of_an_unknown_id_takes_either_reading(fresh: ZohoEmulator) -> None:
+    """Section 5: an unknown id answers 204, or 400 INVALID_DATA under the switch."""
+    contact = sorted(fresh.record_ids("Contacts"))[0]
+    fresh.delete_record("Contacts", contact)
+    api = Api(fresh)
+    assert api.get(f"/crm/v8/Contacts/{contact}").status_code == 204
+    fresh.faults.unknown_id_answers_400 = True
+    assert_error(api.get(f"/crm/v8/Contacts/{contact}"), 400, "INVALID_DATA")
+    live = sorted(fresh.record_ids("Contacts"))[0]
+    assert api.get(f"/crm/v8/Contacts/{live}").status_code == 200

@@ -21,6 +21,9 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "reset_rate": 0.0,
         "bulk_failure": False,
         "if_modified_since_exclusive": False,
+        "deleted_without_page_token": False,
+        "deleted_oldest_first": False,
+        "unknown_id_answers_400": False,
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

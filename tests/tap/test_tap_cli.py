@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from tap_helpers import cli, discover, select_only, write_json
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -215,3 +216,45 @@ def test_about_lists_every_setting():
         assert settings[name].get("description"), name
     assert settings["client_secret"]["secret"] is True
     assert settings["refresh_token"]["secret"] is True
+
+
+@pytest.fixture
+def corrupting_proxy(org) -> Iterator[str]:
+    """Zoho behind a proxy that breaks one value: the first Lead's Modified_Time."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            upstream = requests.get(org.base_url + self.path, headers=headers, timeout=30)
+            body = upstream.content
+            if self.path.startswith("/crm/v8/Leads?") and upstream.status_code == 200:
+                payload = upstream.json()
+                payload["data"][0]["Modified_Time"] = "yesterday at noon"
+                body = json.dumps(payload).encode()
+            self.send_response(upstream.status_code)
+            self.send_header("Content-Type", upstream.headers.get("Content-Type", "text/plain"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_malformed_value_in_a_response_is_one_line(org, corrupting_proxy, tmp_path: Path):
+    config = org.tap_config()
+    catalog = write_json(tmp_path / "cat.json", select_only(discover(config), {"Leads"}))
+    config["api_url"] = corrupting_proxy
+    result = cli(
+        ["--config", write_json(tmp_path / "c.json", config), "--catalog", catalog], env=DEBUG
+    )
+    assert_one_clear_error(result, org, "unexpected error: ValueError")
+    assert "yesterday at noon" in result.stderr  # the value at fault is named
+    assert "tap_zoho_crm/" in result.stderr  # and where the tap choked on it

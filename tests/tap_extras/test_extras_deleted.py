@@ -171,6 +171,71 @@ def test_a_list_longer_than_2000_entries_is_read_whole_and_the_bookmark_waits_fo
         )
 
 
+def _spread_deletions(zoho: ZohoEmulator, count: int) -> list[int]:
+    """Delete ``count`` Leads a second apart (one in ten permanently); their integer ids."""
+    ids = sorted(zoho.record_ids("Leads"))[:count]
+    for record_id in ids:
+        zoho.clock.advance(1)
+        zoho.delete_record("Leads", record_id, permanent=record_id.endswith("7"))
+    return [int(record_id) for record_id in ids]
+
+
+def test_a_capped_list_in_deleted_time_order_is_read_whole_by_re_anchoring(caplog):
+    """Section 15.10, the reading with no page tokens on /deleted (2,000 entries by `page`)."""
+    with ZohoEmulator(profile="minimal", seed=5, size={"Leads": 12_000}) as zoho:
+        zoho.faults.deleted_without_page_token = True
+        zoho.faults.deleted_oldest_first = True
+        _spread_deletions(zoho, 4_500)
+        truth = deleted_truth(zoho, "Leads")
+        assert len(truth) > 4_000
+        config = zoho.tap_config()
+        catalog = select_only(discover(config), {"Leads_deleted"})
+        with caplog.at_level(logging.WARNING):
+            result = run_sync(config, catalog=catalog)
+        emitted = [r["id"] for r in result.records["Leads_deleted"]]
+        assert sorted(emitted) == sorted(truth)  # each once: repeats of re-anchoring dropped
+        assert not [r for r in caplog.records if "paging reaches" in r.getMessage()]
+        final = result.final_state["bookmarks"]["Leads_deleted"]
+        assert instant(final["replication_key_value"]) == max(
+            t["deleted_time"] for t in truth.values()
+        )
+
+
+def test_a_capped_list_in_no_time_order_warns_and_moves_on(caplog):
+    """The least forgiving reading: no page tokens and newest first. What `page` cannot reach
+    is reported, and the stream does not stay stuck on the same capped list."""
+    with ZohoEmulator(profile="minimal", seed=5, size={"Leads": 12_000}) as zoho:
+        zoho.faults.deleted_without_page_token = True
+        deleted_now = _spread_deletions(zoho, 4_500)
+        truth = deleted_truth(zoho, "Leads")
+        config = zoho.tap_config()
+        catalog = select_only(discover(config), {"Leads_deleted"})
+        with caplog.at_level(logging.WARNING):
+            first = run_sync(config, catalog=catalog)
+        warnings = [r.getMessage() for r in caplog.records if "paging reaches" in r.getMessage()]
+        assert len(warnings) == 1
+        assert "Leads_deleted" in warnings[0]
+        emitted = {r["id"] for r in first.records["Leads_deleted"]}
+        assert emitted <= set(truth)
+        # Recycle-bin and permanent lists read apart reach further than `type=all` alone.
+        newest = sorted(deleted_now, key=lambda i: truth[i]["deleted_time"])[-2000:]
+        permanent = {i for i, t in truth.items() if t["type"] == "permanent"}
+        assert set(newest) | (permanent & set(deleted_now)) <= emitted
+        mark = first.final_state["bookmarks"]["Leads_deleted"]
+        assert instant(mark["replication_key_value"]) == max(
+            t["deleted_time"] for t in truth.values()
+        )
+
+        # The next run sees the next deletion, and only it.
+        zoho.clock.advance(5)
+        later = sorted(zoho.record_ids("Leads"))[0]
+        zoho.delete_record("Leads", later)
+        caplog.clear()
+        second = run_sync(config, catalog=catalog, state=first.final_state)
+        assert [r["id"] for r in second.records["Leads_deleted"]] == [int(later)]
+        assert not [r for r in caplog.records if "paging reaches" in r.getMessage()]
+
+
 @pytest.mark.parametrize(
     ("age_days", "lost"),
     [(30, set()), (70, {"recycle"}), (130, {"recycle", "permanent"})],

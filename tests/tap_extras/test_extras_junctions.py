@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.tap.tap_helpers import discover, instant, is_utc_string, run_sync, select_only
 from tests.tap_extras.extras_helpers import (
@@ -245,3 +246,52 @@ def test_member_rows_carry_the_member_info(demo, demo_catalog, stream):
         assert key not in by_key
         by_key[key] = row
     assert by_key
+
+
+def test_a_full_pass_stopped_by_the_credit_budget_resumes_where_it_stopped(fresh):
+    zoho = fresh
+    stream = "Deals_Contact_Roles"
+    config = zoho.tap_config(page_size=50, max_retries=3)
+    catalog = select_only(discover(config), {stream})
+    # Enough credits for about a quarter of the 400 Deals' related-list calls.
+    zoho.faults.daily_credits = zoho.stats.credits + 120
+    seen: list[dict[str, Any]] = []
+    with pytest.raises(ZohoCreditsExhaustedError):
+        run_sync(config, catalog=catalog, on_message=seen.append)
+    assert not [m for m in seen if m["type"] == "ACTIVATE_VERSION"]  # no half-pass activation
+    state = [m for m in seen if m["type"] == "STATE"][-1]["value"]
+    progress = state["bookmarks"][stream]["pass_in_progress"]
+    assert progress["full"] is True
+    cursor = instant(progress["replication_key_value"])
+    done_ids = set(progress["ids_at_replication_key_value"])
+    deals = {
+        int(d): instant(zoho.get_record("Deals", d)["Modified_Time"])
+        for d in zoho.record_ids("Deals")
+    }
+    left = {d for d, at in deals.items() if at > cursor or (at == cursor and d not in done_ids)}
+    assert 0 < len(left) < len(deals) - 50  # stopped part-way, after whole batches
+
+    zoho.faults.daily_credits = None
+    zoho.stats.reset()
+    resumed = run_sync(config, catalog=catalog, state=state)
+    # Only the Deals the stopped run had not finished are read again.
+    assert zoho.stats.calls_by_module[(RELATED_ROUTE, "Deals")] == len(left)
+    first_rows = [m["record"] for m in seen if m["type"] == "RECORD"]
+    assert junction_rows(stream, first_rows + resumed.records[stream]) == junction_truth(
+        zoho, stream
+    )
+    # Both runs' rows carry the pass's one version, which the resumed run activates at its end.
+    activations = [m for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert [m["version"] for m in activations] == [progress["version"]]
+    versions = {m.get("version") for m in seen + resumed.messages if m["type"] == "RECORD"}
+    assert versions == {progress["version"]}
+    assert "pass_in_progress" not in resumed.final_state["bookmarks"][stream]
+
+
+def test_per_parent_passes_sync_after_the_module_streams(demo, demo_catalog):
+    streams = {"Campaigns", "Campaigns_Leads", "Deals", "Deals_Contact_Roles", "Leads", "Users"}
+    result = run_sync(demo.tap_config(), catalog=select_only(demo_catalog, streams))
+    order = [m["stream"] for m in result.messages if m["type"] == "SCHEMA"]
+    order = list(dict.fromkeys(order))
+    assert set(order) == streams
+    assert order[-2:] == ["Campaigns_Leads", "Deals_Contact_Roles"]

@@ -250,9 +250,14 @@ class ZohoEmulator:
         return self.org.create_record(module, values)
 
     def update_record(
-        self, module: str, record_id: str, values: dict[str, Any] | None = None
+        self,
+        module: str,
+        record_id: str,
+        values: dict[str, Any] | None = None,
+        *,
+        visible_late_by: int = 0,
     ) -> None:
-        self.org.update_records(module, [str(record_id)], values)
+        self.org.update_records(module, [str(record_id)], values, visible_late_by=visible_late_by)
 
     def update_records(
         self, module: str, record_ids: list[str], values: dict[str, Any] | None = None

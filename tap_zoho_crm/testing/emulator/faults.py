@@ -25,6 +25,16 @@ class Faults:
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
         self.if_modified_since_exclusive: bool = False
+        #: Section 15, point 10: whether ``/{module}/deleted`` hands out page tokens is not
+        #: documented. Off, it does (like Get Records); on, it does not, so ``page`` stops the
+        #: list at 2,000 entries with ``DISCRETE_PAGINATION_LIMIT_EXCEEDED``.
+        self.deleted_without_page_token: bool = False
+        #: Section 15, point 10: the order of the deleted-records list is not documented either.
+        #: Off, newest deletion first (by deletion sequence); on, oldest ``deleted_time`` first.
+        self.deleted_oldest_first: bool = False
+        #: Section 5: a single-record GET of an unknown (or deleted) id answers 204 or 400
+        #: ``INVALID_DATA``. Off, 204; on, 400.
+        self.unknown_id_answers_400: bool = False
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -59,6 +69,9 @@ class Faults:
             "reset_rate": self.reset_rate,
             "bulk_failure": self.bulk_failure,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
+            "deleted_without_page_token": self.deleted_without_page_token,
+            "deleted_oldest_first": self.deleted_oldest_first,
+            "unknown_id_answers_400": self.unknown_id_answers_400,
             "fault_seed": self.fault_seed,
         }
 

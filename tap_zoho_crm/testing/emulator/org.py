@@ -426,11 +426,20 @@ class Org:
             return store.record_id(index)
 
     def update_records(
-        self, module: str, record_ids: list[str], values: dict[str, Any] | None = None
+        self,
+        module: str,
+        record_ids: list[str],
+        values: dict[str, Any] | None = None,
+        *,
+        visible_late_by: int = 0,
     ) -> None:
-        """Update several records with one shared ``Modified_Time`` (a mass update)."""
+        """Update several records with one shared ``Modified_Time`` (a mass update).
+
+        ``visible_late_by`` seconds: the write is stamped that long ago but becomes visible only
+        now, as a long transaction or a lagging replica would make it.
+        """
         with self.lock:
-            now = self.clock.timestamp()
+            now = self.clock.timestamp() - visible_late_by
             found = [self._live(module, rid) for rid in record_ids]
             for store, index in found:
                 stored = ingest_values(self, store.mdef, values or {}, now, store.record_id(index))

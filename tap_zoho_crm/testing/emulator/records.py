@@ -230,6 +230,8 @@ def get_record(ctx: Context, req: Request) -> Response:
         return Response.empty(204)
     found = org.find(module, record_id)
     if found is None:
+        if ctx.emu.faults.unknown_id_answers_400:
+            raise invalid_data("the id given seems to be invalid", resource_path_index=1)
         return Response.empty(204)
     store, index = found
     rec = org.renderer(req.user_id).record(mdef, store.record(index) or {}, names, single=True)
@@ -263,7 +265,8 @@ def deleted_records(ctx: Context, req: Request) -> Response:
         )
     since = if_modified_since(req)
     now = emu.clock.timestamp()
-    win = window(req, emu.page_tokens, now, since)
+    tokens = not emu.faults.deleted_without_page_token
+    win = window(req, emu.page_tokens, now, since, with_tokens=tokens)
     if mdef.fields_204:
         return Response.empty(204)
     store = org.stores[module]
@@ -274,13 +277,23 @@ def deleted_records(ctx: Context, req: Request) -> Response:
     ]
     if not entries:
         return Response.empty(304 if since is not None else 204)
-    entries.sort(key=lambda e: e["index"], reverse=True)
+    if emu.faults.deleted_oldest_first:
+        entries.sort(key=lambda e: (e["deleted_time"], e["index"]))
+    else:
+        entries.sort(key=lambda e: e["index"], reverse=True)
     chunk = entries[win.position : win.position + win.limit]
     if not chunk:
         return Response.empty(204)
     r = org.renderer(req.user_id)
     data: list[dict[str, Any]] = [org.deleted_json(store, e, r) for e in chunk]
     info = page_info(
-        req, emu.page_tokens, win, count=len(chunk), total=len(entries), since=since, fmt_dt=r.dt
+        req,
+        emu.page_tokens,
+        win,
+        count=len(chunk),
+        total=len(entries),
+        since=since,
+        fmt_dt=r.dt,
+        with_tokens=tokens,
     )
     return Response.json(200, {"data": data, "info": info})

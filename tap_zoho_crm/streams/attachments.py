@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
-from tap_zoho_crm.paging import REPLICATION_KEY, if_modified_since
+from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.records import parse_instant, to_int_id
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream
@@ -181,10 +181,8 @@ class AttachmentsStream(WholePassStream):
                 self._bookmark.advance(mark, record_id)
 
     def _module_rows(self, module: str, since: dt.datetime | None) -> Iterable[dict[str, Any]]:
-        headers = if_modified_since(since)
-
         def rows_of(parent: Parent) -> list[dict[str, Any]]:
-            return self._rows_of(module, parent, headers)
+            return self._rows_of(module, parent, since)
 
         for page in walk_parents(
             self.client, module, page_size=self.settings.page_size, logger=self.logger
@@ -193,7 +191,7 @@ class AttachmentsStream(WholePassStream):
                 yield from rows
 
     def _rows_of(
-        self, module: str, parent: Parent, headers: dict[str, str]
+        self, module: str, parent: Parent, since: dt.datetime | None
     ) -> list[dict[str, Any]]:
         raw = related_rows(
             self.client,
@@ -201,7 +199,7 @@ class AttachmentsStream(WholePassStream):
             parent.id,
             ATTACHMENTS,
             params={"fields": ",".join(FIELDS)},
-            headers=headers,
+            since=since,
         )
         out = []
         for item in raw or []:

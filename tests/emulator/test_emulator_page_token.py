@@ -152,3 +152,25 @@ def test_page_tokens_stop_at_100k_records() -> None:
         )
         assert body["details"]["limit"] == 100_000
     print(f"walked 100k records in {time.perf_counter() - started:.1f}s")
+
+
+def test_the_page_token_reach_can_be_lowered_for_small_tests() -> None:
+    """`faults.page_token_reach` moves the 100,000 cap, so tests can meet it on little data."""
+    with ZohoEmulator(profile="minimal", seed=5, size={"Contacts": 700}) as zoho:
+        zoho.faults.page_token_reach = 400
+        api = Api(zoho)
+        params = {"fields": "id", "sort_by": "id", "sort_order": "asc", "per_page": 200}
+        body = api.get("/crm/v8/Contacts", params).json()
+        fetched = len(body["data"])
+        while fetched < 400:
+            token = body["info"]["next_page_token"]
+            body = api.get("/crm/v8/Contacts", {**params, "page_token": token}).json()
+            fetched += len(body["data"])
+        assert body["info"]["more_records"] is True
+        token = body["info"]["next_page_token"]
+        body = assert_error(
+            api.get("/crm/v8/Contacts", {**params, "page_token": token}),
+            400,
+            "PAGINATION_LIMIT_EXCEEDED",
+        )
+        assert body["details"]["limit"] == 400

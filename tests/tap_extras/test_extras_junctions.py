@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pytest
@@ -295,3 +296,30 @@ def test_per_parent_passes_sync_after_the_module_streams(demo, demo_catalog):
     order = list(dict.fromkeys(order))
     assert set(order) == streams
     assert order[-2:] == ["Campaigns_Leads", "Deals_Contact_Roles"]
+
+
+def test_a_campaign_with_more_members_than_page_token_reaches_is_read_whole():
+    """Zoho's tokens reach 100,000 rows; the emulator's reach is lowered to 3,000 here so that a
+    5,000-member campaign meets the same cap (`PAGINATION_LIMIT_EXCEEDED`)."""
+    with ZohoEmulator(profile="minimal", seed=7, size={"Leads": 5_300}) as zoho:
+        zoho.faults.page_token_reach = 3_000
+        campaign = sorted(zoho.record_ids("Campaigns"))[0]
+        members = set(zoho.campaign_members(campaign, "Leads"))
+        for lead in zoho.record_ids("Leads"):
+            if lead not in members:
+                zoho.add_member(campaign, "Leads", lead, "Sent")
+        big = len(zoho.campaign_members(campaign, "Leads"))
+        assert big > 3_000
+        config = zoho.tap_config()
+        catalog = select_only(discover(config), {"Campaigns_Leads"})
+        zoho.stats.reset()
+        result = run_sync(config, catalog=catalog)
+        rows = result.records["Campaigns_Leads"]
+        assert len(rows) == len({(r["_parent_id"], r["Lead_Id"]) for r in rows})  # no repeats
+        assert junction_rows("Campaigns_Leads", rows) == junction_truth(zoho, "Campaigns_Leads")
+        # The big campaign: the token walk up to the cap (15 pages and the refused 16th), then
+        # the keyset walk from the start (about one call per 199 rows); 1 call per other one.
+        related = zoho.stats.calls_by_module[(RELATED_ROUTE, "Campaigns")]
+        others = len(zoho.record_ids("Campaigns")) - 1
+        print(f"\n{related} related-list calls ({big} members in the big campaign)")
+        assert related <= 16 + math.ceil(big / 199) + 1 + others

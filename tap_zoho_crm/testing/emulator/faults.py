@@ -35,6 +35,9 @@ class Faults:
         #: Section 5: a single-record GET of an unknown (or deleted) id answers 204 or 400
         #: ``INVALID_DATA``. Off, 204; on, 400.
         self.unknown_id_answers_400: bool = False
+        #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
+        #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
+        self.page_token_reach: int = 100_000
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -72,6 +75,7 @@ class Faults:
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,
             "unknown_id_answers_400": self.unknown_id_answers_400,
+            "page_token_reach": self.page_token_reach,
             "fault_seed": self.fault_seed,
         }
 

@@ -108,8 +108,12 @@ def window(
     since: int | None,
     *,
     with_tokens: bool = True,
+    reach: int = TOKEN_LIMIT,
 ) -> Window:
-    """Where this call's page starts, checking the discrete and token limits."""
+    """Where this call's page starts, checking the discrete and token limits.
+
+    ``reach``: how far page tokens go (Zoho's 100,000; lower it to test the cap on small data).
+    """
     per_page = int_param(req, "per_page", 200, 1, 200)
     token = req.arg("page_token") if with_tokens else None
     if token is not None and req.has("page"):
@@ -121,14 +125,14 @@ def window(
         )
     if token:
         found = tokens.resolve(token, req.user_id, binding_of(req, since), now)
-        if found.position >= TOKEN_LIMIT:
+        if found.position >= reach:
             raise ApiError(
                 400,
                 "PAGINATION_LIMIT_EXCEEDED",
-                f"you can fetch only {TOKEN_LIMIT} records with page tokens",
-                {"limit": TOKEN_LIMIT},
+                f"you can fetch only {reach} records with page tokens",
+                {"limit": reach},
             )
-        limit = min(per_page, TOKEN_LIMIT - found.position)
+        limit = min(per_page, reach - found.position)
         return Window(found.position, limit, 1, True, found.started, per_page)
     page = int_param(req, "page", 1, 1, None)
     if page * per_page > DISCRETE_LIMIT:

@@ -177,7 +177,7 @@ def get_records(ctx: Context, req: Request) -> Response:
     since = if_modified_since(req)
     now = emu.clock.timestamp()
     renderer = org.renderer(req.user_id)
-    win = window(req, emu.page_tokens, now, since)
+    win = window(req, emu.page_tokens, now, since, reach=emu.faults.page_token_reach)
     if mdef.fields_204:
         return Response.empty(204)
     check_fields(mdef, names)
@@ -266,7 +266,9 @@ def deleted_records(ctx: Context, req: Request) -> Response:
     since = if_modified_since(req)
     now = emu.clock.timestamp()
     tokens = not emu.faults.deleted_without_page_token
-    win = window(req, emu.page_tokens, now, since, with_tokens=tokens)
+    win = window(
+        req, emu.page_tokens, now, since, with_tokens=tokens, reach=emu.faults.page_token_reach
+    )
     if mdef.fields_204:
         return Response.empty(204)
     store = org.stores[module]

@@ -43,23 +43,40 @@ def _member_info(info: dict[str, Any], r: Renderer) -> dict[str, Any]:
     }
 
 
+def _member_extra(info: dict[str, Any], r: Renderer) -> Callable[[], dict[str, Any]]:
+    return lambda: {"$member_info": _member_info(info, r)}
+
+
+def _role_extra(org: Org, role: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {"Contact_Role": {"name": role, "id": org.contact_role_id(role)}}
+
+
 def _record_row(
-    org: Org, module: str, record_id: str, r: Renderer, extra: dict[str, Any] | None = None
+    org: Org,
+    module: str,
+    record_id: str,
+    r: Renderer,
+    extra: Callable[[], dict[str, Any]] | None = None,
 ) -> Row | None:
+    """A related row: sort keys now, the record rendered only if its page is served.
+
+    A campaign can have 100,000+ members; building every record on every call would make the
+    emulator the bottleneck of the very tests that page through such lists.
+    """
     found = org.find(module, record_id)
     if found is None:
         return None
     store, index = found
-    rec = store.record(index) or {}
+    light = store.light(index) or store.record(index) or {}
     mdef = store.mdef
 
     def render(names: list[str]) -> dict[str, Any]:
-        out = r.record(mdef, rec, names, single=False)
+        out = r.record(mdef, store.record(index) or {}, names, single=False)
         if extra:
-            out.update(extra)
+            out.update(extra())
         return out
 
-    return (int(rec["id"]), int(rec["Created_Time"]), int(rec["Modified_Time"]), render)
+    return (int(light["id"]), int(light["Created_Time"]), int(light["Modified_Time"]), render)
 
 
 def _rows(
@@ -70,7 +87,13 @@ def _rows(
     if kind == "members":
         for member_id, info in org.members(parent_index)[list_api].items():
             rows.append(
-                _record_row(org, list_api, member_id, r, {"$member_info": _member_info(info, r)})
+                _record_row(
+                    org,
+                    list_api,
+                    member_id,
+                    r,
+                    _member_extra(info, r),
+                )
             )
     elif kind == "campaigns":
         camps = org.stores.get("Campaigns")
@@ -83,13 +106,20 @@ def _rows(
                         "Campaigns",
                         camps.record_id(ci),
                         r,
-                        {"$member_info": _member_info(membership, r)},
+                        _member_extra(membership, r),
                     )
                 )
     elif kind == "contact_roles":
         for contact_id, role in org.contact_role_map(parent_index).items():
-            extra = {"Contact_Role": {"name": role, "id": org.contact_role_id(role)}}
-            rows.append(_record_row(org, "Contacts", contact_id, r, extra))
+            rows.append(
+                _record_row(
+                    org,
+                    "Contacts",
+                    contact_id,
+                    r,
+                    _role_extra(org, role),
+                )
+            )
     elif kind == "msl":
         fdef = parent_store.mdef.field(list_api)
         assert fdef is not None  # noqa: S101 - related lists come from the fields
@@ -164,7 +194,7 @@ def get_related(ctx: Context, req: Request) -> Response:
     converted = choice(req, "converted", "false", ("true", "false", "both"))
     since = if_modified_since(req)
     now = emu.clock.timestamp()
-    win = window(req, emu.page_tokens, now, since)
+    win = window(req, emu.page_tokens, now, since, reach=emu.faults.page_token_reach)
     r = org.renderer(req.user_id)
     rows = _rows(org, module, kind=kind, list_api=list_api, target=target, parent_id=parent_id, r=r)
     if target == "Leads" and converted != "both":

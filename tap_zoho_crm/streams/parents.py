@@ -20,6 +20,7 @@ from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.paging import (
     MAX_PER_PAGE,
     REPLICATION_KEY,
+    FetchPage,
     ModifiedTimeWalk,
     Page,
     if_modified_since,
@@ -53,32 +54,34 @@ def walk_parents(
 
     Costs one Get Records call per ``page_size`` parents, and one call when there are none.
     """
-
-    def fetch(instant: dt.datetime | None, token: str | None, page: int) -> Page | None:
-        params: dict[str, Any] = {
-            "fields": f"id,{REPLICATION_KEY}",
-            "per_page": page_size,
-            "sort_by": REPLICATION_KEY,
-            "sort_order": "asc",
-            **list_params(module),
-        }
-        if token:
-            params["page_token"] = token
-        elif page > 1:
-            params["page"] = page
-        response = client.get(module, params=params, headers=if_modified_since(instant))
-        if response.is_empty:
-            return None
-        rows = [
-            {"id": int(row["id"]), REPLICATION_KEY: row[REPLICATION_KEY]}
-            for row in response.items("data")
-            if row.get("id") and row.get(REPLICATION_KEY)
-        ]
-        return Page.from_info(rows, response.info)
-
+    params = {"fields": f"id,{REPLICATION_KEY}", "per_page": page_size, **list_params(module)}
+    fetch = sorted_fetch(client, module, params)
     walk = ModifiedTimeWalk(fetch, start=since, skip_ids=set(skip_ids or ()), logger=logger)
     for page in walk.pages():
         yield [Parent(int(row["id"]), parse_instant(row[REPLICATION_KEY])) for row in page]
+
+
+def sorted_fetch(client: ZohoClient, path: str, params: Mapping[str, Any]) -> FetchPage:
+    """How `ModifiedTimeWalk` reads ``path``: sorted by Modified_Time ascending, from an instant.
+
+    Rows without an id or a Modified_Time cannot be placed in the walk and are dropped.
+    """
+
+    def fetch(instant: dt.datetime | None, token: str | None, page: int) -> Page | None:
+        query: dict[str, Any] = {**params, "sort_by": REPLICATION_KEY, "sort_order": "asc"}
+        if token:
+            query["page_token"] = token
+        elif page > 1:
+            query["page"] = page
+        response = client.get(path, params=query, headers=if_modified_since(instant))
+        if response.is_empty:
+            return None
+        rows = response.items("data")
+        return Page.from_info(
+            [row for row in rows if row.get("id") and row.get(REPLICATION_KEY)], response.info
+        )
+
+    return fetch
 
 
 def related_rows(
@@ -132,25 +135,7 @@ def related_rows_by_keyset(
     """
     names = [name for name in str(params.get("fields", "id")).split(",") if name]
     fields = ",".join(dict.fromkeys([*names, "id", REPLICATION_KEY]))
-
-    def fetch(instant: dt.datetime | None, token: str | None, page: int) -> Page | None:
-        query: dict[str, Any] = {
-            **params,
-            "fields": fields,
-            "per_page": MAX_PER_PAGE,
-            "sort_by": REPLICATION_KEY,
-            "sort_order": "asc",
-        }
-        if token:
-            query["page_token"] = token
-        elif page > 1:
-            query["page"] = page
-        response = client.get(path, params=query, headers=if_modified_since(instant))
-        if response.is_empty:
-            return None
-        rows = [row for row in response.items("data") if row.get("id") and row.get(REPLICATION_KEY)]
-        return Page.from_info(rows, response.info)
-
+    fetch = sorted_fetch(client, path, {**params, "fields": fields, "per_page": MAX_PER_PAGE})
     walk = ModifiedTimeWalk(fetch, start=since, skip_ids=set())
     return [row for page in walk.pages() for row in page]
 

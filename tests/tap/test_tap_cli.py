@@ -28,6 +28,16 @@ def org() -> Iterator[ZohoEmulator]:
         yield zoho
 
 
+def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve on a free loopback port for the duration of a fixture; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def html_server() -> Iterator[str]:
     """A web server that is not Zoho (a captive portal, a wrong api_url): 200 with HTML."""
@@ -44,12 +54,7 @@ def html_server() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serve(Handler)
 
 
 def assert_one_clear_error(result, zoho: ZohoEmulator, phrase: str) -> None:
@@ -240,12 +245,7 @@ def corrupting_proxy(org) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serve(Handler)
 
 
 def test_a_malformed_value_in_a_response_is_one_line(org, corrupting_proxy, tmp_path: Path):

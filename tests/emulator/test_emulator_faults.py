@@ -25,6 +25,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "deleted_oldest_first": False,
         "unknown_id_answers_400": False,
         "page_token_reach": 100_000,
+        "unstable_tie_order": False,
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

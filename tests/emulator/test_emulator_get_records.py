@@ -302,3 +302,30 @@ def test_record_count(api: Api, emulator: ZohoEmulator) -> None:
     default = api.get("/crm/v8/Leads/actions/count").json()["count"]
     converted = sum(1 for r in emulator.iter_records("Leads") if r["Converted__s"])
     assert default == both - converted
+
+
+def test_the_order_within_a_tie_can_be_unstable(fresh: ZohoEmulator) -> None:
+    """Zoho promises no order among records sharing a Modified_Time; the switch takes the
+    least forgiving reading: a new order on every call."""
+    ids = sorted(fresh.record_ids("Leads"))[:25]
+    fresh.update_records("Leads", ids)  # one shared Modified_Time
+    api = Api(fresh)
+    stamp = fresh.get_record("Leads", ids[0])["Modified_Time"]
+    params = {
+        "fields": "id,Modified_Time",
+        "sort_by": "Modified_Time",
+        "sort_order": "asc",
+        "per_page": 10,
+        "converted": "both",
+    }
+
+    def first_page() -> list[str]:
+        response = api.get("/crm/v8/Leads", params, If_Modified_Since=stamp)
+        assert response.status_code == 200
+        return [row["id"] for row in response.json()["data"]]
+
+    assert first_page() == first_page()
+    fresh.faults.unstable_tie_order = True
+    pages = [first_page() for _ in range(5)]
+    assert len({tuple(page) for page in pages}) > 1
+    assert all(set(page) <= set(ids) for page in pages)

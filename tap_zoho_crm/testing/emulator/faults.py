@@ -35,6 +35,10 @@ class Faults:
         #: Section 5: a single-record GET of an unknown (or deleted) id answers 204 or 400
         #: ``INVALID_DATA``. Off, 204; on, 400.
         self.unknown_id_answers_400: bool = False
+        #: Zoho does not say how records sharing a ``Modified_Time`` are ordered. Off, always in
+        #: one order (by creation); on, the records of each tie come in a new random order on
+        #: every call, which page tokens (positions) then cut differently each time.
+        self.unstable_tie_order: bool = False
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
@@ -76,6 +80,7 @@ class Faults:
             "deleted_oldest_first": self.deleted_oldest_first,
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
+            "unstable_tie_order": self.unstable_tie_order,
             "fault_seed": self.fault_seed,
         }
 

@@ -6,6 +6,8 @@ them as far as it is known: module, required params, limits, ambiguity, then dat
 
 from __future__ import annotations
 
+import itertools
+import random
 from typing import Any
 
 from .errors import ApiError, invalid_data, invalid_module, required_param
@@ -161,6 +163,34 @@ def select(
     return found
 
 
+def shuffled_ties(
+    store: ModuleStore, result: list[int], position: int, limit: int, seed: float
+) -> list[int]:
+    """The page at ``position`` once every tie it touches is shuffled (a fresh order per call).
+
+    Only the ties that overlap the page are shuffled, so this costs the size of those ties,
+    not of the whole result.
+    """
+    end = min(position + limit, len(result))
+    if position >= end:
+        return []
+    first, last = position, end - 1
+    while first > 0 and store.modified(result[first - 1]) == store.modified(result[position]):
+        first -= 1
+    while last + 1 < len(result) and store.modified(result[last + 1]) == store.modified(
+        result[end - 1]
+    ):
+        last += 1
+    span = result[first : last + 1]
+    rng = random.Random(seed)
+    out: list[int] = []
+    for _, group in itertools.groupby(span, key=store.modified):
+        members = list(group)
+        rng.shuffle(members)
+        out.extend(members)
+    return out[position - first : end - first]
+
+
 def get_records(ctx: Context, req: Request) -> Response:
     emu = ctx.emu
     org = emu.org
@@ -189,7 +219,10 @@ def get_records(ctx: Context, req: Request) -> Response:
     )
     if not result:
         return Response.empty(304 if since is not None else 204)
-    chunk = result[win.position : win.position + win.limit]
+    if emu.faults.unstable_tie_order and sort_by == "Modified_Time":
+        chunk = shuffled_ties(store, result, win.position, win.limit, emu.faults.roll())
+    else:
+        chunk = result[win.position : win.position + win.limit]
     if not chunk:
         return Response.empty(204)
     light = set(names) <= LIGHT_FIELDS

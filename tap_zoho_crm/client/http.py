@@ -40,6 +40,7 @@ from tap_zoho_crm.client.errors import (
     mentions_daily_limit,
 )
 from tap_zoho_crm.config import ZohoSettings, api_domain_for, check_url
+from tap_zoho_crm.paging import IfModifiedSinceReading
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -161,6 +162,8 @@ class ZohoClient:
         self._credits_remaining: int | None = None
         self._credits_exhausted = False
         self._api_base: str | None = None
+        #: What the walks of this client learned of If-Modified-Since (paging.py).
+        self.if_modified_since = IfModifiedSinceReading()
         #: API calls sent, by path (attempts that reached the server, retries included).
         self.calls: Counter[str] = Counter()
         self._get = self._with_retries(self._get_once)

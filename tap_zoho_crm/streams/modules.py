@@ -79,6 +79,7 @@ class ModuleStream(ZohoStream):
                 start=start,
                 skip_ids=skip_ids,
                 logger=self.logger,
+                reading=self.client.if_modified_since,
             )
             pages = walk.pages()
         else:

@@ -56,7 +56,13 @@ def walk_parents(
     """
     params = {"fields": f"id,{REPLICATION_KEY}", "per_page": page_size, **list_params(module)}
     fetch = sorted_fetch(client, module, params)
-    walk = ModifiedTimeWalk(fetch, start=since, skip_ids=set(skip_ids or ()), logger=logger)
+    walk = ModifiedTimeWalk(
+        fetch,
+        start=since,
+        skip_ids=set(skip_ids or ()),
+        logger=logger,
+        reading=client.if_modified_since,
+    )
     for page in walk.pages():
         yield [Parent(int(row["id"]), parse_instant(row[REPLICATION_KEY])) for row in page]
 

@@ -1,8 +1,9 @@
 """`meltano run tap-zoho-crm target-postgres` into a real PostgreSQL server started for the session.
 
-After the first run each module table holds exactly the emulator's rows; after updates and inserts
-in the emulator a second run (from Meltano's stored state) brings the tables back to exactly the
-emulator's rows, with the new values. Deletes are covered by test_extras_postgres.py.
+After the first run each module table holds exactly the emulator's rows, every column of every
+row; after updates and inserts in the emulator a second run (from Meltano's stored state) brings
+the tables back to exactly the emulator's rows, with the new values. Deletes are covered by
+test_extras_postgres.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from psycopg import sql
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.meltano import MeltanoProject, MeltanoResult, state_id
+from tests.support.pg_truth import column_differences
 from tests.support.postgres import PostgresDatabase
 from tests.support.zoho_truth import (
     instant,
@@ -89,6 +91,13 @@ def assert_tables_hold_the_emulators_rows(
                 "stale": sorted(stale)[:5],
             }
     assert wrong == {}, f"PostgreSQL differs from the emulator: {wrong}"
+    # Every column of every row, against the emulator's record.
+    values = {
+        module: problems
+        for module in modules
+        if module in present and (problems := column_differences(db, SCHEMA, zoho, module))
+    }
+    assert values == {}, f"PostgreSQL values differ from the emulator: {values}"
 
 
 def test_postgres_tables_hold_exactly_the_emulators_rows(

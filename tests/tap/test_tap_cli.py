@@ -28,6 +28,20 @@ def org() -> Iterator[ZohoEmulator]:
         yield zoho
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that answers in one call and keeps the test output clean."""
+
+    def reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """Serve on a free loopback port for the duration of a fixture; yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -42,17 +56,9 @@ def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 def html_server() -> Iterator[str]:
     """A web server that is not Zoho (a captive portal, a wrong api_url): 200 with HTML."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            body = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.reply(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
 
     yield from serve(Handler)
 
@@ -227,7 +233,7 @@ def test_about_lists_every_setting():
 def corrupting_proxy(org) -> Iterator[str]:
     """Zoho behind a proxy that breaks one value: the first Lead's Modified_Time."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
             upstream = requests.get(org.base_url + self.path, headers=headers, timeout=30)
@@ -236,14 +242,8 @@ def corrupting_proxy(org) -> Iterator[str]:
                 payload = upstream.json()
                 payload["data"][0]["Modified_Time"] = "yesterday at noon"
                 body = json.dumps(payload).encode()
-            self.send_response(upstream.status_code)
-            self.send_header("Content-Type", upstream.headers.get("Content-Type", "text/plain"))
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            content_type = upstream.headers.get("Content-Type", "text/plain")
+            self.reply(upstream.status_code, content_type, body)
 
     yield from serve(Handler)
 

@@ -132,8 +132,9 @@ FetchPage = Callable[[dt.datetime | None, str | None, int], Page | None]
 
 
 #: Read the records of one instant whose id is above the given one (all, for None), ascending
-#: by id, a page at a time: (instant, after id) -> page or None. A way through a tie block that
-#: does not depend on Zoho's order within the instant (see `ModifiedTimeWalk._read_tie`).
+#: by id, a page at a time: (instant, after id) -> page (its ``next_page_token`` the last id it
+#: listed) or None. A way through a tie block that does not depend on Zoho's order within the
+#: instant (see `ModifiedTimeWalk._read_tie`).
 TieReader = Callable[[dt.datetime, int | None], Page | None]
 
 
@@ -302,7 +303,7 @@ class ModifiedTimeWalk:
         try:
             while True:
                 page = reader(tie, after)
-                if page is None or not page.records:
+                if page is None:
                     return True
                 new = [
                     rec
@@ -311,9 +312,9 @@ class ModifiedTimeWalk:
                 ]
                 if new:
                     yield new
-                after = max(int(rec["id"]) for rec in page.records)
-                if not page.more_records:
+                if not page.more_records or not page.next_page_token:
                     return True
+                after = int(page.next_page_token)
         except ZohoAPIError as exc:
             self._logger.warning(
                 "Reading the records of %s by id was refused (%s %s); following page tokens only",

@@ -194,10 +194,14 @@ class ModuleStream(ZohoStream):
         if response.is_empty:
             return None
         ids = [int(row["id"]) for row in response.items("data") if row.get("id")]
+        if not ids:
+            return None
         records = [
             record for chunk in chunk_ids(ids) for record in self._fetch_by_ids((fields, chunk))
         ]
-        return Page(records=records, more_records=bool(response.info.get("more_records")))
+        # The last id listed is where the next page starts, even if its record is gone since.
+        more = bool(response.info.get("more_records"))
+        return Page(records=records, more_records=more, next_page_token=str(max(ids)))
 
     def _fetch_one(self, record_id: int) -> dict[str, Any] | None:
         row = single_record(self.client, self.module, record_id)

@@ -26,10 +26,9 @@ from tap_zoho_crm.paging import (
     maybe_truncated,
     token_walk,
 )
-from tap_zoho_crm.records import format_utc
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
-from tap_zoho_crm.streams.parents import single_record
+from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -185,23 +184,15 @@ class ModuleStream(ZohoStream):
         (its value shapes differ from Get Records'), and the records come from ``ids=`` calls.
         Costs 1 credit per COQL page and 1 per 100 records.
         """
-        where = f"Modified_Time = '{format_utc(instant)}'"
-        if after is not None:
-            where = f"{where} and id > {after}"
-        # A module API name, an instant and an integer: nothing user-supplied to quote.
-        query = f"select id from {self.module} where {where} order by id asc limit {MAX_PER_PAGE}"  # noqa: S608
-        response = self.client.post_json("coql", {"select_query": query})
-        if response.is_empty:
+        listed = rows_at_instant(self.client, self.module, instant, after)
+        if listed is None:
             return None
-        ids = [int(row["id"]) for row in response.items("data") if row.get("id")]
-        if not ids:
-            return None
+        ids = [int(row["id"]) for row in listed.records]
         records = [
             record for chunk in chunk_ids(ids) for record in self._fetch_by_ids((fields, chunk))
         ]
-        # The last id listed is where the next page starts, even if its record is gone since.
-        more = bool(response.info.get("more_records"))
-        return Page(records=records, more_records=more, next_page_token=str(max(ids)))
+        # Paged by the last id listed, even if its record is gone since.
+        return Page(records, listed.more_records, listed.next_page_token)
 
     def _fetch_one(self, record_id: int) -> dict[str, Any] | None:
         row = single_record(self.client, self.module, record_id)

@@ -41,31 +41,45 @@ def test_latency(fresh_api: Api, fresh: ZohoEmulator) -> None:
     assert float(response.headers["X-Emulator-Time-Ms"]) < 200, "latency is not server time"
 
 
-def test_concurrency_limit_gives_429(fresh_api: Api, fresh: ZohoEmulator) -> None:
-    fresh.faults.latency_s = 0.3
-    fresh.faults.concurrency_limit = 2
-    results: list[requests.Response] = []
-    lock = threading.Lock()
+def _call_while_held(
+    zoho: ZohoEmulator, calls: list[dict[str, str]], *, turned_away: int
+) -> list[requests.Response]:
+    """Send ``calls`` at once while the emulator holds every admitted call, release them once
+    ``turned_away`` answers have come back, and return every answer. The hold makes the calls
+    overlap however slow the machine is."""
+    api = Api(zoho)
+    codes: list[requests.Response] = []
+    answered = threading.Condition()
+    zoho.faults.hold = threading.Event()
 
-    def call() -> None:
+    def call(params: dict[str, str]) -> None:
         response = requests.get(
-            fresh.base_url + "/crm/v8/org", headers=fresh_api.headers(), timeout=TIMEOUT
+            zoho.base_url + "/crm/v8/Leads", params=params, headers=api.headers(), timeout=TIMEOUT
         )
-        with lock:
-            results.append(response)
+        with answered:
+            codes.append(response)
+            answered.notify_all()
 
-    threads = [threading.Thread(target=call) for _ in range(5)]
+    threads = [threading.Thread(target=call, args=(params,)) for params in calls]
     for thread in threads:
         thread.start()
+    with answered:
+        assert answered.wait_for(lambda: len(codes) >= turned_away, timeout=TIMEOUT)
+    zoho.faults.hold.set()
     for thread in threads:
         thread.join()
-    codes = sorted(r.status_code for r in results)
-    assert codes.count(200) == 2
-    assert codes.count(429) == 3
-    for response in results:
-        if response.status_code == 429:
-            body = assert_error(response, 429, "TOO_MANY_REQUESTS")
-            assert "concurrency" in body["message"]
+    zoho.faults.hold = None
+    return codes
+
+
+def test_concurrency_limit_gives_429(fresh: ZohoEmulator) -> None:
+    fresh.faults.concurrency_limit = 2
+    answers = _call_while_held(fresh, [{"fields": "Last_Name"}] * 5, turned_away=3)
+    assert sorted(a.status_code for a in answers) == [200, 200, 429, 429, 429]
+    assert fresh.limits.peak_in_flight == 2
+    for answer in answers[:3]:
+        body = assert_error(answer, 429, "TOO_MANY_REQUESTS")
+        assert "concurrency" in body["message"]
 
 
 def test_daily_credits_and_remaining_header(fresh_api: Api, fresh: ZohoEmulator) -> None:
@@ -130,26 +144,8 @@ def test_call_and_credit_counters(fresh_api: Api, fresh: ZohoEmulator) -> None:
     assert not fresh.stats.calls
 
 
-def test_sub_concurrency_pool(fresh_api: Api, fresh: ZohoEmulator) -> None:
-    fresh.faults.latency_s = 0.3
+def test_sub_concurrency_pool(fresh: ZohoEmulator) -> None:
     fresh.faults.sub_concurrency_limit = 1
-    codes: list[int] = []
-
-    def call(params: dict[str, str]) -> None:
-        response = requests.get(
-            fresh.base_url + "/crm/v8/Leads",
-            params=params,
-            headers=fresh_api.headers(),
-            timeout=TIMEOUT,
-        )
-        codes.append(response.status_code)
-
-    threads = [
-        threading.Thread(target=call, args=({"fields": "Last_Name", "sort_by": "id"},)),
-        threading.Thread(target=call, args=({"fields": "Last_Name", "sort_by": "id"},)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(codes) == [200, 429]
+    sorted_call = {"fields": "Last_Name", "sort_by": "id"}
+    answers = _call_while_held(fresh, [sorted_call, sorted_call], turned_away=1)
+    assert [a.status_code for a in answers] == [429, 200]

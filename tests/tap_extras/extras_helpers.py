@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -143,22 +141,14 @@ def align_to_second_start(zoho: ZohoEmulator) -> None:
 
 @contextmanager
 def peak_in_flight(zoho: ZohoEmulator) -> Iterator[list[int]]:
-    """Sample how many CRM calls the emulator is serving at once; yields [peak] (updated)."""
+    """The most CRM calls the emulator served at once inside the block; yields [peak], set on
+    exit. The emulator counts it as each call enters, so no sampling can miss a burst."""
     peak = [0]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], zoho.calls_in_flight())
-            time.sleep(0.0005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    zoho.limits.reset_peak()
     try:
         yield peak
     finally:
-        stop.set()
-        sampler.join(timeout=5)
+        peak[0] = zoho.limits.peak_in_flight
 
 
 def utc(value: dt.datetime) -> str:

@@ -8,6 +8,8 @@ from collections import Counter, deque
 from typing import Any
 
 CREDIT_WINDOW = 86_400
+#: Longest a held call waits for its test to release it (`Faults.hold`).
+HOLD_TIMEOUT_S = 30.0
 
 
 class Faults:
@@ -42,6 +44,9 @@ class Faults:
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
+        #: In-process tests only: calls admitted past the concurrency limits wait here (at most
+        #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
+        self.hold: threading.Event | None = None
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -131,6 +136,8 @@ class Limits:
         self._lock = threading.Lock()
         self.in_flight = 0
         self.sub_in_flight = 0
+        #: Most CRM calls served at once since the last `reset_peak` (observed, not sampled).
+        self.peak_in_flight = 0
         self._ledger: deque[tuple[float, int]] = deque()
         self._spent = 0
 
@@ -143,9 +150,14 @@ class Limits:
             if sub and sub_limit is not None and self.sub_in_flight >= sub_limit:
                 return False
             self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             if sub:
                 self.sub_in_flight += 1
             return True
+
+    def reset_peak(self) -> None:
+        with self._lock:
+            self.peak_in_flight = self.in_flight
 
     def leave(self, sub: bool) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import admin, bulk, coql, records, related, scopes, settings_api
 from .errors import ApiError
+from .faults import HOLD_TIMEOUT_S
 from .http import Context, Request, Response
 
 if TYPE_CHECKING:
@@ -196,6 +197,8 @@ class App:
         slept = 0.0
         extra: dict[str, str] = {}
         try:
+            if faults.hold is not None:
+                faults.hold.wait(HOLD_TIMEOUT_S)
             if faults.latency_s:
                 time.sleep(faults.latency_s)
                 slept = faults.latency_s

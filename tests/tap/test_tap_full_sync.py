@@ -11,6 +11,7 @@ from tap_helpers import (
     SyncResult,
     compare_record,
     discover,
+    duplicate_keys,
     instant,
     is_utc_string,
     listable_fields,
@@ -62,6 +63,25 @@ def test_every_record_of_every_module_id_by_id(demo, full):
         assert set(emitted) == {int(i) for i in demo.record_ids(module)}, module
     assert set(result.ids("Users")) == {int(i) for i in demo.user_ids()}
     assert len(result.records["Org"]) == 1
+
+
+def test_no_stream_sends_a_primary_key_twice(full):
+    """Every stream of a full sync, junctions, deleted lists and settings included."""
+    _, result, _ = full
+    assert len(result.records) > 20
+    for stream, records in result.records.items():
+        assert result.keys[stream], f"{stream} declares no key_properties"
+        assert not duplicate_keys(records, result.keys[stream]), stream
+
+
+def test_the_duplicate_key_check_sees_a_duplicate(full):
+    """The check above can fail: fed one record of a real stream twice, it reports that key."""
+    _, result, _ = full
+    for stream in ("Leads", "Deals_Contact_Roles", "Users"):
+        records = result.records[stream]
+        assert records, stream
+        doubled = [*records, dict(records[len(records) // 2])]
+        assert len(duplicate_keys(doubled, result.keys[stream])) == 1, stream
 
 
 def test_every_field_of_every_record_matches_the_truth(demo, full):

@@ -22,7 +22,12 @@ from pyspark.sql.types import StructType
 
 from lakeflow_bridge.interface import LakeflowConnect
 from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, tap_state_for
-from lakeflow_bridge.options import OptionsError, max_records_per_batch, tap_config_from_options
+from lakeflow_bridge.options import (
+    OptionsError,
+    max_records_per_batch,
+    native_spark_types,
+    tap_config_from_options,
+)
 from lakeflow_bridge.replay import RecordEvent, SingerReplay
 from lakeflow_bridge.rows import RecordConformError, conform_record
 from lakeflow_bridge.sources import (
@@ -82,7 +87,8 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None
-        self._schemas: dict[str, StructType] = {}
+        self._schemas: dict[tuple[str, bool], StructType] = {}
+        native_spark_types(options)  # a bad spark_types value fails here, at construction
 
     def __repr__(self) -> str:
         # Never show the options: they hold the client secret and the refresh token.
@@ -142,9 +148,10 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
     def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
         """The table's Spark schema, built from the tap's JSON Schema (deterministic)."""
         table = self._table(table_name)
-        if table.name not in self._schemas:
-            self._schemas[table.name] = to_struct_type(table.schema)
-        return self._schemas[table.name]
+        native = native_spark_types(table_options, self.options)
+        if (table.name, native) not in self._schemas:
+            self._schemas[table.name, native] = to_struct_type(table.schema, native=native)
+        return self._schemas[table.name, native]
 
     def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
         """``primary_keys``, ``cursor_field`` (if any) and ``ingestion_type``."""

@@ -48,6 +48,9 @@ def cursor_key(value: Any) -> tuple[int, Any]:
     """Sort key of a cursor value: ISO datetimes compare as instants, never as text."""
     if value is None:
         return (0, 0)
+    if isinstance(value, datetime):  # a row conformed to TimestampType (spark_types=native)
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return (1, aware.timestamp())
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -69,7 +72,10 @@ def id_key(value: Any) -> tuple[int, Any]:
 
 
 def incremental_offset(replication_key: str, value: Any, tie_ids: set[Any]) -> dict[str, Any]:
-    """Build an incremental offset in its canonical form."""
+    """Build an incremental offset in its canonical form (JSON: datetimes as ISO text)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        value = aware.astimezone(UTC).isoformat()
     return {
         TIE_IDS: sorted(tie_ids, key=id_key),
         REPLICATION_KEY: replication_key,

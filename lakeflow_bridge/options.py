@@ -79,15 +79,26 @@ def tap_config_from_options(
 
 
 #: Options that belong to Spark, Lakeflow or this bridge rather than the tap (lower case).
+SPARK_TYPES_OPTION = "spark_types"
+
 NOT_TAP_OPTIONS = frozenset(
     {
         "path",
         "tablename",
         "isdeleteflow",
         MAX_RECORDS_PER_BATCH,
+        SPARK_TYPES_OPTION,
         "externaloptionsallowlist",
         "sourcename",
         "connection_name",
+        # The Lakeflow framework's own options (its pipeline spec and metadata reads).
+        "tablenamelist",
+        "tableconfigs",
+        "namespace",
+        "tableconfiguration",
+        "scd_type",
+        "primary_keys",
+        "sequence_by",
     }
 )
 NOT_TAP_PREFIXES = ("spark.", "databricks.", "lakeflow.")
@@ -112,6 +123,23 @@ def max_records_per_batch(*option_maps: Mapping[str, Any] | None) -> int:
                     raise OptionsError(f"'{MAX_RECORDS_PER_BATCH}' must be a positive integer")
                 return limit
     return DEFAULT_MAX_RECORDS_PER_BATCH
+
+
+def native_spark_types(*option_maps: Mapping[str, Any] | None) -> bool:
+    """Whether ``spark_types`` asks for native types (the first option map that sets it wins).
+
+    ``seed``, the default, keeps the Databricks connector documentation's mapping, so an
+    existing pipeline's schema does not change under it.
+    """
+    for options in option_maps:
+        value = option(options, SPARK_TYPES_OPTION)
+        if value in (None, ""):
+            continue
+        text = str(value).strip().lower()
+        if text not in ("seed", "native"):
+            raise OptionsError(f"'{SPARK_TYPES_OPTION}' must be 'seed' or 'native'")
+        return text == "native"
+    return False
 
 
 def option(options: Mapping[str, Any] | None, name: str) -> Any:

@@ -8,20 +8,24 @@ reject such values, so every record is conformed to its table's schema once, her
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DataType,
+    DateType,
+    DecimalType,
     DoubleType,
     LongType,
     StringType,
     StructType,
+    TimestampType,
 )
 
 _TRUE = frozenset({"true", "1", "yes"})
@@ -65,6 +69,12 @@ def _conform(value: Any, data_type: DataType, path: str) -> Any:
         return _to_double(value, path)
     if isinstance(data_type, BooleanType):
         return _to_boolean(value, path)
+    if isinstance(data_type, TimestampType):
+        return _to_timestamp(value, path)
+    if isinstance(data_type, DateType):
+        return _to_date(value, path)
+    if isinstance(data_type, DecimalType):
+        return _to_decimal(value, data_type, path)
     if isinstance(data_type, ArrayType):
         items = value if isinstance(value, list | tuple) else [value]
         return [_conform(item, data_type.elementType, f"{path}[]") for item in items]
@@ -138,3 +148,51 @@ def _to_boolean(value: Any, path: str) -> bool:
         if text in _FALSE:
             return False
     raise RecordConformError(f"column '{path}' expects a boolean, got {type(value).__name__}")
+
+
+def _to_timestamp(value: Any, path: str) -> dt.datetime:
+    """An aware UTC datetime: the tap writes UTC ISO 8601, and Spark stores instants."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise RecordConformError(
+                f"column '{path}' expects an ISO 8601 datetime, got {value!r}"
+            ) from None
+    else:
+        raise RecordConformError(f"column '{path}' expects a datetime, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _to_date(value: Any, path: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    raise RecordConformError(f"column '{path}' expects a date (YYYY-MM-DD), got {value!r}")
+
+
+def _to_decimal(value: Any, data_type: DecimalType, path: str) -> Decimal:
+    """The exact decimal, refused (never rounded) when it does not fit the column's scale."""
+    if isinstance(value, bool):
+        raise RecordConformError(f"column '{path}' expects a number, got a boolean")
+    try:
+        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        exact = number.quantize(Decimal(1).scaleb(-data_type.scale))
+    except (InvalidOperation, ValueError):
+        raise RecordConformError(f"column '{path}' expects a number, got {value!r}") from None
+    if exact != number or len(exact.as_tuple().digits) > data_type.precision:
+        raise RecordConformError(
+            f"column '{path}' holds {value!r}, which does not fit {data_type.simpleString()}; "
+            "read it with spark_types=seed (a double) instead"
+        )
+    return exact

@@ -21,6 +21,14 @@ subform                                           ArrayType(StructType) from the
 anything else                                     StringType (objects and arrays as JSON text)
 ================================================  ===========================================
 
+With ``native=True`` (the ``spark_types=native`` option) three rows change, so that
+Databricks users need no casts: datetime -> TimestampType (UTC instants), date -> DateType,
+and currency/double fields whose metadata gives their decimal places -> DecimalType(p, s)
+with s = ``decimal_place`` and p = ``length`` + s, capped at 38 (Zoho does not say whether
+``length`` counts the decimal places; adding them is wide enough under either reading).
+Percent stays a double (it is a ratio, not an amount), and so does a number without
+``decimal_place``.
+
 Every column is nullable except a top-level ``id`` that the JSON Schema declares non-null: a
 field Zoho marks as required can still be null in records created before it was required.
 """
@@ -34,14 +42,27 @@ from pyspark.sql.types import (
     ArrayType,
     BooleanType,
     DataType,
+    DateType,
+    DecimalType,
     DoubleType,
     LongType,
     StringType,
     StructField,
     StructType,
+    TimestampType,
 )
 
 ZOHO_DATA_TYPE = "x-zoho-data-type"
+ZOHO_LENGTH = "x-zoho-length"
+ZOHO_DECIMAL_PLACE = "x-zoho-decimal-place"
+#: The ``spark_types`` option's values: the Databricks connector documentation's mapping, or
+#: native timestamp, date and decimal types.
+SPARK_TYPES_SEED = "seed"
+SPARK_TYPES_NATIVE = "native"
+SPARK_TYPES = (SPARK_TYPES_SEED, SPARK_TYPES_NATIVE)
+MAX_DECIMAL_PRECISION = 38
+#: Fields whose decimal places make them exact amounts under ``native``.
+NATIVE_DECIMAL_DATA_TYPES = frozenset({"currency", "double", "decimal"})
 
 LONG_DATA_TYPES = frozenset({"bigint", "integer", "long"})
 DOUBLE_DATA_TYPES = frozenset({"double", "currency", "percent", "decimal"})
@@ -87,7 +108,7 @@ MULTI_LOOKUP_ITEM_STRUCT = StructType(
 SUBFORM_ITEM_STRUCT = StructType([StructField("id", LongType(), True)])
 
 
-def to_struct_type(json_schema: Mapping[str, Any]) -> StructType:
+def to_struct_type(json_schema: Mapping[str, Any], *, native: bool = False) -> StructType:
     """Map a stream's JSON Schema to the Spark schema the bridge serves for its table."""
     properties = json_schema.get("properties")
     if not isinstance(properties, Mapping):
@@ -96,21 +117,40 @@ def to_struct_type(json_schema: Mapping[str, Any]) -> StructType:
     for name, raw in properties.items():
         prop = raw if isinstance(raw, Mapping) else {}
         nullable = not (name == "id" and not _allows_null(prop))
-        fields.append(StructField(name, _property_type(name, prop), nullable))
+        fields.append(StructField(name, _property_type(name, prop, native), nullable))
     return StructType(fields)
 
 
-def _property_type(name: str, prop: Mapping[str, Any]) -> DataType:
+def _property_type(name: str, prop: Mapping[str, Any], native: bool) -> DataType:
     """Spark type of one property, nested or not."""
     if name == "id":
         return LongType()
     data_type = prop.get(ZOHO_DATA_TYPE)
     if isinstance(data_type, str):
-        return _zoho_type(data_type.lower(), prop)
-    return _json_schema_type(prop)
+        return _zoho_type(data_type.lower(), prop, native)
+    return _json_schema_type(prop, native)
 
 
-def _zoho_type(data_type: str, prop: Mapping[str, Any]) -> DataType:
+def _native_type(data_type: str, prop: Mapping[str, Any]) -> DataType | None:
+    """The ``native`` mapping's own types (None: as the seed mapping)."""
+    if data_type == "datetime":
+        return TimestampType()
+    if data_type == "date":
+        return DateType()
+    scale = prop.get(ZOHO_DECIMAL_PLACE)
+    if data_type in NATIVE_DECIMAL_DATA_TYPES and isinstance(scale, int) and scale >= 0:
+        length = prop.get(ZOHO_LENGTH)
+        digits = length if isinstance(length, int) and length > 0 else MAX_DECIMAL_PRECISION
+        scale = min(scale, MAX_DECIMAL_PRECISION)
+        return DecimalType(min(MAX_DECIMAL_PRECISION, digits + scale), scale)
+    return None
+
+
+def _zoho_type(data_type: str, prop: Mapping[str, Any], native: bool) -> DataType:
+    if native:
+        native_type = _native_type(data_type, prop)
+        if native_type is not None:
+            return native_type
     mapped = _scalar_zoho_type(data_type)
     if mapped is not None:
         return mapped
@@ -119,11 +159,11 @@ def _zoho_type(data_type: str, prop: Mapping[str, Any]) -> DataType:
     if data_type in LOOKUP_DATA_TYPES:
         return LOOKUP_STRUCT
     if data_type in MULTI_LOOKUP_DATA_TYPES:
-        return ArrayType(_item_struct(prop, MULTI_LOOKUP_ITEM_STRUCT), True)
+        return ArrayType(_item_struct(prop, MULTI_LOOKUP_ITEM_STRUCT, native), True)
     if data_type == "subform":
-        return ArrayType(_item_struct(prop, SUBFORM_ITEM_STRUCT), True)
+        return ArrayType(_item_struct(prop, SUBFORM_ITEM_STRUCT, native), True)
     if data_type in RETURN_TYPED_DATA_TYPES:
-        return _scalar_json_type(prop)
+        return _scalar_json_type(prop, native)
     return StringType()
 
 
@@ -139,43 +179,48 @@ def _scalar_zoho_type(data_type: str) -> DataType | None:
     return None
 
 
-def _item_struct(prop: Mapping[str, Any], default: StructType) -> StructType:
+def _item_struct(prop: Mapping[str, Any], default: StructType, native: bool) -> StructType:
     """The element struct of an array property, from its ``items`` schema when it has one."""
     items = _non_null_branch(prop.get("items"))
     if isinstance(items, Mapping) and isinstance(items.get("properties"), Mapping):
-        nested = _struct_from_properties(items["properties"])
+        nested = _struct_from_properties(items["properties"], native)
         if nested.fields:
             return nested
     return default
 
 
-def _struct_from_properties(properties: Mapping[str, Any]) -> StructType:
+def _struct_from_properties(properties: Mapping[str, Any], native: bool) -> StructType:
     return StructType(
         [
-            StructField(key, _property_type(key, sub if isinstance(sub, Mapping) else {}), True)
+            StructField(
+                key, _property_type(key, sub if isinstance(sub, Mapping) else {}, native), True
+            )
             for key, sub in properties.items()
         ]
     )
 
 
-def _json_schema_type(prop: Mapping[str, Any]) -> DataType:
+def _json_schema_type(prop: Mapping[str, Any], native: bool) -> DataType:
     """Fallback for properties the tap adds itself: follow the JSON Schema type."""
     prop = _non_null_branch(prop) or {}
     types = _json_types(prop)
     if types == {"object"}:
         properties = prop.get("properties")
         if isinstance(properties, Mapping) and properties:
-            return _struct_from_properties(properties)
+            return _struct_from_properties(properties, native)
         return StringType()
     if types == {"array"}:
         items = prop.get("items")
-        element = _property_type("", items) if isinstance(items, Mapping) else StringType()
+        element = _property_type("", items, native) if isinstance(items, Mapping) else StringType()
         return ArrayType(element, True)
-    return _scalar_json_type(prop)
+    return _scalar_json_type(prop, native)
 
 
-def _scalar_json_type(prop: Mapping[str, Any]) -> DataType:
-    types = _json_types(_non_null_branch(prop) or {})
+def _scalar_json_type(prop: Mapping[str, Any], native: bool) -> DataType:
+    branch = _non_null_branch(prop) or {}
+    if native and branch.get("format") in ("date-time", "date"):
+        return TimestampType() if branch["format"] == "date-time" else DateType()
+    types = _json_types(branch)
     if types == {"integer"}:
         return LongType()
     if types and types <= {"integer", "number"}:

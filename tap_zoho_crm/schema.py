@@ -14,6 +14,10 @@ JSON_TYPE = "x-zoho-json-type"
 RETURN_TYPE = "x-zoho-return-type"
 TEXTAREA_TYPE = "x-zoho-textarea-type"
 LOOKUP_MODULE = "x-zoho-lookup-module"
+#: Digits and decimal places of a number field (``length``, ``decimal_place``): what a consumer
+#: needs for an exact decimal type (the bridge's ``spark_types=native``).
+LENGTH = "x-zoho-length"
+DECIMAL_PLACE = "x-zoho-decimal-place"
 
 #: Values Zoho serves only from a single-record GET (``/{module}/{id}``), never from the
 #: list call the module streams use; requesting them in ``fields`` is at best wasted. Subform
@@ -76,6 +80,10 @@ def _object_array() -> dict[str, Any]:
     }
 
 
+#: Number fields Zoho stores with a fixed number of decimal places.
+DECIMAL_DATA_TYPES = frozenset({"double", "currency", "percent", "decimal"})
+
+
 def _scalar_for(kind: str) -> dict[str, Any] | None:
     """JSON Schema for a scalar Zoho type name (data_type or a formula's return_type)."""
     if kind in {"integer", "long", "bigint"}:
@@ -136,6 +144,10 @@ def field_property(field: Mapping[str, Any]) -> dict[str, Any]:
         prop[JSON_TYPE] = json_type
     if return_type:
         prop[RETURN_TYPE] = return_type
+    if data_type in DECIMAL_DATA_TYPES and isinstance(field.get("decimal_place"), int):
+        prop[DECIMAL_PLACE] = field["decimal_place"]
+        if isinstance(field.get("length"), int):
+            prop[LENGTH] = field["length"]
     textarea = field.get("textarea")
     if isinstance(textarea, Mapping) and textarea.get("type"):
         prop[TEXTAREA_TYPE] = str(textarea["type"])

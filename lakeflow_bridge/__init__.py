@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lakeflow_bridge.workers import PYSPARK_MISSING, has_pyspark
+
+if not has_pyspark():
+    raise ImportError(PYSPARK_MISSING)
+
 if TYPE_CHECKING:
     from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
     from lakeflow_bridge.datasource import ZohoCrmDataSource

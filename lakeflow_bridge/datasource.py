@@ -37,6 +37,7 @@ from lakeflow_bridge.offsets import (
 )
 from lakeflow_bridge.options import option
 from lakeflow_bridge.tables import MODULE_KEY
+from lakeflow_bridge.workers import check_worker_python
 
 try:  # Spark >= 4.2
     from pyspark.sql.streaming.datasource import SupportsTriggerAvailableNow
@@ -291,7 +292,11 @@ def redact_secret_options(spark: Any) -> None:
 
 
 def register(spark: Any) -> None:
-    """Register the ``zoho_crm`` data source, with the seed doc's secret names redacted."""
+    """Register the ``zoho_crm`` data source, with the seed doc's secret names redacted.
+
+    Checks first that Spark's worker Python can import the bridge (`check_worker_python`).
+    """
+    check_worker_python(getattr(spark.sparkContext, "pythonExec", None))
     redact_secret_options(spark)
     spark.dataSource.register(ZohoCrmDataSource)
 

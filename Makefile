@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test test-slow bench demo emulator clean
+.PHONY: install lint format test test-slow bench coverage demo emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pytest -m "benchmark" -s $(PYTEST_ARGS)
+
+# Per-module statement and branch coverage of tap_zoho_crm (emulator excluded) and
+# lakeflow_bridge over the `make test` suite, subprocesses and Spark workers included.
+coverage: $(STAMP)
+	rm -f .coverage .coverage.*
+	$(PY) -m coverage run -m pytest -m "not slow and not benchmark" $(PYTEST_ARGS)
+	$(PY) -m coverage combine --quiet
+	$(PY) -m coverage report
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

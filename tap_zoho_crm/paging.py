@@ -374,6 +374,16 @@ class ModifiedTimeWalk:
                 try:
                     page, page_no = self._follow(page, page_no)
                 except ZohoPaginationError as exc:
+                    if self._tie_reader is not None and not read_by_id:
+                        # Past page_token's reach inside one second: ids reach every record.
+                        read_by_id = True
+                        self._logger.info(
+                            "Paging stopped inside %s (%s); reading by id", tie, exc.code
+                        )
+                        complete = yield from self._read_tie(tie)
+                        if complete and self._tie_reader_lists_all:
+                            self._read_whole.add(tie)
+                            return
                     stalls += 1
                     if stalls > TIE_BLOCK_MAX_STALLS:
                         raise ZohoAPIError(

@@ -3,6 +3,8 @@ attachments."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from emu_helpers import Api, assert_error
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -152,3 +154,20 @@ def test_related_rules(api: Api, emulator: ZohoEmulator) -> None:
         If_Modified_Since="2999-01-01T00:00:00+00:00",
     )
     assert future.status_code == 304
+
+
+def test_an_uploaded_attachment_is_listed_with_its_parent(fresh: ZohoEmulator) -> None:
+    api = Api(fresh)
+    lead = sorted(fresh.record_ids("Leads"))[0]
+    before = related(api, f"/crm/v8/Leads/{lead}/Attachments", "File_Name,Modified_Time")
+    fresh.clock.advance(30)
+    new_id = fresh.add_attachment("Leads", lead, "signed.pdf")
+    rows = related(api, f"/crm/v8/Leads/{lead}/Attachments", "File_Name,Modified_Time,Parent_Id")
+    assert {r["id"] for r in rows} == {r["id"] for r in before} | {new_id}
+    added = next(r for r in rows if r["id"] == new_id)
+    assert added["File_Name"] == "signed.pdf"
+    assert added["Parent_Id"]["id"] == lead
+    assert dt.datetime.fromisoformat(added["Modified_Time"]) >= fresh.clock.now().replace(
+        microsecond=0
+    ) - dt.timedelta(seconds=1)
+    assert new_id in {a["id"] for a in fresh.attachments("Leads")}

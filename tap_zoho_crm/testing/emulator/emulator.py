@@ -249,6 +249,10 @@ class ZohoEmulator:
     def create_record(self, module: str, values: dict[str, Any] | None = None) -> str:
         return self.org.create_record(module, values)
 
+    def add_attachment(self, module: str, record_id: str, file_name: str) -> str:
+        """Upload a file to a record; returns the attachment's id."""
+        return self.org.add_attachment(module, record_id, file_name)
+
     def update_record(
         self,
         module: str,

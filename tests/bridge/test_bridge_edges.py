@@ -57,3 +57,15 @@ def test_this_interpreter_and_remote_workers_pass_the_check(tmp_path: Path) -> N
     check_worker_python(sys.executable)
     check_worker_python(str(tmp_path / "not-on-this-machine" / "python3"))
     check_worker_python(None)
+
+
+def test_the_readme_import_gives_the_public_classes() -> None:
+    import lakeflow_bridge  # noqa: PLC0415
+    from lakeflow_bridge import ZohoCrmDataSource, ZohoCrmLakeflowConnect  # noqa: PLC0415
+    from lakeflow_bridge.connector import ZohoCrmLakeflowConnect as Direct  # noqa: PLC0415
+
+    assert ZohoCrmLakeflowConnect is Direct
+    assert ZohoCrmDataSource.name() == "zoho_crm"
+    assert set(lakeflow_bridge.__all__) == {"ZohoCrmDataSource", "ZohoCrmLakeflowConnect"}
+    with pytest.raises(AttributeError):
+        _ = lakeflow_bridge.NotAThing

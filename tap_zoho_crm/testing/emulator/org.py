@@ -385,24 +385,15 @@ class Org:
             created = min(self.data_end, sk.created + ((h >> (16 + j * 4)) % (20 * DAY)))
             ext = ("pdf", "png", "docx", "xlsx")[(h >> (40 + j)) % 4]
             out.append(
-                {
-                    "id": make_id(SLOT_ATTACHMENTS, store.mdef.slot * 10**8 + index * 3 + j),
-                    "File_Name": f"{store.mdef.singular.lower()}_{index + 1}_{j + 1}.{ext}",
-                    "Size": str(1024 + (h >> (20 + j)) % 5_000_000),
-                    "Owner": owner,
-                    "Created_By": owner,
-                    "Modified_By": owner,
-                    "Created_Time": created,
-                    "Modified_Time": created,
-                    "Parent_Id": store.record_id(index),
-                    "$file_id": f"{mix(h, j):016x}{mix(j, h):016x}",
-                    "$type": "Attachment",
-                    "$se_module": store.mdef.api_name,
-                    "$link_url": None,
-                    "$editable": True,
-                    "$sharing_permission": "full_access",
-                    "$state": "save",
-                }
+                _attachment(
+                    make_id(SLOT_ATTACHMENTS, store.mdef.slot * 10**8 + index * 3 + j),
+                    f"{store.mdef.singular.lower()}_{index + 1}_{j + 1}.{ext}",
+                    size=1024 + (h >> (20 + j)) % 5_000_000,
+                    owner=owner,
+                    stamped=created,
+                    parent=(store.mdef.api_name, store.record_id(index)),
+                    file_id=f"{mix(h, j):016x}{mix(j, h):016x}",
+                )
             )
         return out + added
 
@@ -414,27 +405,16 @@ class Org:
         store, index = found
         with self.lock:
             serial = sum(len(v) for v in self.added_attachments.values())
-            now = self.clock.timestamp()
-            owner = self.api_user_id
-            attachment = {
+            attachment = _attachment(
                 # Past every generated attachment's index (module slot * 10**8 + ...).
-                "id": make_id(SLOT_ATTACHMENTS, 9 * 10**9 + serial),
-                "File_Name": file_name,
-                "Size": str(1024 + serial),
-                "Owner": owner,
-                "Created_By": owner,
-                "Modified_By": owner,
-                "Created_Time": now,
-                "Modified_Time": now,
-                "Parent_Id": record_id,
-                "$file_id": f"{mix(self.seed, serial):016x}{mix(serial, self.seed):016x}",
-                "$type": "Attachment",
-                "$se_module": store.mdef.api_name,
-                "$link_url": None,
-                "$editable": True,
-                "$sharing_permission": "full_access",
-                "$state": "save",
-            }
+                make_id(SLOT_ATTACHMENTS, 9 * 10**9 + serial),
+                file_name,
+                size=1024 + serial,
+                owner=self.api_user_id,
+                stamped=self.clock.timestamp(),
+                parent=(store.mdef.api_name, record_id),
+                file_id=f"{mix(self.seed, serial):016x}{mix(serial, self.seed):016x}",
+            )
             self.added_attachments.setdefault((module, index), []).append(attachment)
         return str(attachment["id"])
 
@@ -647,3 +627,35 @@ class Org:
         with self.lock:
             roles = self.contact_role_map(self._live("Deals", deal_id)[1])
             return {cid: role for cid, role in roles.items() if self.find("Contacts", cid)}
+
+
+def _attachment(
+    attachment_id: str,
+    file_name: str,
+    *,
+    size: int,
+    owner: str,
+    stamped: int,
+    parent: tuple[str, str],
+    file_id: str,
+) -> dict[str, Any]:
+    """One attachment's metadata as the store keeps it (rendered into Zoho's shape on reads)."""
+    module, record_id = parent
+    return {
+        "id": attachment_id,
+        "File_Name": file_name,
+        "Size": str(size),
+        "Owner": owner,
+        "Created_By": owner,
+        "Modified_By": owner,
+        "Created_Time": stamped,
+        "Modified_Time": stamped,
+        "Parent_Id": record_id,
+        "$file_id": file_id,
+        "$type": "Attachment",
+        "$se_module": module,
+        "$link_url": None,
+        "$editable": True,
+        "$sharing_permission": "full_access",
+        "$state": "save",
+    }

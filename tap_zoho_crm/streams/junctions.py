@@ -302,6 +302,7 @@ class JunctionStream(WholePassStream):
             # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
             self._stream_version = int(progress["version"])
         start, skip_ids = cursor.start(None)
+        # The budget is fixed when first known: now, or mid-pass once Zoho reports what is left.
         spent_before = self.client.credits_spent
         allowance = self._allowance()
         told = (
@@ -320,6 +321,8 @@ class JunctionStream(WholePassStream):
             pending = list(page)
             while pending:
                 size = PARENT_BATCH
+                if allowance is None and (allowance := self._allowance()) is not None:
+                    spent_before = self.client.credits_spent
                 if allowance is not None:
                     used = self.client.credits_spent - spent_before
                     size = min(size, allowance - used - WALK_RESERVE)

@@ -135,4 +135,3 @@ def test_bad_values_of_the_new_settings_are_one_clear_error(demo):
         TapZohoCrm(config=demo.tap_config(junction_full_pass_hours=-1), parse_env_config=False)
     with pytest.raises(ZohoConfigError, match="max_credits_per_run"):
         TapZohoCrm(config=demo.tap_config(max_credits_per_run=0), parse_env_config=False)
-

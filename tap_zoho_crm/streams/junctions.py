@@ -302,30 +302,32 @@ class JunctionStream(WholePassStream):
             # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
             self._stream_version = int(progress["version"])
         start, skip_ids = cursor.start(None)
-        # The budget is fixed when first known: now, or mid-pass once Zoho reports what is left.
-        spent_before = self.client.credits_spent
-        allowance = self._allowance()
+        budget = PassBudget(self)
         told = (
-            full and allowance is not None and self._tell_if_pass_will_not_fit(progress, allowance)
+            full
+            and budget.allowance is not None
+            and self._tell_if_pass_will_not_fit(progress, budget.allowance)
         )
         parents = gone = 0
-        stopped = False
-        for page in walk_parents(
-            self.client,
-            self.spec.parent,
-            page_size=self.settings.page_size,
-            since=start,
-            skip_ids=skip_ids,
-            logger=self.logger,
-        ):
+        room = budget.room()
+        stopped = room is not None and room <= 0  # not even one parent fits
+        pages = (
+            ()
+            if stopped
+            else walk_parents(
+                self.client,
+                self.spec.parent,
+                page_size=self.settings.page_size,
+                since=start,
+                skip_ids=skip_ids,
+                logger=self.logger,
+            )
+        )
+        for page in pages:
             pending = list(page)
             while pending:
-                size = PARENT_BATCH
-                if allowance is None and (allowance := self._allowance()) is not None:
-                    spent_before = self.client.credits_spent
-                if allowance is not None:
-                    used = self.client.credits_spent - spent_before
-                    size = min(size, allowance - used - WALK_RESERVE)
+                room = budget.room()
+                size = PARENT_BATCH if room is None else min(PARENT_BATCH, room)
                 if size <= 0:
                     stopped = True
                     break
@@ -351,7 +353,7 @@ class JunctionStream(WholePassStream):
                     "read %d %s record(s) and resumes in the next run",
                     self.name,
                     "complete" if full else "changed-parents",
-                    allowance,
+                    budget.allowance,
                     parents,
                     self.spec.parent,
                 )
@@ -387,7 +389,7 @@ class JunctionStream(WholePassStream):
 
     # -- the credit budget ----------------------------------------------------------------------
 
-    def _allowance(self) -> int | None:
+    def allowance(self) -> int | None:
         """Credits this stream may spend now; None when the run has no budget.
 
         What the run has left is shared evenly with the junction streams still to sync.
@@ -435,6 +437,33 @@ class JunctionStream(WholePassStream):
         if raw is None:
             return None
         return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
+
+
+class PassBudget:
+    """What one pass may spend: the stream's share of the run's budget, fixed when first known.
+
+    Known at the start when ``max_credits_per_run`` is set or Zoho already reported what is left;
+    otherwise possibly mid-pass, once Zoho starts reporting it.
+    """
+
+    def __init__(self, stream: JunctionStream) -> None:
+        self._stream = stream
+        self.allowance: int | None = None
+        self._spent_before = 0
+        self._fix()
+
+    def _fix(self) -> None:
+        self.allowance = self._stream.allowance()
+        self._spent_before = self._stream.client.credits_spent
+
+    def room(self) -> int | None:
+        """Parents the pass may still read (one credit each), the next walk page kept back."""
+        if self.allowance is None:
+            self._fix()
+        if self.allowance is None:
+            return None
+        used = self._stream.client.credits_spent - self._spent_before
+        return self.allowance - used - WALK_RESERVE
 
 
 def _batches(items: list[Parent], size: int) -> Iterator[list[Parent]]:

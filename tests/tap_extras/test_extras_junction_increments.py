@@ -288,3 +288,18 @@ def test_without_a_setting_a_run_spends_half_of_what_zoho_says_is_left(fresh):
     assert len(activations(second.messages, stream)) == 1
     held = latest_rows(stream, first.records[stream], second.records[stream])
     assert held == junction_truth(zoho, stream)
+
+
+def test_a_budget_too_small_for_one_parent_reads_nothing_and_fails_nothing(fresh, caplog):
+    zoho = fresh
+    stream = "Deals_Contact_Roles"
+    config = zoho.tap_config(max_credits_per_run=2)  # the parent count and nothing more
+    catalog = select_only(discover(config), {stream})
+    zoho.stats.reset()
+    with caplog.at_level(logging.INFO):
+        result = run_sync(config, catalog=catalog)
+    assert zoho.stats.credits <= 2
+    assert zoho.stats.calls[RELATED_ROUTE] == 0
+    assert not result.records.get(stream)
+    assert len([r for r in caplog.records if SPREAD_LINE in r.getMessage()]) == 1
+    assert "pass_in_progress" in result.final_state["bookmarks"][stream]

@@ -272,15 +272,18 @@ def test_without_a_setting_a_run_spends_half_of_what_zoho_says_is_left(fresh):
     catalog = select_only(discover(config), {stream})
     # Zoho reports the remaining credits once half of the day's are used; this org's day has
     # room for less than the pass.
-    zoho.faults.daily_credits = zoho.stats.credits + 300
-    zoho.stats.reset()
+    charged_before = zoho.stats.credits
+    zoho.faults.daily_credits = charged_before + 300
     first = run_sync(config, catalog=catalog)  # never raises for its budget
     reported = first.tap.client.credits_remaining
     assert reported is not None
-    spent = zoho.stats.credits
+    spent = zoho.stats.credits - charged_before
     state = first.final_state["bookmarks"][stream]
-    assert "pass_in_progress" in state and not activations(first.messages, stream)
-    assert zoho.limits.charge(0, zoho.clock.time())[0]  # the org still has credits left
+    assert "pass_in_progress" in state
+    assert not activations(first.messages, stream)
+    # The org still has credits left (all of today's charges are in the 24-hour window).
+    assert zoho.stats.credits < zoho.faults.daily_credits
+    assert reported > 0
     print(f"\nfirst run: {spent} credits before the pass stopped ({reported} reported left)")
 
     zoho.clock.advance(86_400)  # a day later the window is empty again

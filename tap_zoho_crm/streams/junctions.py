@@ -1,14 +1,14 @@
 """Junction streams: ``Campaigns_Leads``, ``Campaigns_Contacts`` and ``Deals_Contact_Roles``.
 
 Zoho exposes these relations only as related lists of the parent record
-(``GET /Campaigns/{id}/Leads``, ``/Deals/{id}/Contact_Roles``), one call per parent. Adding or
-removing a member, or changing a member status or a contact role, does not change the parent's
-(or the member's) ``Modified_Time`` under the least forgiving reading of Zoho's docs, and the
-related list's ``If-Modified-Since`` filters on the member record's own ``Modified_Time``, not
-on the relation. So no incremental signal sees every change, and the only read that is correct
-under every reading is a *full pass*: every parent's related list, every run.
+(``GET /Campaigns/{id}/Leads``, ``/Deals/{id}/Contact_Roles``), one call per parent. Zoho does not
+document whether adding or removing a member, or changing a member status or a contact role,
+changes the parent's or the member's ``Modified_Time``, nor what the related list's
+``If-Modified-Since`` compares (docs/junctions.md). Under the least forgiving reading no
+incremental signal sees every change, so the read that is correct under every reading is a
+*complete pass*: every parent's whole related list.
 
-A full pass is a snapshot: its rows carry a new table version, and once the pass is complete the
+A complete pass is a snapshot: its rows carry a new table version, and once the pass is complete the
 stream sends ``ACTIVATE_VERSION``, so targets that support it drop (hard delete) or mark
 (``_sdc_deleted_at``) the rows of earlier versions: a removed member disappears. The message
 comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
@@ -464,8 +464,3 @@ class PassBudget:
             return None
         used = self._stream.client.credits_spent - self._spent_before
         return self.allowance - used - WALK_RESERVE
-
-
-def _batches(items: list[Parent], size: int) -> Iterator[list[Parent]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

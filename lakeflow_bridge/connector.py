@@ -47,6 +47,9 @@ _CATALOG_LOCK = threading.Lock()
 
 TOMBSTONES_SETTING = "emit_tombstones"
 SKIP_SETTING = "skip_unavailable_streams"
+BUDGET_SETTING = "max_credits_per_run"
+#: The tap's largest ``max_credits_per_run``: in effect no budget of the tap's own.
+NO_RUN_BUDGET = 100_000_000
 TOMBSTONE_COLUMN = "_sdc_deleted_at"
 
 logger = logging.getLogger(__name__)
@@ -84,6 +87,11 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
             # A stream the tap skips would read as an empty table, and an empty snapshot
             # makes Lakeflow delete every row of the target: a refused read must fail.
             self._tap_config[SKIP_SETTING] = False
+        if BUDGET_SETTING in (settings.get("properties") or {}):
+            # A junction is read as a snapshot, without state: a pass the tap spread over runs
+            # to keep to its budget would read as a partial table, and Lakeflow would delete the
+            # rest. Zoho's own daily limit still stops a read (with an error, never a partial).
+            self._tap_config[BUDGET_SETTING] = NO_RUN_BUDGET
         self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None

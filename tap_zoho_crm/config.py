@@ -44,6 +44,10 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_MAX_RETRY_SECONDS = 600.0
 DEFAULT_TOKEN_THROTTLE_WAIT = 120.0
+#: A complete junction pass at most once a day: removals and changes no timestamp shows are at
+#: most a day late, and the runs between cost what changed (docs/junctions.md).
+DEFAULT_JUNCTION_FULL_PASS_HOURS = 24.0
+MAX_CREDITS_PER_RUN = 100_000_000
 
 _CREDENTIALS = ("client_id", "client_secret", "refresh_token")
 
@@ -146,6 +150,15 @@ def _number(config: Mapping[str, Any], name: str, default: float, low: float, hi
     return number
 
 
+def _optional_int(config: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    if config.get(name) in (None, ""):
+        return None
+    number = _number(config, name, low, low, high)
+    if number != int(number):
+        raise ZohoConfigError(f"'{name}' must be a whole number (got {config[name]!r})")
+    return int(number)
+
+
 def _flag(config: Mapping[str, Any], name: str, *, default: bool) -> bool:
     raw = config.get(name)
     if raw in (None, ""):
@@ -185,7 +198,10 @@ class ZohoSettings:
     skip_unavailable_streams: bool = True
     include_subforms: bool = False
     include_attachments: bool = False
-    junction_full_pass_hours: float = 0.0
+    junction_full_pass_hours: float = DEFAULT_JUNCTION_FULL_PASS_HOURS
+    #: Credits one run may spend on passes it can spread over runs; None: a share of what the
+    #: org has left (client/credits.py).
+    max_credits_per_run: int | None = None
     #: How far before its bookmark an incremental read starts again (see base.starting_point).
     lookback_seconds: float = 0.0
 
@@ -235,7 +251,12 @@ class ZohoSettings:
             skip_unavailable_streams=_flag(config, "skip_unavailable_streams", default=True),
             include_subforms=_flag(config, "include_subforms", default=False),
             include_attachments=_flag(config, "include_attachments", default=False),
-            junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
+            junction_full_pass_hours=_number(
+                config, "junction_full_pass_hours", DEFAULT_JUNCTION_FULL_PASS_HOURS, 0, 24 * 366
+            ),
+            max_credits_per_run=_optional_int(
+                config, "max_credits_per_run", 1, MAX_CREDITS_PER_RUN
+            ),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
         )
 

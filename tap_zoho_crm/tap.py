@@ -268,13 +268,23 @@ class TapZohoCrm(Tap):
         th.Property(
             "junction_full_pass_hours",
             th.NumberType,
-            default=0,
+            default=24,
             description=(
-                "Junction streams (Campaigns_Leads, Campaigns_Contacts, Deals_Contact_Roles) "
-                "re-read every parent's related list each run (0, the default: always "
-                "complete). With N > 0, that full pass runs at most every N hours, and runs in "
-                "between re-read only parents modified since the last run (cheaper; membership "
-                "changes of other parents and removals wait for the next full pass)."
+                "Junction streams (Campaigns_Leads, Campaigns_Contacts, Deals_Contact_Roles): a "
+                "complete pass over every parent's related list at most every N hours (default "
+                "24); runs in between re-read only the parents modified since the last run, so "
+                "they cost what changed. Changes no timestamp shows, and removals, wait for the "
+                "next complete pass (docs/junctions.md). 0: a complete pass every run."
+            ),
+        ),
+        th.Property(
+            "max_credits_per_run",
+            th.IntegerType,
+            description=(
+                "API credits one run may spend on passes it can spread over several runs "
+                "(complete junction passes). Default: half of the org's remaining daily credits "
+                "once Zoho reports them (X-API-CREDITS-REMAINING). A pass that does not fit "
+                "reads what fits, says so in one log line, and resumes in the next run."
             ),
         ),
         th.Property(

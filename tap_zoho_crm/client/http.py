@@ -25,6 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tap_zoho_crm.client.auth import ZohoAuthenticator
+from tap_zoho_crm.client.credits import UNCHARGED_STATUSES, CreditMeter, call_credits
 from tap_zoho_crm.client.errors import (
     ErrorKind,
     ZohoAPIError,
@@ -161,6 +162,8 @@ class ZohoClient:
         self._state_lock = threading.Lock()
         self._credits_remaining: int | None = None
         self._credits_exhausted = False
+        #: Credits this run spent, by Zoho's cost table, and its budget (client/credits.py).
+        self.credit_meter = CreditMeter(settings.max_credits_per_run)
         self._api_base: str | None = None
         #: What the walks of this client learned of If-Modified-Since (paging.py).
         self.if_modified_since = IfModifiedSinceReading()
@@ -199,6 +202,19 @@ class ZohoClient:
     def credits_remaining(self) -> int | None:
         """The last ``X-API-CREDITS-REMAINING`` seen (Zoho sends it once half is used)."""
         return self._credits_remaining
+
+    @property
+    def credits_spent(self) -> int:
+        """Credits this client's calls cost so far (Zoho's documented cost per call)."""
+        return self.credit_meter.spent
+
+    def run_credits_left(self) -> int | None:
+        """Credits this run may still spend; None when it has no budget to keep to.
+
+        The budget is ``max_credits_per_run``, else a share of what the org has left once Zoho
+        reports it (client/credits.py).
+        """
+        return self.credit_meter.left()
 
     def get(
         self,
@@ -316,6 +332,10 @@ class ZohoClient:
             response = self.session.send(prepared, timeout=self.settings.request_timeout)
         path = urlsplit(url).path
         self._count(path)
+        if response.status_code not in UNCHARGED_STATUSES and response.status_code < 500:
+            self.credit_meter.charge(
+                call_credits(str(request.method), path, params=request.params, body=request.json)
+            )
         self._track_credits(response.headers)
         try:
             return self._interpret(response, path)
@@ -355,6 +375,7 @@ class ZohoClient:
         with self._state_lock:
             first = self._credits_remaining is None
             self._credits_remaining = remaining
+            self.credit_meter.saw_remaining(remaining)
             if remaining <= 0:
                 self._credits_exhausted = True
         if first:

@@ -1,14 +1,14 @@
 """Junction streams: ``Campaigns_Leads``, ``Campaigns_Contacts`` and ``Deals_Contact_Roles``.
 
 Zoho exposes these relations only as related lists of the parent record
-(``GET /Campaigns/{id}/Leads``, ``/Deals/{id}/Contact_Roles``), one call per parent. Adding or
-removing a member, or changing a member status or a contact role, does not change the parent's
-(or the member's) ``Modified_Time`` under the least forgiving reading of Zoho's docs, and the
-related list's ``If-Modified-Since`` filters on the member record's own ``Modified_Time``, not
-on the relation. So no incremental signal sees every change, and the only read that is correct
-under every reading is a *full pass*: every parent's related list, every run.
+(``GET /Campaigns/{id}/Leads``, ``/Deals/{id}/Contact_Roles``), one call per parent. Zoho does not
+document whether adding or removing a member, or changing a member status or a contact role,
+changes the parent's or the member's ``Modified_Time``, nor what the related list's
+``If-Modified-Since`` compares (docs/junctions.md). Under the least forgiving reading no
+incremental signal sees every change, so the read that is correct under every reading is a
+*complete pass*: every parent's whole related list.
 
-A full pass is a snapshot: its rows carry a new table version, and once the pass is complete the
+A complete pass is a snapshot: its rows carry a new table version, and once the pass is complete the
 stream sends ``ACTIVATE_VERSION``, so targets that support it drop (hard delete) or mark
 (``_sdc_deleted_at``) the rows of earlier versions: a removed member disappears. The message
 comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
@@ -27,10 +27,18 @@ from the first parent. A pass over a million Deals therefore completes over seve
 rather than never. Junctions sync after the module streams (`TapZohoCrm.load_streams`), so a
 pass that spends the budget cannot starve them.
 
-``junction_full_pass_hours`` > 0 trades freshness for credits: a full pass at most that often,
-and in the runs between only the parents modified (or created) since the previous run are
-re-read, their whole current related list upserted, without ``ACTIVATE_VERSION``. Changes under
-untouched parents, and removals, then wait for the next full pass.
+Between complete passes (``junction_full_pass_hours``, default 24) a run re-reads only the parents
+modified (or created) since the previous run, their whole current related list upserted, without
+``ACTIVATE_VERSION``: a no-change run costs one Get Records call per junction. What this sees
+depends on whether Zoho stamps the parent's Modified_Time when a member or a role changes, which
+it does not document; docs/junctions.md gives the freshness under each reading. Removals, and
+changes under parents no timestamp shows as changed, wait for the next complete pass.
+
+A pass spends from the run's credit budget (``max_credits_per_run``, by default a share of the
+org's remaining daily credits; client/credits.py). Before a complete pass the stream counts the
+parents (1 credit) and estimates the pass; one that does not fit reads what fits, says so in one
+log line and resumes in the next run, like a pass stopped by exhausted credits. A stream never
+fails the run for its budget.
 """
 
 from __future__ import annotations
@@ -41,13 +49,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
+from tap_zoho_crm.client.credits import per_parent_pass_credits
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.records import format_utc, parse_instant, to_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
 from tap_zoho_crm.streams.base import WholePassStream
 from tap_zoho_crm.streams.derived import wanted
-from tap_zoho_crm.streams.parents import Parent, lookup_id, related_rows, walk_parents
+from tap_zoho_crm.streams.parents import (
+    Parent,
+    lookup_id,
+    parent_count,
+    related_rows,
+    walk_parents,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -61,12 +76,18 @@ PARENT_MODULE = "_parent_module"
 #: Stream state keys (the stream is FULL_TABLE for the SDK; these are ours).
 LAST_FULL_PASS = "last_full_pass"  # noqa: S105 - a state key, not a secret
 PARENTS_SINCE = "parents_modified_since"
+#: The parents read at ``parents_modified_since`` (If-Modified-Since returns them again).
+PARENTS_SINCE_IDS = "parents_at_since"
+#: In ``pass_in_progress``: how many parents the pass has read, over all its runs.
+PARENTS_READ = "parents_read"
 #: The pass under way: ``full``, ``version``, ``started`` and a parent bookmark; gone once the
 #: pass is complete.
 PASS_IN_PROGRESS = "pass_in_progress"  # noqa: S105 - a state key, not a secret
 
 #: Parents whose related lists are read per batch (bounds memory; calls are concurrent).
 PARENT_BATCH = 200
+#: Credits kept back within a budget for the next page of the parent walk.
+WALK_RESERVE = 1
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,9 @@ class JunctionStream(WholePassStream):
         self.spec = JUNCTIONS[self.definition.name]
         self._full_pass: bool | None = None
         self._started = dt.datetime.now(dt.UTC)
+        #: Set once this run's pass is over (complete or spread): the budget is then shared by
+        #: the junction streams still to sync.
+        self.pass_over = False
 
     @classmethod
     def derived_names(cls, discovery: Discovery) -> list[str]:
@@ -229,7 +253,11 @@ class JunctionStream(WholePassStream):
         return saved
 
     def _begin_pass(self) -> tuple[dict[str, Any], Bookmark]:
-        """This run's pass (a resumed one, or a new one) and the bookmark of its progress."""
+        """This run's pass (a resumed one, or a new one) and the bookmark of its progress.
+
+        A new changed-parents pass starts at ``parents_modified_since`` and skips the parents
+        the previous pass read at that instant, as a module bookmark skips its tied ids.
+        """
         saved = self._pass_in_progress()
         if saved is not None:
             self.logger.info(
@@ -238,12 +266,20 @@ class JunctionStream(WholePassStream):
                 "full" if saved["full"] else "changed-parents",
                 saved["started"],
             )
-        else:
-            saved = {"full": self.full_pass, "started": format_utc(self._started)}
-            if self.full_pass:
-                saved["version"] = int(self._started.timestamp() * 1000)
-            self.stream_state[PASS_IN_PROGRESS] = saved
-        return saved, Bookmark.bind(saved, REPLICATION_KEY)
+            return saved, Bookmark.bind(saved, REPLICATION_KEY)
+        saved = {"full": self.full_pass, "started": format_utc(self._started), PARENTS_READ: 0}
+        if self.full_pass:
+            saved["version"] = int(self._started.timestamp() * 1000)
+        self.stream_state[PASS_IN_PROGRESS] = saved
+        if self.full_pass:
+            return saved, Bookmark.bind(saved, REPLICATION_KEY)
+        since = parse_instant(str(self.stream_state[PARENTS_SINCE]))
+        tied = {
+            int(value)
+            for value in self.stream_state.get(PARENTS_SINCE_IDS) or []
+            if str(value).isdigit()
+        }
+        return saved, Bookmark(saved, REPLICATION_KEY, since, tied)
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -253,24 +289,49 @@ class JunctionStream(WholePassStream):
     # -- reading ------------------------------------------------------------------------------
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The current related-list rows of every parent in this run's pass."""
+        """The current related-list rows of every parent in this run's pass (or as many as fit)."""
+        try:
+            yield from self._read_pass()
+        finally:
+            self.pass_over = True
+
+    def _read_pass(self) -> Iterator[dict[str, Any]]:
         full = self.full_pass
-        since = None if full else parse_instant(str(self.stream_state[PARENTS_SINCE]))
         progress, cursor = self._begin_pass()
         if full:
             # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
             self._stream_version = int(progress["version"])
-        start, skip_ids = cursor.start(since)
+        start, skip_ids = cursor.start(None)
+        budget = PassBudget(self)
+        told = (
+            full
+            and budget.allowance is not None
+            and self._tell_if_pass_will_not_fit(progress, budget.allowance)
+        )
         parents = gone = 0
-        for page in walk_parents(
-            self.client,
-            self.spec.parent,
-            page_size=self.settings.page_size,
-            since=start,
-            skip_ids=skip_ids,
-            logger=self.logger,
-        ):
-            for batch in _batches(page, PARENT_BATCH):
+        room = budget.room()
+        stopped = room is not None and room <= 0  # not even one parent fits
+        pages = (
+            ()
+            if stopped
+            else walk_parents(
+                self.client,
+                self.spec.parent,
+                page_size=self.settings.page_size,
+                since=start,
+                skip_ids=skip_ids,
+                logger=self.logger,
+            )
+        )
+        for page in pages:
+            pending = list(page)
+            while pending:
+                room = budget.room()
+                size = PARENT_BATCH if room is None else min(PARENT_BATCH, room)
+                if size <= 0:
+                    stopped = True
+                    break
+                batch, pending = pending[:size], pending[size:]
                 results = self.client.map_concurrent(self._rows_of, batch)
                 for rows in results:
                     parents += 1
@@ -280,8 +341,24 @@ class JunctionStream(WholePassStream):
                     yield from rows
                 for parent in batch:
                     cursor.advance(parent.modified, parent.id)
+                progress[PARENTS_READ] = int(progress.get(PARENTS_READ) or 0) + len(batch)
                 # Every row of these parents is out: a run stopped from here on resumes after them.
                 self._write_state_message()
+            if stopped:
+                break
+        if stopped:
+            if not told:
+                self.logger.warning(
+                    "%s: the %s pass did not fit the %d credit(s) this run may spend on it; it "
+                    "read %d %s record(s) and resumes in the next run",
+                    self.name,
+                    "complete" if full else "changed-parents",
+                    budget.allowance,
+                    parents,
+                    self.spec.parent,
+                )
+            self._write_state_message()
+            return
         if parents and gone == parents:
             self.logger.warning(
                 "%s: Zoho refused the %s related list of every %s record (is it hidden?); "
@@ -305,10 +382,50 @@ class JunctionStream(WholePassStream):
         state = self.stream_state
         if full:
             state[LAST_FULL_PASS] = progress["started"]
-        newest = cursor.instant or since
-        if newest is not None:
-            state[PARENTS_SINCE] = format_utc(newest)
+        if cursor.instant is not None:
+            state[PARENTS_SINCE] = format_utc(cursor.instant)
+            state[PARENTS_SINCE_IDS] = sorted(cursor.tied_ids)
         state.pop(PASS_IN_PROGRESS, None)
+
+    # -- the credit budget ----------------------------------------------------------------------
+
+    def allowance(self) -> int | None:
+        """Credits this stream may spend now; None when the run has no budget.
+
+        What the run has left is shared evenly with the junction streams still to sync.
+        """
+        left = self.client.run_credits_left()
+        if left is None:
+            return None
+        waiting = [
+            stream
+            for stream in self._tap.streams.values()
+            if isinstance(stream, JunctionStream) and stream.selected and not stream.pass_over
+        ]
+        return left // max(1, len(waiting))
+
+    def _tell_if_pass_will_not_fit(self, progress: Mapping[str, Any], allowance: int) -> bool:
+        """Estimate a complete pass from the parent count; say in one line if it will not fit."""
+        total = parent_count(self.client, self.spec.parent)
+        if total is None:
+            return False
+        left = max(0, total - int(progress.get(PARENTS_READ) or 0))
+        estimate = per_parent_pass_credits(left, self.settings.page_size)
+        if estimate <= allowance:
+            return False
+        runs = -(-estimate // max(1, allowance - WALK_RESERVE))
+        self.logger.warning(
+            "%s: the complete pass has about %d %s record(s) left to read, about %d credits, "
+            "more than the %d this run may spend on it (max_credits_per_run); it reads what "
+            "fits now and resumes in the next run(s), about %d in all",
+            self.name,
+            left,
+            self.spec.parent,
+            estimate,
+            allowance,
+            runs,
+        )
+        return True
 
     def _rows_of(self, parent: Parent) -> list[dict[str, Any]] | None:
         params: dict[str, Any] = {"fields": "id,Contact_Role" if self.spec.roles else "id"}
@@ -322,6 +439,28 @@ class JunctionStream(WholePassStream):
         return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
 
 
-def _batches(items: list[Parent], size: int) -> Iterator[list[Parent]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+class PassBudget:
+    """What one pass may spend: the stream's share of the run's budget, fixed when first known.
+
+    Known at the start when ``max_credits_per_run`` is set or Zoho already reported what is left;
+    otherwise possibly mid-pass, once Zoho starts reporting it.
+    """
+
+    def __init__(self, stream: JunctionStream) -> None:
+        self._stream = stream
+        self.allowance: int | None = None
+        self._spent_before = 0
+        self._fix()
+
+    def _fix(self) -> None:
+        self.allowance = self._stream.allowance()
+        self._spent_before = self._stream.client.credits_spent
+
+    def room(self) -> int | None:
+        """Parents the pass may still read (one credit each), the next walk page kept back."""
+        if self.allowance is None:
+            self._fix()
+        if self.allowance is None:
+            return None
+        used = self._stream.client.credits_spent - self._spent_before
+        return self.allowance - used - WALK_RESERVE

@@ -72,6 +72,20 @@ def walk_parents(
         yield [Parent(int(row["id"]), parse_instant(row[REPLICATION_KEY])) for row in page]
 
 
+def parent_count(client: ZohoClient, module: str) -> int | None:
+    """How many records ``module`` has (``GET /{module}/actions/count``, 1 credit).
+
+    What a pass over the module's parents will cost is estimated from it; None when Zoho gives
+    no usable answer (the pass then runs without an estimate).
+    """
+    try:
+        response = client.get(f"{module}/actions/count", params=list_params(module))
+    except ZohoAPIError:
+        return None
+    count = response.body.get("count") if not response.is_empty else 0
+    return count if isinstance(count, int) and count >= 0 else None
+
+
 def rows_at_instant(
     client: ZohoClient,
     module: str,

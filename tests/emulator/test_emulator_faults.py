@@ -26,6 +26,8 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "unknown_id_answers_400": False,
         "page_token_reach": 100_000,
         "unstable_tie_order": False,
+        "relation_change_touches_parent": False,
+        "relation_change_touches_member": False,
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

@@ -111,7 +111,15 @@ def test_deleted_and_junction_streams_load_with_their_keys_and_stay_current(
     meltano: MeltanoProject, zoho: ZohoEmulator, postgres_db: PostgresDatabase
 ) -> None:
     env = postgres_db.target_postgres_env()
-    run(meltano, "target-postgres", zoho, env, include_modules=STREAMS)
+    # A complete junction pass every run: the second run must see removals at once.
+    run(
+        meltano,
+        "target-postgres",
+        zoho,
+        env,
+        include_modules=STREAMS,
+        junction_full_pass_hours=0,
+    )
     for module in ("Leads", "Contacts", "Deals"):
         table = f"{module}_deleted"
         assert postgres_db.primary_key(SCHEMA, table) == {"id"}
@@ -134,6 +142,7 @@ def test_deleted_and_junction_streams_load_with_their_keys_and_stay_current(
         zoho,
         {**env, "TARGET_POSTGRES_HARD_DELETE": "true"},
         include_modules=STREAMS,
+        junction_full_pass_hours=0,
     )
     for table in JUNCTION_KEYS:
         assert junction_table(postgres_db, table) == junction_truth(zoho, table), table

@@ -126,9 +126,12 @@ def test_the_new_settings_are_documented_in_about():
     ):
         assert settings[name]["description"], name
     assert settings["emit_tombstones"]["default"] is False
-    assert settings["junction_full_pass_hours"]["default"] == 0
+    assert settings["junction_full_pass_hours"]["default"] == 24
+    assert settings["max_credits_per_run"]["description"]
 
 
 def test_bad_values_of_the_new_settings_are_one_clear_error(demo):
     with pytest.raises(ZohoConfigError, match="junction_full_pass_hours"):
         TapZohoCrm(config=demo.tap_config(junction_full_pass_hours=-1), parse_env_config=False)
+    with pytest.raises(ZohoConfigError, match="max_credits_per_run"):
+        TapZohoCrm(config=demo.tap_config(max_credits_per_run=0), parse_env_config=False)

@@ -279,15 +279,37 @@ class ZohoEmulator:
 
     def add_member(self, campaign_id: str, module: str, member_id: str, status: str) -> None:
         self.org.add_member(str(campaign_id), module, str(member_id), status)
+        self._relation_changed("Campaigns", campaign_id, module, member_id)
 
     def set_member_status(self, campaign_id: str, module: str, member_id: str, status: str) -> None:
         self.org.set_member_status(str(campaign_id), module, str(member_id), status)
+        self._relation_changed("Campaigns", campaign_id, module, member_id)
 
     def remove_member(self, campaign_id: str, module: str, member_id: str) -> None:
         self.org.remove_member(str(campaign_id), module, str(member_id))
+        self._relation_changed("Campaigns", campaign_id, module, member_id)
 
     def set_contact_role(self, deal_id: str, contact_id: str, role: str) -> None:
         self.org.set_contact_role(str(deal_id), str(contact_id), role)
+        self._relation_changed("Deals", deal_id, "Contacts", contact_id)
 
     def remove_contact_role(self, deal_id: str, contact_id: str) -> None:
         self.org.remove_contact_role(str(deal_id), str(contact_id))
+        self._relation_changed("Deals", deal_id, "Contacts", contact_id)
+
+    def _relation_changed(
+        self, parent_module: str, parent_id: str, member_module: str, member_id: str
+    ) -> None:
+        """Stamp Modified_Time on the parent and/or the member, as the readings switched on say.
+
+        Zoho does not document whether a membership or contact-role change touches either record
+        (docs/junctions.md); by default neither is touched, the least forgiving reading.
+        """
+        touched = []
+        if self.faults.relation_change_touches_parent:
+            touched.append((parent_module, str(parent_id)))
+        if self.faults.relation_change_touches_member:
+            touched.append((member_module, str(member_id)))
+        for module, record_id in touched:
+            if self.org.find(module, record_id) is not None:
+                self.org.update_records(module, [record_id])

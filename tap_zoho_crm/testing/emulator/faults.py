@@ -41,6 +41,13 @@ class Faults:
         #: one order (by creation); on, the records of each tie come in a new random order on
         #: every call, which page tokens (positions) then cut differently each time.
         self.unstable_tie_order: bool = False
+        #: Whether adding or removing a campaign member or a deal contact role, or changing a
+        #: member status or a role, stamps ``Modified_Time`` on the parent (the Campaign, the
+        #: Deal) and on the member (the Lead, the Contact). Zoho does not say (docs/junctions.md);
+        #: off, neither record changes, the least forgiving reading. ``$member_info`` always
+        #: carries the relation's own times.
+        self.relation_change_touches_parent: bool = False
+        self.relation_change_touches_member: bool = False
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
@@ -86,6 +93,8 @@ class Faults:
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
             "unstable_tie_order": self.unstable_tie_order,
+            "relation_change_touches_parent": self.relation_change_touches_parent,
+            "relation_change_touches_member": self.relation_change_touches_member,
             "fault_seed": self.fault_seed,
         }
 

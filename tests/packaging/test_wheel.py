@@ -71,7 +71,9 @@ def test_about_from_the_installed_wheel(venv: FreshVenv, tmp_path: Path) -> None
     assert about["version"] == project_version()
     assert {"client_id", "client_secret", "refresh_token"} <= set(about["settings"]["properties"])
     # The installed package is the wheel's copy, and it has no emulator.
-    where = run([str(venv.python), "-c", "import tap_zoho_crm; print(tap_zoho_crm.__file__)"], cwd=tmp_path)
+    where = run(
+        [str(venv.python), "-c", "import tap_zoho_crm; print(tap_zoho_crm.__file__)"], cwd=tmp_path
+    )
     assert Path(where.strip()).is_relative_to(venv.root)
     probe = subprocess.run(
         [str(venv.python), "-c", "import tap_zoho_crm.testing.emulator"],
@@ -119,4 +121,7 @@ def test_the_emulator_extra_installs_the_emulator_distribution(
     venv.install("tap-zoho-crm[emulator]", find_links=wheels["tap"].parent)
     usage = run([str(venv.bin / "zoho-crm-emulator"), "--help"], cwd=tmp_path)
     assert "--profile" in usage
-    run([str(venv.python), "-c", "from tap_zoho_crm.testing.emulator import ZohoEmulator"], cwd=tmp_path)
+    run(
+        [str(venv.python), "-c", "from tap_zoho_crm.testing.emulator import ZohoEmulator"],
+        cwd=tmp_path,
+    )

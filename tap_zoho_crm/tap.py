@@ -11,7 +11,7 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
-from singer_sdk.singerlib import ActivateVersionMessage, Catalog, SelectionMask
+from singer_sdk.singerlib import Catalog, SelectionMask
 
 from tap_zoho_crm.client.errors import ZohoConfigError
 from tap_zoho_crm.client.http import ZohoClient
@@ -353,18 +353,6 @@ class TapZohoCrm(Tap):
         if self._client is None:
             self._client = ZohoClient(self.settings, logger=self.logger)
         return self._client
-
-    def write_message(self, message: Any) -> None:
-        """Hold back ACTIVATE_VERSION unless ``emit_activate_version_messages`` is set.
-
-        The one gate for every stream kind: the SDK already skips its own start-of-stream
-        message without the setting, and the junction passes send theirs at the end.
-        """
-        if isinstance(message, ActivateVersionMessage) and not self.config.get(
-            "emit_activate_version_messages", False
-        ):
-            return
-        super().write_message(message)
 
     # -- streams ------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ on the relation. So no incremental signal sees every change, and the only read t
 under every reading is a *full pass*: every parent's related list, every run.
 
 A full pass is a snapshot: its rows carry a new table version, and once the pass is complete the
-stream sends ``ACTIVATE_VERSION``, so targets that support it drop (hard delete) or mark
+stream sends ``ACTIVATE_VERSION`` (with ``emit_activate_version_messages``), so targets that support it drop (hard delete) or mark
 (``_sdc_deleted_at``) the rows of earlier versions: a removed member disappears. The message
 comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
 leaves the previous rows in place instead of a half-empty table.
@@ -250,6 +250,11 @@ class JunctionStream(WholePassStream):
         """Never at the start (the SDK's place): a full pass activates its version at the end."""
         return False
 
+    @property
+    def activates_versions(self) -> bool:
+        """Whether the target wants ACTIVATE_VERSION (the setting the SDK reads for full tables)."""
+        return bool(super().emit_activate_version_messages)
+
     # -- reading ------------------------------------------------------------------------------
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -292,7 +297,7 @@ class JunctionStream(WholePassStream):
             )
             self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
             return
-        if full and self._stream_version is not None:
+        if full and self._stream_version is not None and self.activates_versions:
             # Every current row is out with this version: targets may now drop older rows.
             self._write_activate_version_message(self._stream_version)
         self.logger.info(

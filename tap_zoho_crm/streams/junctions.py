@@ -11,9 +11,8 @@ under every reading is a *full pass*: every parent's related list, every run.
 A full pass is a snapshot: its rows carry a new table version, and once the pass is complete the
 stream sends ``ACTIVATE_VERSION`` (with ``emit_activate_version_messages``), so targets that
 support it drop (hard delete) or mark (``_sdc_deleted_at``) the rows of earlier versions: a
-removed member disappears. The message
-comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
-leaves the previous rows in place instead of a half-empty table.
+removed member disappears. The message comes at the end, not at the start as the SDK would send
+it, so a pass that fails half-way leaves the previous rows in place instead of a half-empty table.
 
 Cost of a pass over P parents with m rows each: the parent walk, ``ceil(P / 200)`` Get Records
 calls (plus part of a page where a page boundary falls inside records sharing one

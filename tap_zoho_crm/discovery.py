@@ -213,7 +213,9 @@ class Discovery:
             response = self.client.get("settings/fields", params={"module": module})
             fields = response.items("fields")
             if response.is_empty or not fields:
-                self.logger.warning("Skipping module %s: Zoho lists no fields for it", module)
+                # Nothing to sync and nothing a user can do (system modules such as
+                # Actions_Performed): not worth a warning on every run.
+                self.logger.info("No stream for module %s: Zoho lists no fields for it", module)
                 return None
             # The cheapest read proves the module is readable in this org and edition
             # (inventory modules are listed but refuse reads in orgs without inventory).

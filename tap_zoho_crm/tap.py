@@ -118,7 +118,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "base_url",
-            th.StringType,
+            th.URIType,
             default=DEFAULT_ACCOUNTS_URL,
             description=(
                 "Zoho Accounts URL of your data centre, e.g. https://accounts.zoho.eu, "
@@ -127,7 +127,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "api_url",
-            th.StringType,
+            th.URIType,
             description=(
                 "Override of the CRM API domain (e.g. https://www.zohoapis.eu). By default the "
                 "token response's `api_domain` is used."
@@ -135,7 +135,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "start_date",
-            th.StringType,
+            th.DateTimeType,
             description=(
                 "Earliest Modified_Time to read on the first sync (ISO 8601, e.g. "
                 "2024-01-01T00:00:00Z). Omit to read all history. "
@@ -144,7 +144,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "initial_load_start_date",
-            th.StringType,
+            th.DateTimeType,
             description="Alias of `start_date` (the Databricks connector's option name).",
         ),
         th.Property(
@@ -162,13 +162,13 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "page_size",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=200),
             default=DEFAULT_PAGE_SIZE,
             description="Records per Get Records call (1-200; Zoho's maximum, 200, is cheapest).",
         ),
         th.Property(
             "max_concurrency",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=25),
             default=DEFAULT_MAX_CONCURRENCY,
             description=(
                 "Most API calls in flight at once (fan-out calls: field chunks, discovery). "
@@ -177,25 +177,25 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "request_timeout",
-            th.NumberType,
+            th.NumberType(minimum=1, maximum=3600),
             default=DEFAULT_REQUEST_TIMEOUT,
             description="Seconds to wait for one HTTP response.",
         ),
         th.Property(
             "max_retries",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=50),
             default=DEFAULT_MAX_RETRIES,
             description="Attempts per request on 429, 5xx, resets and timeouts.",
         ),
         th.Property(
             "max_retry_seconds",
-            th.NumberType,
+            th.NumberType(minimum=1, maximum=86400),
             default=DEFAULT_MAX_RETRY_SECONDS,
             description="Longest total time spent retrying one request.",
         ),
         th.Property(
             "token_throttle_max_wait",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=3600),
             default=DEFAULT_TOKEN_THROTTLE_WAIT,
             description=(
                 "Seconds to wait out Zoho Accounts' token throttling (10 tokens per 10 minutes "
@@ -220,6 +220,19 @@ class TapZohoCrm(Tap):
                 "_sdc_deleted_at}, for targets that hard-delete such rows. Off by default: "
                 "targets without that feature upsert the tombstone and null out the row. The "
                 "<Module>_deleted streams carry the same facts either way."
+            ),
+        ),
+        th.Property(
+            "emit_activate_version_messages",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Send ACTIVATE_VERSION messages, for targets that support them (their --about "
+                "lists the activate-version capability; meltanolabs-target-postgres does): "
+                "after each complete junction pass, and at the start of the full-table streams "
+                "Roles, Profiles and Org, so the target drops or marks rows of older versions "
+                "(removed members, deleted roles). Off by default: other targets, such as "
+                "target-jsonl, only warn about each one."
             ),
         ),
         th.Property(
@@ -255,7 +268,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "lookback_seconds",
-            th.IntegerType,
+            th.IntegerType(minimum=0, maximum=86400),
             default=0,
             description=(
                 "Incremental reads start this many seconds before the bookmark (0, the "
@@ -267,7 +280,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "junction_full_pass_hours",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=24 * 366),
             default=24,
             description=(
                 "Junction streams (Campaigns_Leads, Campaigns_Contacts, Deals_Contact_Roles): a "
@@ -279,7 +292,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "max_credits_per_run",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             description=(
                 "API credits one run may spend on passes it can spread over several runs "
                 "(complete junction passes). Default: half of the org's remaining daily credits "
@@ -323,14 +336,17 @@ class TapZohoCrm(Tap):
     # -- config -------------------------------------------------------------------------------
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Resolve the seed-doc aliases first, then validate, then build typed settings."""
+        """Resolve the seed-doc aliases, build typed settings, then let the SDK validate the rest.
+
+        Typed settings come first: their errors name the setting and the fix in one line, where
+        the SDK's JSON-Schema check (bounds included) reports only "Config validation failed".
+        """
         apply_aliases(self._config)
-        errors = super()._validate_config(raise_errors=raise_errors)
         if raise_errors:
             self._settings = ZohoSettings.from_config(
                 self._config, user_agent=f"tap-zoho-crm/{VERSION}"
             )
-        return errors
+        return super()._validate_config(raise_errors=raise_errors)
 
     @property
     def settings(self) -> ZohoSettings:

@@ -9,10 +9,10 @@ incremental signal sees every change, so the read that is correct under every re
 *complete pass*: every parent's whole related list.
 
 A complete pass is a snapshot: its rows carry a new table version, and once the pass is complete the
-stream sends ``ACTIVATE_VERSION``, so targets that support it drop (hard delete) or mark
-(``_sdc_deleted_at``) the rows of earlier versions: a removed member disappears. The message
-comes at the end, not at the start as the SDK would send it, so a pass that fails half-way
-leaves the previous rows in place instead of a half-empty table.
+stream sends ``ACTIVATE_VERSION`` (with ``emit_activate_version_messages``), so targets that
+support it drop (hard delete) or mark (``_sdc_deleted_at``) the rows of earlier versions: a
+removed member disappears. The message comes at the end, not at the start as the SDK would send
+it, so a pass that fails half-way leaves the previous rows in place instead of a half-empty table.
 
 Cost of a pass over P parents with m rows each: the parent walk, ``ceil(P / 200)`` Get Records
 calls (plus part of a page where a page boundary falls inside records sharing one
@@ -286,6 +286,11 @@ class JunctionStream(WholePassStream):
         """Never at the start (the SDK's place): a full pass activates its version at the end."""
         return False
 
+    @property
+    def activates_versions(self) -> bool:
+        """Whether the target wants ACTIVATE_VERSION (the setting the SDK reads for full tables)."""
+        return bool(super().emit_activate_version_messages)
+
     # -- reading ------------------------------------------------------------------------------
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -369,7 +374,7 @@ class JunctionStream(WholePassStream):
             )
             self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
             return
-        if full and self._stream_version is not None:
+        if full and self._stream_version is not None and self.activates_versions:
             # Every current row is out with this version: targets may now drop older rows.
             self._write_activate_version_message(self._stream_version)
         self.logger.info(

@@ -2,7 +2,8 @@
 
 - meltanolabs-target-postgres loads `<Module>_deleted` and the junctions with their keys; a later
   run with `hard_delete` leaves the junction tables exactly equal to the emulator's relations
-  (junction passes are snapshots: ACTIVATE_VERSION drops removed members).
+  (junction passes are snapshots: with `emit_activate_version_messages`, ACTIVATE_VERSION drops
+  removed members).
 - With `emit_tombstones`, pipelinewise-target-postgres (whose `hard_delete` deletes rows that
   arrive with `_sdc_deleted_at`) removes deleted records from the module tables.
 - meltanolabs-target-postgres 0.8.1 does not: it keeps the row, nulls its columns and stamps
@@ -111,15 +112,10 @@ def test_deleted_and_junction_streams_load_with_their_keys_and_stay_current(
     meltano: MeltanoProject, zoho: ZohoEmulator, postgres_db: PostgresDatabase
 ) -> None:
     env = postgres_db.target_postgres_env()
-    # A complete junction pass every run: the second run must see removals at once.
-    run(
-        meltano,
-        "target-postgres",
-        zoho,
-        env,
-        include_modules=STREAMS,
-        junction_full_pass_hours=0,
-    )
+    # A complete junction pass every run: the second run must see removals at once. The target
+    # supports ACTIVATE_VERSION, so the tap is told to send it (off by default).
+    versions = {"emit_activate_version_messages": True, "junction_full_pass_hours": 0}
+    run(meltano, "target-postgres", zoho, env, include_modules=STREAMS, **versions)
     for module in ("Leads", "Contacts", "Deals"):
         table = f"{module}_deleted"
         assert postgres_db.primary_key(SCHEMA, table) == {"id"}
@@ -142,7 +138,7 @@ def test_deleted_and_junction_streams_load_with_their_keys_and_stay_current(
         zoho,
         {**env, "TARGET_POSTGRES_HARD_DELETE": "true"},
         include_modules=STREAMS,
-        junction_full_pass_hours=0,
+        **versions,
     )
     for table in JUNCTION_KEYS:
         assert junction_table(postgres_db, table) == junction_truth(zoho, table), table

@@ -54,7 +54,8 @@ def test_catalog_entries_have_composite_keys(demo_catalog):
 
 def test_every_member_and_role_is_emitted_at_the_documented_cost(demo, demo_catalog):
     demo.stats.reset()
-    result = run_sync(demo.tap_config(), catalog=select_only(demo_catalog, set(JUNCTIONS)))
+    config = demo.tap_config(emit_activate_version_messages=True)
+    result = run_sync(config, catalog=select_only(demo_catalog, set(JUNCTIONS)))
     for stream in JUNCTIONS:
         rows = result.records[stream]
         truth = junction_truth(demo, stream)
@@ -172,7 +173,7 @@ def test_per_parent_calls_run_concurrently_within_max_concurrency(fresh):
 
 def test_changed_parents_mode_between_full_passes(fresh):
     zoho = fresh
-    config = zoho.tap_config(junction_full_pass_hours=24)
+    config = zoho.tap_config(junction_full_pass_hours=24, emit_activate_version_messages=True)
     catalog = select_only(discover(config), {"Campaigns_Leads"})
     first = run_sync(config, catalog=catalog)
     state = first.final_state
@@ -260,7 +261,12 @@ def test_a_full_pass_stopped_by_the_credit_budget_resumes_where_it_stopped(fresh
     zoho = fresh
     stream = "Deals_Contact_Roles"
     # A budget of our own far above the org's: Zoho's own limit is what stops this run.
-    config = zoho.tap_config(page_size=50, max_retries=3, max_credits_per_run=10**6)
+    config = zoho.tap_config(
+        page_size=50,
+        max_retries=3,
+        max_credits_per_run=10**6,
+        emit_activate_version_messages=True,
+    )
     catalog = select_only(discover(config), {stream})
     # Enough credits for about a quarter of the 400 Deals' related-list calls.
     zoho.faults.daily_credits = zoho.stats.credits + 120

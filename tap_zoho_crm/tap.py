@@ -280,7 +280,9 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "junction_full_pass_hours",
-            th.NumberType(minimum=0, maximum=24 * 366),
+            # Whole hours: Meltano passes decimal settings from the environment as Decimal,
+            # which it then fails to serialise.
+            th.IntegerType(minimum=0, maximum=24 * 366),
             default=24,
             description=(
                 "Junction streams (Campaigns_Leads, Campaigns_Contacts, Deals_Contact_Roles): a "

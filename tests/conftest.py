@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
+from tap_zoho_crm.client.token_cache import CACHE_DIR_ENV
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+
+#: The token cache directory of processes started by the JVM (Spark's Python workers inherit
+#: the environment Spark starts with), set before any test runs so nothing uses the real home.
+SESSION_TOKEN_CACHE = tempfile.mkdtemp(prefix="tap-zoho-crm-tokens-")
+os.environ[CACHE_DIR_ENV] = SESSION_TOKEN_CACHE
+
+
+@pytest.fixture(autouse=True)
+def private_token_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A token cache directory of each test's own, so tests never share access tokens."""
+    directory = str(tmp_path_factory.mktemp("token-cache"))
+    monkeypatch.setenv(CACHE_DIR_ENV, directory)
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -342,10 +342,15 @@ class ZohoAuthenticator(OAuthAuthenticator):
                 now = time.time()
                 known = throttle_wait([*known_mints, *TOKEN_CACHE.mints(self._key)], now)
                 left = deadline - time.monotonic()
-                # Mints made elsewhere: Zoho may need its whole window. That must fit the
+                # Mints made elsewhere: Zoho may need its whole window, which must fit the
                 # bound at first; later attempts go on while any of the bound is left.
-                needed = known if known is not None else MINT_WINDOW_SECONDS * (attempt == 0)
-                if needed > left or left <= 0:
+                if known is not None:
+                    too_long = known > left
+                else:
+                    too_long = left <= 0 or (
+                        attempt == 0 and MINT_WINDOW_SECONDS > self._throttle_max_wait
+                    )
+                if too_long:
                     shown = known if known is not None else MINT_WINDOW_SECONDS
                     raise ZohoTokenThrottledError(throttled_message(shown, now)) from None
                 # A known wait is slept at once; an unknown one in growing random steps.

@@ -348,7 +348,7 @@ class ZohoAuthenticator(OAuthAuthenticator):
                     too_long = known > left
                 else:
                     too_long = left <= 0 or (
-                        attempt == 0 and MINT_WINDOW_SECONDS > self._throttle_max_wait
+                        attempt == 0 and self._throttle_max_wait < MINT_WINDOW_SECONDS
                     )
                 if too_long:
                     shown = known if known is not None else MINT_WINDOW_SECONDS

@@ -43,7 +43,7 @@ SECRET_ENV = "ZOHO_CLIENT_SECRET"  # noqa: S105 - a variable name
 CLIENT_ID_ENV = "ZOHO_CLIENT_ID"
 ENV_PREFIX = "TAP_ZOHO_CRM_"
 #: Databricks secret scope and keys printed for the Lakeflow options.
-SECRET_SCOPE = "zoho_crm"
+SECRET_SCOPE = "zoho_crm"  # noqa: S105 - a scope name
 
 
 def parser() -> argparse.ArgumentParser:

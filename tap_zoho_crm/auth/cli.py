@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
     if args.mode == "server":
         grant = _server_flow(args, session, accounts_url, secret)
     else:
-        code = args.code or input("Paste the grant code from the API console: ").strip()
+        code = args.code or _read_code()
         if not code:
             raise AuthError("no grant code given")
         grant = exchange_code(
@@ -125,6 +125,13 @@ def run(args: argparse.Namespace) -> None:
     config = _tap_config(args.client_id, secret, grant)
     stored = _store(args, config)
     _print_next_steps(args, config, grant, org, stored)
+
+
+def _read_code() -> str:
+    """The grant code: prompted on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return input("Paste the grant code from the API console: ").strip()
+    return sys.stdin.readline().strip()
 
 
 def _prompt_secret() -> str:

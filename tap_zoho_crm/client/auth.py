@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -33,7 +33,11 @@ from tap_zoho_crm.client.errors import (
     is_token_throttling,
     oauth_error_message,
 )
-from tap_zoho_crm.client.token_cache import MINT_WINDOW_SECONDS, FileTokenCache
+from tap_zoho_crm.client.token_cache import (
+    MINT_WINDOW_SECONDS,
+    AccessToken,
+    FileTokenCache,
+)
 
 if TYPE_CHECKING:
     from tap_zoho_crm.config import ZohoSettings
@@ -42,8 +46,6 @@ if TYPE_CHECKING:
 #: that one object owns the session, timeouts and connection retries.
 TokenTransport = Callable[[str, Mapping[str, str]], requests.Response]
 
-#: Refresh this long before expiry (capped at a quarter of the lifetime for short tokens).
-EXPIRY_MARGIN_SECONDS = 300.0
 DEFAULT_TOKEN_LIFETIME = 3600
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a URL path, not a secret
 HEADER_PREFIX = "Zoho-oauthtoken "
@@ -51,38 +53,6 @@ HEADER_PREFIX = "Zoho-oauthtoken "
 MINT_LIMIT = 10
 #: Bound on token requests while waiting out throttling (each wait is bounded in time too).
 MAX_THROTTLED_ATTEMPTS = 20
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    """A minted access token and where it may be used."""
-
-    value: str
-    api_domain: str | None
-    expires_at: float
-    lifetime: float
-
-    def __repr__(self) -> str:
-        """Keep the token itself out of reprs, logs and tracebacks."""
-        return f"AccessToken(api_domain={self.api_domain!r}, expires_at={self.expires_at:.0f})"
-
-    def is_fresh(self, now: float | None = None) -> bool:
-        """Whether the token is still good for a request, with the safety margin."""
-        margin = min(EXPIRY_MARGIN_SECONDS, self.lifetime / 4)
-        return (now if now is not None else time.time()) < self.expires_at - margin
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> AccessToken | None:
-        """A token from its cache-file form; None if the entry is not one."""
-        try:
-            return cls(
-                value=str(raw["value"]),
-                api_domain=str(raw["api_domain"]) if raw.get("api_domain") else None,
-                expires_at=float(raw["expires_at"]),
-                lifetime=float(raw["lifetime"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
 
 
 class _TokenCache:

@@ -20,7 +20,8 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +35,8 @@ except ImportError:  # pragma: no cover - Windows
 CACHE_DIR_ENV = "TAP_ZOHO_CRM_CACHE_DIR"
 APP_DIR = "tap-zoho-crm"
 TOKENS_DIR = "tokens"
+#: Refresh this long before expiry (capped at a quarter of the lifetime for short tokens).
+EXPIRY_MARGIN_SECONDS = 300.0
 #: Mints older than this no longer count against Zoho's limit (its window is 10 minutes).
 MINT_WINDOW_SECONDS = 600.0
 
@@ -56,6 +59,42 @@ def token_cache_dir() -> Path:
     override = os.environ.get(CACHE_DIR_ENV)
     base = Path(override).expanduser() if override else user_cache_dir() / APP_DIR
     return base / TOKENS_DIR
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A minted access token and where it may be used.
+
+    Kept in this stdlib-only module: Spark pickles it to workers, and unpickling it there should
+    not import the Singer SDK.
+    """
+
+    value: str
+    api_domain: str | None
+    expires_at: float
+    lifetime: float
+
+    def __repr__(self) -> str:
+        """Keep the token itself out of reprs, logs and tracebacks."""
+        return f"AccessToken(api_domain={self.api_domain!r}, expires_at={self.expires_at:.0f})"
+
+    def is_fresh(self, now: float | None = None) -> bool:
+        """Whether the token is still good for a request, with the safety margin."""
+        margin = min(EXPIRY_MARGIN_SECONDS, self.lifetime / 4)
+        return (now if now is not None else time.time()) < self.expires_at - margin
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> AccessToken | None:
+        """A token from its cache-file form; None if the entry is not one."""
+        try:
+            return cls(
+                value=str(raw["value"]),
+                api_domain=str(raw["api_domain"]) if raw.get("api_domain") else None,
+                expires_at=float(raw["expires_at"]),
+                lifetime=float(raw["lifetime"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass

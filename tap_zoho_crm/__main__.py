@@ -2,7 +2,8 @@
 
 Bad input (wrong secret, revoked token, wrong data centre, unknown module, malformed
 start_date, an http URL, a response that is not Zoho's) ends with one clear line on stderr and
-exit code 1, never a traceback, at any LOGLEVEL.
+exit code 1, never a traceback, at any LOGLEVEL. ``tap-zoho-crm auth ...`` runs the OAuth helper
+(tap_zoho_crm/auth/) instead.
 """
 
 from __future__ import annotations

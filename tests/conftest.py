@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -15,6 +16,11 @@ from tap_zoho_crm.testing.emulator import ZohoEmulator
 #: the environment Spark starts with), set before any test runs so nothing uses the real home.
 SESSION_TOKEN_CACHE = tempfile.mkdtemp(prefix="tap-zoho-crm-tokens-")
 os.environ[CACHE_DIR_ENV] = SESSION_TOKEN_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's token cache directory."""
+    shutil.rmtree(SESSION_TOKEN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,12 @@ SESSION_TOKEN_CACHE = tempfile.mkdtemp(prefix="tap-zoho-crm-tokens-")
 os.environ[CACHE_DIR_ENV] = SESSION_TOKEN_CACHE
 
 
+@pytest.fixture(scope="session")
+def session_token_cache() -> str:
+    """The token cache directory Spark's Python workers use (see SESSION_TOKEN_CACHE)."""
+    return SESSION_TOKEN_CACHE
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's token cache directory."""
     shutil.rmtree(SESSION_TOKEN_CACHE, ignore_errors=True)

@@ -21,7 +21,6 @@ from lakeflow_bridge.datasource import ZohoCrmDataSource
 from tap_zoho_crm.client.auth import TOKEN_CACHE
 from tap_zoho_crm.client.token_cache import CACHE_DIR_ENV
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.conftest import SESSION_TOKEN_CACHE
 
 pytestmark = pytest.mark.spark
 
@@ -45,11 +44,11 @@ def explain(df: Any) -> str:
 
 
 def test_thirty_tables_through_spark_and_lakeflow_mint_one_token(
-    spark: Any, monkeypatch: pytest.MonkeyPatch
+    spark: Any, monkeypatch: pytest.MonkeyPatch, session_token_cache: str
 ) -> None:
     # Spark's Python workers use the session's cache directory (their environment is fixed when
     # Spark starts); this process uses the same one, as one machine's processes do.
-    monkeypatch.setenv(CACHE_DIR_ENV, SESSION_TOKEN_CACHE)
+    monkeypatch.setenv(CACHE_DIR_ENV, session_token_cache)
     TOKEN_CACHE.clear()
     with ZohoEmulator(profile="minimal", seed=DEMO_SEED + 40, token_mint_limit=10) as zoho:
         for number in range(EXTRA_MODULES):

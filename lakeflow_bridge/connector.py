@@ -5,6 +5,11 @@ stream), starting from the offset as the stream's Singer bookmark, and replays i
 into one batch. Discovery runs once per connector instance (and is shared for a few minutes by
 instances with the same options); every later call hands the tap the cached catalog, so field
 metadata is not read again. The connector makes no HTTP call itself.
+
+The access token travels with a pickled connector (``__getstate__``): Spark and the Lakeflow
+framework pickle connectors to their Python workers, which then use the driver's token instead
+of minting their own (Zoho allows 10 mints per refresh token in 10 minutes). It never travels
+as an option, so it is never in a plan, ``EXPLAIN`` or the Spark UI.
 """
 
 from __future__ import annotations
@@ -101,6 +106,47 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
     def __repr__(self) -> str:
         # Never show the options: they hold the client secret and the refresh token.
         return f"{type(self).__name__}(tables={len(self._tables or {})})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle with this process's access token, so a worker does not mint its own."""
+        state = dict(self.__dict__)
+        state["_carried_token"] = self.carried_token()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        token = state.pop("_carried_token", None)
+        self.__dict__.update(state)
+        self.adopt_token(token)
+
+    def carried_token(self) -> Any:
+        """This process's fresh access token for these credentials, if any (never mints)."""
+        from tap_zoho_crm.client.auth import carried_token  # noqa: PLC0415
+
+        return carried_token(self._zoho_settings())
+
+    def access_token(self) -> Any:
+        """A fresh access token to hand to workers: held, cached, or minted once here."""
+        from tap_zoho_crm.client.http import ZohoClient  # noqa: PLC0415
+
+        token = self.carried_token()
+        if token is None:
+            try:
+                ZohoClient(self._zoho_settings()).authenticator.update_access_token()
+            except Exception as exc:
+                raise ZohoCrmReadError(f"getting a Zoho access token failed: {exc}") from exc
+            token = self.carried_token()
+        return token
+
+    def adopt_token(self, token: Any) -> None:
+        """Use a token minted by another process (the Spark driver) until it nears expiry."""
+        from tap_zoho_crm.client.auth import adopt_token  # noqa: PLC0415
+
+        adopt_token(self._zoho_settings(), token)
+
+    def _zoho_settings(self) -> Any:
+        from tap_zoho_crm.config import ZohoSettings  # noqa: PLC0415
+
+        return ZohoSettings.from_config(self._tap_config, user_agent="lakeflow-bridge")
 
     def _check_config(self) -> None:
         """Let the tap validate its config now (no HTTP), so bad options fail at construction."""

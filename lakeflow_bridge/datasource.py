@@ -10,7 +10,9 @@
 
 Spark runs this code in Python worker processes: options arrive as (lower-cased) strings and
 the connector is rebuilt there. The catalog discovered while Spark asks for the schema travels
-with the pickled data source, so workers do not discover again.
+with the pickled data source, so workers do not discover again. So does the access token: the
+data source, its readers and their partitions carry it as a pickled field (never as an option,
+so it is in no plan, ``EXPLAIN`` or Spark UI page), and workers mint only near its expiry.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class ZohoCrmDataSource(DataSource):
     def __init__(self, options: Mapping[str, str]) -> None:
         super().__init__(options)  # type: ignore[arg-type]
         self._catalog: dict[str, Any] | None = None
+        self._token: Any = None
 
     @classmethod
     def name(cls) -> str:
@@ -71,15 +74,27 @@ class ZohoCrmDataSource(DataSource):
     def schema(self) -> StructType:
         """The table's schema; discovering it here caches the catalog for the workers."""
         connector = self._connector()
-        return connector.get_table_schema(self._table(), _plain(self.options))
+        schema = connector.get_table_schema(self._table(), _plain(self.options))
+        self._token = connector.access_token()
+        return schema
 
     def reader(self, schema: StructType) -> DataSourceReader:
         """Batch reads."""
-        return ZohoCrmBatchReader(_plain(self.options), self._table(), self._catalog, schema)
+        return ZohoCrmBatchReader(
+            _plain(self.options), self._table(), self._catalog, schema, self._driver_token()
+        )
 
     def simpleStreamReader(self, schema: StructType) -> SimpleDataSourceStreamReader:  # noqa: N802
         """Streaming reads (``SimpleDataSourceStreamReader``, micro-batches of one tap run)."""
-        return ZohoCrmStreamReader(_plain(self.options), self._table(), self._catalog, schema)
+        return ZohoCrmStreamReader(
+            _plain(self.options), self._table(), self._catalog, schema, self._driver_token()
+        )
+
+    def _driver_token(self) -> Any:
+        """The token to ship to workers: the one got with the schema, else one got now."""
+        if self._token is None or not self._token.is_fresh():
+            self._token = self._connector().access_token()
+        return self._token
 
     def _table(self) -> str:
         name = option(self.options, "tableName") or option(self.options, "path")
@@ -91,8 +106,21 @@ class ZohoCrmDataSource(DataSource):
 
     def _connector(self) -> ZohoCrmLakeflowConnect:
         connector = ZohoCrmLakeflowConnect.from_catalog(_plain(self.options), self._catalog)
+        connector.adopt_token(self._token)
         self._catalog = connector.catalog
         return connector
+
+
+class TablePartition(InputPartition):
+    """The one partition of a table read; it carries the driver's token to the executor."""
+
+    def __init__(self, table: str, token: Any) -> None:
+        super().__init__(table)
+        self.token = token
+
+    def __repr__(self) -> str:
+        """Name the table only (the token must not reach logs)."""
+        return f"TablePartition({self.value!r})"
 
 
 class _TableReading:
@@ -104,8 +132,10 @@ class _TableReading:
         table: str,
         catalog: Mapping[str, Any] | None,
         schema: StructType,
+        token: Any = None,
     ) -> None:
         self._options = options
+        self._token = token
         self._table = table
         self._catalog = dict(catalog) if catalog is not None else None
         self._schema = schema
@@ -123,6 +153,7 @@ class _TableReading:
             self._connector_instance = ZohoCrmLakeflowConnect.from_catalog(
                 self._options, self._catalog
             )
+            self._connector_instance.adopt_token(self._token)
         return self._connector_instance
 
     def _read_batch(self, start: dict) -> tuple[list[dict[str, Any]], dict]:
@@ -141,11 +172,12 @@ class ZohoCrmBatchReader(_TableReading, DataSourceReader):
 
     def partitions(self) -> list[InputPartition]:
         """One partition: the tap reads a stream sequentially."""
-        return [InputPartition(self._table)]
+        return [TablePartition(self._table, self._token)]
 
     def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
         """Every current row; a record updated between two batches appears once, as updated."""
         connector = self._connector()
+        connector.adopt_token(getattr(partition, "token", None))
         meta = connector.read_table_metadata(self._table, self._options)
         if meta["ingestion_type"] == "snapshot" and not self._deletes:
             records, _ = self._read_batch({})

@@ -2,7 +2,8 @@
 
 Bad input (wrong secret, revoked token, wrong data centre, unknown module, malformed
 start_date, an http URL, a response that is not Zoho's) ends with one clear line on stderr and
-exit code 1, never a traceback, at any LOGLEVEL.
+exit code 1, never a traceback, at any LOGLEVEL. ``tap-zoho-crm auth ...`` runs the OAuth helper
+(tap_zoho_crm/auth/) instead.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class _DropSdkStreamError(logging.Filter):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap's CLI; turn the tap's own errors into one line and exit code 1."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if args[:1] == ["auth"]:  # the OAuth helper (tap_zoho_crm/auth/)
+        from tap_zoho_crm.auth.cli import main as auth_main  # noqa: PLC0415
+
+        sys.exit(auth_main(args[1:]))
     command = TapZohoCrm.cli  # also sets up console logging
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:

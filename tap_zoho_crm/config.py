@@ -37,6 +37,18 @@ DATA_CENTRES: Mapping[str, str] = {
     "accounts.zoho.uk": "https://www.zohoapis.uk",
 }
 
+#: Data centre names (the ``region`` setting) -> Zoho Accounts URL.
+REGIONS: Mapping[str, str] = {
+    "us": "https://accounts.zoho.com",
+    "eu": "https://accounts.zoho.eu",
+    "in": "https://accounts.zoho.in",
+    "au": "https://accounts.zoho.com.au",
+    "cn": "https://accounts.zoho.com.cn",
+    "jp": "https://accounts.zoho.jp",
+    "ca": "https://accounts.zohocloud.ca",
+    "sa": "https://accounts.zoho.sa",
+}
+
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 DEFAULT_PAGE_SIZE = 200
 DEFAULT_MAX_CONCURRENCY = 5
@@ -100,6 +112,24 @@ def check_url(url: str, setting: str) -> str:
     if parts.query or parts.fragment:
         raise ZohoConfigError(f"'{setting}' must not contain a query or fragment")
     return url.strip().rstrip("/")
+
+
+def accounts_url_for(region: Any, base_url: Any) -> str:
+    """The Zoho Accounts URL from ``region`` (a data centre name) or ``base_url``.
+
+    Both may be given if they agree; different data centres are refused rather than guessed.
+    """
+    url = check_url(str(base_url), "base_url") if base_url not in (None, "") else None
+    if region in (None, ""):
+        return url or DEFAULT_ACCOUNTS_URL
+    name = str(region).strip().lower()
+    if name not in REGIONS:
+        raise ZohoConfigError(f"'region' must be one of {', '.join(REGIONS)} (got {str(region)!r})")
+    if url is not None and url != REGIONS[name]:
+        raise ZohoConfigError(
+            f"'region' {name} means {REGIONS[name]}, but 'base_url' is {url}; keep only one"
+        )
+    return REGIONS[name]
 
 
 def parse_start_date(value: str) -> dt.datetime:
@@ -204,6 +234,8 @@ class ZohoSettings:
     max_credits_per_run: int | None = None
     #: How far before its bookmark an incremental read starts again (see base.starting_point).
     lookback_seconds: float = 0.0
+    #: Share access tokens with other processes through the cache file (client/token_cache.py).
+    token_cache: bool = True
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -230,7 +262,7 @@ class ZohoSettings:
             client_id=str(config["client_id"]).strip(),
             client_secret=str(config["client_secret"]).strip(),
             refresh_token=str(config["refresh_token"]).strip(),
-            accounts_url=check_url(config.get("base_url") or DEFAULT_ACCOUNTS_URL, "base_url"),
+            accounts_url=accounts_url_for(config.get("region"), config.get("base_url")),
             api_url=check_url(api_url, "api_url") if api_url else None,
             start_date=parse_start_date(start) if start not in (None, "") else None,
             include_modules=_names(config.get("include_modules"), "include_modules"),
@@ -258,6 +290,7 @@ class ZohoSettings:
                 config, "max_credits_per_run", 1, MAX_CREDITS_PER_RUN
             ),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
+            token_cache=_flag(config, "token_cache", default=True),
         )
 
 

@@ -23,6 +23,7 @@ from tap_zoho_crm.config import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_TOKEN_THROTTLE_WAIT,
+    REGIONS,
     ZohoSettings,
     apply_aliases,
 )
@@ -119,10 +120,19 @@ class TapZohoCrm(Tap):
         th.Property(
             "base_url",
             th.URIType,
-            default=DEFAULT_ACCOUNTS_URL,
             description=(
                 "Zoho Accounts URL of your data centre, e.g. https://accounts.zoho.eu, "
-                "https://accounts.zohocloud.ca. Must be https (http only for loopback)."
+                "https://accounts.zohocloud.ca. Must be https (http only for loopback). "
+                f"Default {DEFAULT_ACCOUNTS_URL}, or the one `region` names."
+            ),
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            allowed_values=list(REGIONS),
+            description=(
+                "Data centre by name, instead of `base_url`: " + ", ".join(REGIONS) + ". "
+                "Setting both to different data centres is an error."
             ),
         ),
         th.Property(
@@ -199,7 +209,17 @@ class TapZohoCrm(Tap):
             default=DEFAULT_TOKEN_THROTTLE_WAIT,
             description=(
                 "Seconds to wait out Zoho Accounts' token throttling (10 tokens per 10 minutes "
-                "per refresh token) before failing."
+                "per refresh token). A wait known to be longer fails at once, saying when to "
+                "retry."
+            ),
+        ),
+        th.Property(
+            "token_cache",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Share access tokens between processes through a cache file in the user's "
+                "cache directory (docs/authentication.md); false: every process mints its own."
             ),
         ),
         th.Property(

@@ -1,10 +1,14 @@
 """Zoho OAuth: the refresh-token grant, token caching, and Zoho's 200-with-error answers.
 
 One `ZohoAuthenticator` per Tap instance (never a process singleton: two taps in one process
-may use different credentials). Zoho lets one refresh token mint only about 10 access tokens
-per 10 minutes, while the Lakeflow bridge builds a new Tap for every ``read_table`` call, so
-still-valid access tokens are kept in a process-wide cache keyed by a hash of the
-credentials. Different credentials never share an entry.
+may use different credentials). Zoho lets one refresh token mint only 10 access tokens per 10
+minutes, so a still-valid token is looked for, in order, in this instance, in a process-wide
+cache (the Lakeflow bridge builds a Tap per read, and Spark workers receive the driver's token
+through `adopt_token`), and in the cross-process cache file (token_cache.py); only then is one
+minted. Every cache is keyed by a hash of the credentials; different credentials never share.
+
+Throttling is waited out only when the wait is known to fit ``token_throttle_max_wait``
+(`throttle_wait`); otherwise the run stops at once with a line saying when to retry.
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
-import backoff
 import requests
 from singer_sdk.authenticators import OAuthAuthenticator
 
@@ -29,35 +33,26 @@ from tap_zoho_crm.client.errors import (
     is_token_throttling,
     oauth_error_message,
 )
+from tap_zoho_crm.client.token_cache import (
+    MINT_WINDOW_SECONDS,
+    AccessToken,
+    FileTokenCache,
+)
+
+if TYPE_CHECKING:
+    from tap_zoho_crm.config import ZohoSettings
 
 #: Sends the token request: (url, form fields) -> response. Provided by the HTTP client so
 #: that one object owns the session, timeouts and connection retries.
 TokenTransport = Callable[[str, Mapping[str, str]], requests.Response]
 
-#: Refresh this long before expiry (capped at a quarter of the lifetime for short tokens).
-EXPIRY_MARGIN_SECONDS = 300.0
 DEFAULT_TOKEN_LIFETIME = 3600
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 - a URL path, not a secret
 HEADER_PREFIX = "Zoho-oauthtoken "
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    """A minted access token and where it may be used."""
-
-    value: str
-    api_domain: str | None
-    expires_at: float
-    lifetime: float
-
-    def __repr__(self) -> str:
-        """Keep the token itself out of reprs, logs and tracebacks."""
-        return f"AccessToken(api_domain={self.api_domain!r}, expires_at={self.expires_at:.0f})"
-
-    def is_fresh(self, now: float | None = None) -> bool:
-        """Whether the token is still good for a request, with the safety margin."""
-        margin = min(EXPIRY_MARGIN_SECONDS, self.lifetime / 4)
-        return (now if now is not None else time.time()) < self.expires_at - margin
+#: Access tokens one refresh token may mint per `MINT_WINDOW_SECONDS` (Zoho Accounts' limit).
+MINT_LIMIT = 10
+#: Bound on token requests while waiting out throttling (each wait is bounded in time too).
+MAX_THROTTLED_ATTEMPTS = 20
 
 
 class _TokenCache:
@@ -66,6 +61,7 @@ class _TokenCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, AccessToken] = {}
+        self._mints: dict[str, list[float]] = {}
         self._mint_locks: dict[str, threading.Lock] = {}
 
     def get(self, key: str) -> AccessToken | None:
@@ -89,9 +85,19 @@ class _TokenCache:
         with self._lock:
             return self._mint_locks.setdefault(key, threading.Lock())
 
+    def record_mint(self, key: str, when: float) -> None:
+        with self._lock:
+            recent = [t for t in self._mints.get(key, []) if when - t < MINT_WINDOW_SECONDS]
+            self._mints[key] = [*recent, when]
+
+    def mints(self, key: str) -> list[float]:
+        with self._lock:
+            return list(self._mints.get(key, []))
+
     def clear(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._mints.clear()
 
 
 TOKEN_CACHE = _TokenCache()
@@ -103,6 +109,63 @@ def credentials_key(
     """A hash naming one credential set; the secrets themselves are never kept as keys."""
     material = "\x00".join((accounts_url, client_id, client_secret, refresh_token))
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def settings_key(settings: ZohoSettings) -> str:
+    """The credential key of a tap's settings."""
+    return credentials_key(
+        settings.accounts_url, settings.client_id, settings.client_secret, settings.refresh_token
+    )
+
+
+def carried_token(settings: ZohoSettings) -> AccessToken | None:
+    """This process's fresh token for these settings, to hand to another process (no mint)."""
+    return TOKEN_CACHE.get(settings_key(settings))
+
+
+def adopt_token(settings: ZohoSettings, token: AccessToken | None) -> None:
+    """Take a token minted elsewhere (a Spark driver) for these settings, if still fresh.
+
+    A fresher token already held here is kept.
+    """
+    if token is None or not token.is_fresh():
+        return
+    key = settings_key(settings)
+    held = TOKEN_CACHE.get(key)
+    if held is None or held.expires_at < token.expires_at:
+        TOKEN_CACHE.put(key, token)
+
+
+def throttle_wait(
+    mints: list[float], now: float, *, limit: int = MINT_LIMIT, window: float = MINT_WINDOW_SECONDS
+) -> float | None:
+    """Seconds until Zoho surely lets this refresh token mint again, if the known mints say.
+
+    Zoho blocks minting once ``limit`` tokens were minted in the last ``window`` seconds, and
+    lifts the block when the oldest of them leaves the window. Known only when this machine
+    itself made ``limit`` mints in the window; otherwise (mints elsewhere) None.
+    """
+    recent = sorted(t for t in mints if now - t < window)
+    if len(recent) < limit:
+        return None
+    return max(0.0, recent[-limit] + window - now)
+
+
+def throttled_message(wait: float, now: float) -> str:
+    """The one line for throttling: why, and when a new run will be let through."""
+    at = dt.datetime.fromtimestamp(now + wait, dt.UTC).strftime("%H:%M:%S")
+    minutes = max(1, round(wait / 60))
+    return (
+        'Zoho Accounts refused to mint an access token ("too many requests"): a refresh '
+        f"token may mint at most {MINT_LIMIT} access tokens per 10 minutes; retry after "
+        f"{at} UTC (in about {minutes} min), or set token_throttle_max_wait to at least "
+        f"{wait:.0f} seconds to wait it out"
+    )
+
+
+def _backoff_step(attempt: int) -> float:
+    """A full-jitter exponential wait: 5 s, 10 s, 20 s ... capped at 60 s."""
+    return random.uniform(0, min(60.0, 5.0 * 2**attempt))  # noqa: S311 - not cryptographic
 
 
 class _ThrottledError(Exception):
@@ -130,6 +193,7 @@ class ZohoAuthenticator(OAuthAuthenticator):
         transport: TokenTransport,
         throttle_max_wait: float,
         logger: logging.Logger | None = None,
+        file_cache: FileTokenCache | None = None,
     ) -> None:
         super().__init__(
             auth_endpoint=f"{accounts_url}{TOKEN_PATH}",
@@ -143,6 +207,7 @@ class ZohoAuthenticator(OAuthAuthenticator):
         self._key = credentials_key(accounts_url, client_id, client_secret, refresh_token)
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
+        self._file_cache = file_cache
         self.logger = logger or logging.getLogger(__name__)
 
     def __repr__(self) -> str:
@@ -189,6 +254,12 @@ class ZohoAuthenticator(OAuthAuthenticator):
             if self._token is not None and self._token.value == value:
                 self._token = None
         TOKEN_CACHE.discard(self._key, value)
+        if self._file_cache is not None:
+            with self._file_cache.locked(self._key) as usable:
+                entry = self._file_cache.load(self._key) if usable else None
+                if entry is not None and (entry.token or {}).get("value") == value:
+                    entry.token = None
+                    self._file_cache.store(self._key, entry, time.time())
 
     def _current(self) -> AccessToken:
         with self._lock:
@@ -197,9 +268,31 @@ class ZohoAuthenticator(OAuthAuthenticator):
             with TOKEN_CACHE.mint_lock(self._key):
                 token = TOKEN_CACHE.get(self._key)
                 if token is None:
-                    token = self._mint()
+                    token = self._from_file_or_mint()
                     TOKEN_CACHE.put(self._key, token)
             self._adopt(token)
+            return token
+
+    def _from_file_or_mint(self) -> AccessToken:
+        """The cache file's token if fresh, else mint under the file lock and write it there.
+
+        The lock is held while minting, so processes that start together wait for the first
+        one's token instead of each minting.
+        """
+        if self._file_cache is None:
+            return self._mint([])
+        with self._file_cache.locked(self._key) as usable:
+            if not usable:
+                return self._mint([])
+            entry = self._file_cache.load(self._key)
+            cached = AccessToken.from_dict(entry.token) if entry.token else None
+            if cached is not None and cached.is_fresh():
+                self.logger.debug("Using the cached Zoho access token (token cache file)")
+                return cached
+            token = self._mint(entry.mints)
+            entry.mints = sorted({*entry.mints, *TOKEN_CACHE.mints(self._key)})
+            entry.token = asdict(token)
+            self._file_cache.store(self._key, entry, time.time())
             return token
 
     def _adopt(self, token: AccessToken) -> None:
@@ -209,28 +302,38 @@ class ZohoAuthenticator(OAuthAuthenticator):
         self.expires_in = int(token.lifetime)
         self.last_refreshed = dt.datetime.fromtimestamp(token.expires_at - token.lifetime, dt.UTC)
 
-    def _mint(self) -> AccessToken:
-        try:
-            return backoff.on_exception(
-                backoff.expo,
-                _ThrottledError,
-                max_time=self._throttle_max_wait,
-                factor=5,
-                max_value=60,
-                jitter=backoff.full_jitter,
-                on_backoff=self._log_throttled,
-                logger=None,
-            )(self._mint_once)()
-        except _ThrottledError:
-            raise ZohoTokenThrottledError(
-                "Zoho Accounts is throttling token requests for this refresh token (at most "
-                "10 access tokens per 10 minutes); wait about 10 minutes and run again"
-            ) from None
-
-    def _log_throttled(self, details: Mapping[str, Any]) -> None:
-        self.logger.warning(
-            "Zoho Accounts is throttling token requests; retrying in %.1f s", details["wait"]
-        )
+    def _mint(self, known_mints: list[float]) -> AccessToken:
+        """Mint a token; wait out throttling only when the wait fits the configured bound."""
+        deadline = time.monotonic() + self._throttle_max_wait
+        for attempt in range(MAX_THROTTLED_ATTEMPTS):
+            try:
+                token = self._mint_once()
+            except _ThrottledError:
+                now = time.time()
+                known = throttle_wait([*known_mints, *TOKEN_CACHE.mints(self._key)], now)
+                left = deadline - time.monotonic()
+                # Mints made elsewhere: Zoho may need its whole window, which must fit the
+                # bound at first; later attempts go on while any of the bound is left.
+                if known is not None:
+                    too_long = known > left
+                else:
+                    too_long = left <= 0 or (
+                        attempt == 0 and self._throttle_max_wait < MINT_WINDOW_SECONDS
+                    )
+                if too_long:
+                    shown = known if known is not None else MINT_WINDOW_SECONDS
+                    raise ZohoTokenThrottledError(throttled_message(shown, now)) from None
+                # A known wait is slept at once; an unknown one in growing random steps.
+                step = known + 1 if known is not None else _backoff_step(attempt)
+                step = min(step, left)
+                self.logger.warning(
+                    "Zoho Accounts is throttling token requests; retrying in %.1f s", step
+                )
+                time.sleep(step)
+                continue
+            TOKEN_CACHE.record_mint(self._key, token.expires_at - token.lifetime)
+            return token
+        raise ZohoTokenThrottledError(throttled_message(MINT_WINDOW_SECONDS, time.time()))
 
     def _mint_once(self) -> AccessToken:
         requested_at = time.time()

@@ -40,6 +40,7 @@ from tap_zoho_crm.client.errors import (
     classify,
     mentions_daily_limit,
 )
+from tap_zoho_crm.client.token_cache import FileTokenCache
 from tap_zoho_crm.config import ZohoSettings, api_domain_for, check_url
 from tap_zoho_crm.paging import IfModifiedSinceReading
 
@@ -157,6 +158,7 @@ class ZohoClient:
             transport=self._post_token,
             throttle_max_wait=settings.token_throttle_max_wait,
             logger=self.logger,
+            file_cache=FileTokenCache() if settings.token_cache else None,
         )
         self._slots = threading.BoundedSemaphore(settings.max_concurrency)
         self._state_lock = threading.Lock()

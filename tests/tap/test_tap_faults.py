@@ -118,18 +118,21 @@ def test_retry_after_is_honoured_and_bounded():
 def test_token_throttling_is_waited_out_within_the_bound(fresh_tokens):
     with ZohoEmulator(profile="minimal", seed=8, token_mint_limit=1) as zoho:
         TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
-        TOKEN_CACHE.clear()  # a second process: it must mint again, and Zoho throttles it
+        TOKEN_CACHE.clear()  # a second machine: it must mint again, and Zoho throttles it
         # Zoho lifts the block after its 10-minute window; here the window passes in 1.5 s.
+        # The mints are not this machine's, so the wait is unknown: the whole window must fit.
         lift = threading.Timer(1.5, zoho.clock.advance, args=(600,))
         lift.start()
         started = time.monotonic()
         tap = TapZohoCrm(
-            config=zoho.tap_config(include_modules=["Leads"], token_throttle_max_wait=60),
+            config=zoho.tap_config(
+                include_modules=["Leads"], token_throttle_max_wait=600, token_cache=False
+            ),
             parse_env_config=False,
         )
         lift.join()
         assert "Leads" in tap.streams
-        assert 1.5 <= time.monotonic() - started < 60
+        assert 1.5 <= time.monotonic() - started < 120
         assert zoho.stats.calls[TOKEN] >= 3  # minted, refused at least once, minted
 
 
@@ -137,8 +140,10 @@ def test_token_throttling_beyond_the_bound_is_a_clear_error(fresh_tokens):
     with ZohoEmulator(profile="minimal", seed=8, token_mint_limit=1) as zoho:
         TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
         TOKEN_CACHE.clear()
-        with pytest.raises(ZohoTokenThrottledError, match="wait about 10 minutes"):
+        with pytest.raises(ZohoTokenThrottledError, match="retry after"):
             TapZohoCrm(
-                config=zoho.tap_config(include_modules=["Leads"], token_throttle_max_wait=0),
+                config=zoho.tap_config(
+                    include_modules=["Leads"], token_throttle_max_wait=0, token_cache=False
+                ),
                 parse_env_config=False,
             )

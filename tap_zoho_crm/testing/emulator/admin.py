@@ -180,6 +180,11 @@ def revoke(ctx: Context, req: Request) -> Any:
     return {"ok": True}
 
 
+def self_client_code(ctx: Context, req: Request) -> Any:
+    body = _body(req) if req.body else {}
+    return {"code": ctx.emu.self_client_code(body.get("scope"), float(body.get("ttl", 180)))}
+
+
 ROUTES: list[tuple[str, str, Callable[[Context, Request], Response]]] = [
     (method, P + path, _guard(fn))
     for method, path, fn in [
@@ -195,6 +200,7 @@ ROUTES: list[tuple[str, str, Callable[[Context, Request], Response]]] = [
         ("POST", "/modules", module_add),
         ("POST", "/fields/{module}", field_add),
         ("POST", "/oauth/revoke", revoke),
+        ("POST", "/oauth/self-client-code", self_client_code),
         ("GET", "/records/{module}/ids", record_ids),
         ("GET", "/records/{module}/count", record_count),
         ("POST", "/records/{module}/mass_update", records_mass_update),

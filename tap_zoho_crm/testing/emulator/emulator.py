@@ -156,6 +156,12 @@ class ZohoEmulator:
         """A fresh access token for the default refresh token, outside the mint throttle."""
         return self.oauth.mint(self.refresh_token, count=False)
 
+    def self_client_code(self, scope: str | None = None, ttl: float = 180) -> str:
+        """A grant code as the API console's Self Client "Generate Code" hands it out."""
+        if scope is None:
+            return self.oauth.self_client_code(ttl=ttl)
+        return self.oauth.self_client_code(scope, ttl)
+
     def issue_refresh_token(self, user_id: str | None = None, scope: str | None = None) -> str:
         """A new refresh token for another user or with fewer scopes.
 

@@ -2,6 +2,11 @@
 
 Token-endpoint errors answer HTTP 200 with an ``error`` key, as Zoho does; throttling (more than
 ``token_mint_limit`` mints per refresh token in 10 minutes) answers 400 "Access Denied".
+
+Grant codes (Zoho Accounts, section 2.1 of the API notes): the consent page's codes and the API
+console's Self Client codes are single-use and expire (2 minutes; Self Client 3-10 minutes), a
+used or expired one answers ``invalid_code``. A consent code brings a refresh token only with
+``access_type=offline``, and after the user's first one only with ``prompt=consent`` too.
 """
 
 from __future__ import annotations
@@ -62,8 +67,9 @@ class GrantCode:
     client_id: str
     user_id: str
     scope: str
-    redirect_uri: str
+    redirect_uri: str | None  # None: a Self Client code (exchanged without redirect_uri)
     expires_at: float
+    offline: bool = True
 
 
 class OAuthServer:
@@ -81,6 +87,8 @@ class OAuthServer:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.access_tokens: dict[str, AccessToken] = {}
         self.codes: dict[str, GrantCode] = {}
+        #: Users who already received a refresh token through the consent page.
+        self.consented: set[str] = set()
         self._lock = threading.Lock()
         self.refresh_token = self.issue_refresh_token(api_user_id)
 
@@ -90,6 +98,15 @@ class OAuthServer:
         with self._lock:
             self.refresh_tokens[token] = RefreshToken(self.client_id, user_id, scope)
         return token
+
+    def self_client_code(self, scope: str = DEFAULT_SCOPE, ttl: float = 180) -> str:
+        """A code as the API console's Self Client "Generate Code" gives it (3-10 minutes)."""
+        code = _token()
+        with self._lock:
+            self.codes[code] = GrantCode(
+                self.client_id, self.api_user_id, scope, None, self.clock.time() + ttl
+            )
+        return code
 
     def revoke(self, token: str) -> bool:
         with self._lock:
@@ -161,21 +178,23 @@ class OAuthServer:
             code = self.codes.pop(params.get("code", ""), None)
         if code is None or code.expires_at < self.clock.time():
             return Response.json(200, {"error": "invalid_code"})
-        if params.get("redirect_uri", code.redirect_uri) != code.redirect_uri:
+        if code.redirect_uri is not None and (
+            params.get("redirect_uri", code.redirect_uri) != code.redirect_uri
+        ):
             return Response.json(200, {"error": "invalid_redirect_uri"})
         refresh = self.issue_refresh_token(code.user_id, code.scope)
         access = self.mint(refresh)
-        return Response.json(
-            200,
-            {
-                "access_token": access,
-                "refresh_token": refresh,
-                "scope": code.scope,
-                "api_domain": base,
-                "token_type": "Bearer",
-                "expires_in": self.token_ttl,
-            },
-        )
+        answer = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "scope": code.scope,
+            "api_domain": base,
+            "token_type": "Bearer",
+            "expires_in": self.token_ttl,
+        }
+        if not code.offline:
+            del answer["refresh_token"]
+        return Response.json(200, answer)
 
     def revoke_endpoint(self, ctx: Context, req: Request) -> Response:
         token = _params(req).get("token", "")
@@ -213,12 +232,18 @@ class OAuthServer:
         else:
             code = _token()
             with self._lock:
+                offline = params.get("access_type") == "offline" and (
+                    params.get("prompt") == "consent" or self.api_user_id not in self.consented
+                )
+                if offline:
+                    self.consented.add(self.api_user_id)
                 self.codes[code] = GrantCode(
                     self.client_id,
                     self.api_user_id,
                     params.get("scope") or DEFAULT_SCOPE,
                     redirect,
                     self.clock.time() + GRANT_CODE_TTL,
+                    offline,
                 )
             query["code"] = code
             query["location"] = "us"

@@ -8,10 +8,11 @@ exit code 1, never a traceback, at any LOGLEVEL.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
 from tap_zoho_crm.tap import TapZohoCrm
@@ -31,14 +32,40 @@ class _DropSdkStreamError(logging.Filter):
         return not str(record.msg).startswith(_SDK_STREAM_ERROR)
 
 
+def _subcommands() -> dict[str, Callable[[list[str]], None]]:
+    """``tap-zoho-crm <name> ...`` commands beside the SDK's CLI."""
+    from tap_zoho_crm import plan  # noqa: PLC0415 - only when asked
+
+    return {"plan": plan.main}
+
+
+def _take_log_level(args: list[str]) -> list[str]:
+    """Apply and remove ``--log-level X`` (the SDK reads only the LOGLEVEL variable)."""
+    out: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--log-level":
+            os.environ["LOGLEVEL"] = next(rest, "info").upper()
+        elif arg.startswith("--log-level="):
+            os.environ["LOGLEVEL"] = arg.split("=", 1)[1].upper()
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap's CLI; turn the tap's own errors into one line and exit code 1."""
+    args = _take_log_level(list(argv) if argv is not None else sys.argv[1:])
     command = TapZohoCrm.cli  # also sets up console logging
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name=TapZohoCrm.name)
+        subcommand = _subcommands().get(args[0]) if args else None
+        if subcommand is not None:
+            subcommand(args[1:])
+            return
+        command.main(args=args, prog_name=TapZohoCrm.name)
     except TapZohoCrmError as exc:
         where = f"stream {exc.stream}: " if exc.stream else ""
         TapZohoCrm.logger.error("%s%s", where, exc)

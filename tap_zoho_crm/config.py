@@ -188,6 +188,8 @@ class ZohoSettings:
     junction_full_pass_hours: float = 0.0
     #: How far before its bookmark an incremental read starts again (see base.starting_point).
     lookback_seconds: float = 0.0
+    #: Seconds between progress lines (0: none); see tap_zoho_crm/client/usage.py.
+    progress_interval_seconds: float = 30.0
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -237,6 +239,7 @@ class ZohoSettings:
             include_attachments=_flag(config, "include_attachments", default=False),
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
+            progress_interval_seconds=_number(config, "progress_interval_seconds", 30, 0, 86400),
         )
 
 

@@ -39,6 +39,23 @@ def _subcommands() -> dict[str, Callable[[list[str]], None]]:
     return {"plan": plan.main}
 
 
+#: The SDK's options that take a value: a word after one of them is that value.
+_VALUED_OPTIONS = frozenset({"--config", "--catalog", "--state", "--properties", "--format"})
+
+
+def _find_subcommand(args: list[str]) -> tuple[Callable[[list[str]], None], list[str]] | None:
+    """The subcommand named anywhere among the arguments, and the other arguments.
+
+    Anywhere, not only first: ``meltano invoke tap-zoho-crm plan`` puts Meltano's own
+    ``--config``/``--catalog``/``--state`` options before the word.
+    """
+    commands = _subcommands()
+    for index, arg in enumerate(args):
+        if arg in commands and (index == 0 or args[index - 1] not in _VALUED_OPTIONS):
+            return commands[arg], args[:index] + args[index + 1 :]
+    return None
+
+
 def _take_log_level(args: list[str]) -> list[str]:
     """Apply and remove ``--log-level X`` (the SDK reads only the LOGLEVEL variable)."""
     out: list[str] = []
@@ -61,9 +78,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
     try:
-        subcommand = _subcommands().get(args[0]) if args else None
-        if subcommand is not None:
-            subcommand(args[1:])
+        found = _find_subcommand(args)
+        if found is not None:
+            subcommand, rest = found
+            subcommand(rest)
             return
         command.main(args=args, prog_name=TapZohoCrm.name)
     except TapZohoCrmError as exc:

@@ -138,7 +138,8 @@ def test_plan_cli_prints_each_stream_and_what_the_plan_spent(demo, tmp_path):
     state_path = write_json(tmp_path / "state.json", {})
 
     demo.stats.reset()
-    table = cli(["plan", "--config", config_path, "--catalog", catalog_path, "--state", state_path])
+    # Options may come first, as `meltano invoke tap-zoho-crm plan` passes them.
+    table = cli(["--config", config_path, "--catalog", catalog_path, "--state", state_path, "plan"])
     assert table.returncode == 0, table.stderr[-3000:]
     spent = crm_calls(demo)
     lines = table.stdout.splitlines()

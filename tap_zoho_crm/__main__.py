@@ -46,8 +46,8 @@ _VALUED_OPTIONS = frozenset({"--config", "--catalog", "--state", "--properties",
 def _find_subcommand(args: list[str]) -> tuple[Callable[[list[str]], None], list[str]] | None:
     """The subcommand named anywhere among the arguments, and the other arguments.
 
-    Anywhere, not only first: ``meltano invoke tap-zoho-crm plan`` puts Meltano's own
-    ``--config``/``--catalog``/``--state`` options before the word.
+    Anywhere, not only first: a wrapper (``meltano invoke tap-zoho-crm plan``) may put its
+    own ``--config``/``--catalog``/``--state`` options before the word.
     """
     commands = _subcommands()
     for index, arg in enumerate(args):

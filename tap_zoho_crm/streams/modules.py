@@ -277,8 +277,8 @@ class ModuleStream(ZohoStream):
             since, skip_ids = self.planned_start()
             mode = "incremental " + describe_since(since) if since else "first sync, every record"
             sample = counts.sample(self.module, since, rich)
-            if sample.more:
-                records = counts.since(self.module, since)
+            if sample.more:  # the ids at the bookmark are skipped, not read again
+                records = max(0, counts.since(self.module, since) - len(skip_ids))
             else:
                 records = sum(1 for row in sample.rows if to_int_id(row.get("id")) not in skip_ids)
         else:

@@ -298,8 +298,8 @@ class SubformStream(ZohoStream):
 
         Assumes COQL is allowed; without it, one single-record GET per changed parent.
         """
-        since, _ = self.planned_start()
-        parents = counts.since(self.parent_module, since)
+        since, skip_ids = self.planned_start()
+        parents = max(0, counts.since(self.parent_module, since) - len(skip_ids))
         coql = -(-parents // IDS_PER_CALL) * len(
             chunk_fields(self.columns, leading=("id", "Parent_Id"))
         )

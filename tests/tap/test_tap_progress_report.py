@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from singer_sdk.singerlib.encoding import GenericSingerWriter
 from singer_sdk.singerlib.messages import Message
 from tap_helpers import cli, discover, run_sync, select_only, write_json
 
+from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
@@ -176,3 +178,18 @@ def test_progress_and_report_are_info_lines_silenced_by_log_level_warning(demo, 
     assert "Run report" not in quiet.stderr
     assert "Progress " not in quiet.stderr
     assert " INFO " not in quiet.stderr
+
+
+def test_a_run_stopped_by_the_credit_budget_still_reports_what_it_spent(fresh_demo):
+    zoho = fresh_demo
+    config = zoho.tap_config()
+    catalog = discover(config)
+    zoho.clock.advance(86_401)  # discovery's credits leave the rolling 24-hour window
+    zoho.faults.daily_credits = 100
+    zoho.stats.reset()
+    with tap_lines() as lines, pytest.raises(ZohoCreditsExhaustedError):
+        run_sync(config, catalog=catalog)
+    (summary,) = lines.matching(TOTAL)
+    assert number(summary["calls"]) == crm_calls(zoho)
+    assert number(summary["credits"]) == zoho.stats.credits == 100
+    assert number(summary["remaining"]) == 0

@@ -11,21 +11,26 @@ from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.client.usage import UNATTRIBUTED
 from tap_zoho_crm.config import ZohoSettings
 
+
+def coql(tail: str) -> dict[str, str]:
+    return {"select_query": f"select id from Leads where id > 0{tail}"}
+
+
 CALLS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("get records", "GET", "Leads", {"fields": "id", "per_page": 200}),
     ("get records, custom view", "GET", "Leads", {"fields": "id", "cvid": "12345"}),
     ("count", "GET", "Leads/actions/count", {}),
     ("deleted", "GET", "Leads/deleted", {"type": "all"}),
     ("users", "GET", "users", {"type": "AllUsers"}),
-    ("coql, no limit", "POST", "coql", {"select_query": "select id from Leads where id > 0"}),
-    ("coql, limit 200", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 200"}),
-    ("coql, limit 201", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 201"}),
-    ("coql, limit 1000", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 1000"}),
-    ("coql, limit 2000", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 2000"}),
-    ("coql, offset", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 5 offset 900"}),
-    ("coql, offset first", "POST", "coql", {"select_query": "select id from Leads where id > 0 limit 900, 1500"}),
+    ("coql, no limit", "POST", "coql", coql("")),
+    ("coql, limit 200", "POST", "coql", coql(" limit 200")),
+    ("coql, limit 201", "POST", "coql", coql(" limit 201")),
+    ("coql, limit 1000", "POST", "coql", coql(" limit 1000")),
+    ("coql, limit 2000", "POST", "coql", coql(" limit 2000")),
+    ("coql, offset", "POST", "coql", coql(" limit 5 offset 900")),
+    ("coql, offset first", "POST", "coql", coql(" limit 900, 1500")),
     ("refused", "GET", "Leads", {"fields": "id", "per_page": 999}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("kind", "method", "path", "args"), CALLS, ids=[c[0] for c in CALLS])

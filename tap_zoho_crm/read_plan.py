@@ -30,6 +30,8 @@ from tap_zoho_crm.records import format_utc
 if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
 
+#: The widest COQL page (3 credits): counts up to this many rows in one call.
+COQL_WIDE_LIMIT = 2000
 #: COQL's reach (LIMIT + OFFSET); a bisection stops there.
 COQL_REACH = 100_000
 #: A bisection stops once the count is known this closely (relative).
@@ -143,14 +145,22 @@ class CheapCounts:
         return self._changed[key]
 
     def _bisect(self, module: str, since: dt.datetime, at_least: int) -> int:
-        """Count the records modified since ``since`` by COQL probes ``limit 1 offset k``.
+        """Count the records modified since ``since`` by COQL: one 2,000-row page, then probes.
 
+        Past 2,000 rows, probes ``limit 1 offset k`` (1 credit each) bisect the count to 2 %.
         Falls back to the module's total (an upper bound) without COQL (scope, edition).
         """
         total = self.total(module)
         low, high = at_least, max(at_least, total)
         where = f"Modified_Time >= '{format_utc(since)}'"
         try:
+            # Up to 2,000 rows, one 3-credit call counts them exactly.
+            query = f"select id from {module} where {where} limit {COQL_WIDE_LIMIT}"  # noqa: S608
+            response = self.client.post_json("coql", {"select_query": query})
+            rows = [] if response.is_empty else response.items("data")
+            if not response.info.get("more_records"):
+                return max(at_least, len(rows))
+            low = max(low, len(rows))
             while high - low > max(1, int(low * BISECTION_PRECISION)) and low < COQL_REACH:
                 middle = min((low + high) // 2, COQL_REACH - 1)
                 # A module API name, an instant and an integer: nothing user-supplied.

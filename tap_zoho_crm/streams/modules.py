@@ -275,7 +275,12 @@ class ModuleStream(ZohoStream):
         rich = rich if self.settings.full_rich_text else []
         if self.replication_key == REPLICATION_KEY:
             since, skip_ids = self.planned_start()
-            mode = "incremental " + describe_since(since) if since else "first sync, every record"
+            if self._bookmark is not None and self._bookmark.instant is not None:
+                mode = "incremental " + describe_since(since)
+            elif since is not None:
+                mode = "first sync, records modified " + describe_since(since)  # start_date
+            else:
+                mode = "first sync, every record"
             sample = counts.sample(self.module, since, rich)
             if sample.more:  # the ids at the bookmark are skipped, not read again
                 records = max(0, counts.since(self.module, since) - len(skip_ids))

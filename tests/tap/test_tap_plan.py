@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from tap_helpers import cli, discover, run_sync, select_only, write_json
+from tap_helpers import cli, discover, instant, run_sync, select_only, write_json
 
 from tap_zoho_crm.plan import DISCOVERY, Plan, make_plan, render
 from tap_zoho_crm.tap import TapZohoCrm
@@ -165,3 +165,35 @@ def test_plan_cli_with_a_missing_file_says_so_in_one_line(tmp_path):
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert "cannot read the config file" in result.stderr
+
+
+def test_plan_of_a_first_sync_from_start_date_counts_by_coql(fresh_demo):
+    zoho = fresh_demo
+    stamps = sorted(instant(str(row["Modified_Time"])) for row in zoho.iter_records("Leads"))
+    start = stamps[len(stamps) // 3]
+    truth = sum(1 for stamp in stamps if stamp >= start)
+    config = {**zoho.tap_config(), "start_date": start.isoformat()}
+    catalog = select_only(discover(config), {"Leads", "Contacts", "Deals"})
+    plan = plan_for(zoho, config, catalog)
+    (leads,) = [row for row in plan.rows if row.stream == "Leads"]
+    assert leads.mode.startswith("first sync, records modified since ")
+    assert leads.records is not None
+    assert 200 < truth <= 2000  # more than the sample page: counted by one COQL call
+    assert abs(leads.records - truth) <= 0.02 * truth
+    run_and_compare(zoho, config, catalog, plan)
+
+
+def test_more_than_2000_changed_records_are_counted_by_coql_bisection():
+    with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 6000}) as zoho:
+        stamps = sorted(instant(str(row["Modified_Time"])) for row in zoho.iter_records("Leads"))
+        start = stamps[len(stamps) // 3]
+        truth = sum(1 for stamp in stamps if stamp >= start)
+        config = {**zoho.tap_config(), "start_date": start.isoformat()}
+        catalog = select_only(discover(config), {"Leads"})
+        plan = plan_for(zoho, config, catalog)
+        probes = zoho.stats.calls["POST /crm/v8/coql"]
+    (leads,) = plan.rows
+    assert truth > 2000
+    assert leads.records is not None
+    assert abs(leads.records - truth) <= 0.02 * truth
+    assert 2 <= probes <= 15  # one 2,000-row page, then a bisection to 2 %

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from singer_sdk.exceptions import ConfigValidationError
+
 from tap_zoho_crm.client.errors import ZohoConfigError, ZohoModuleUnavailableError
 from tap_zoho_crm.client.usage import UNATTRIBUTED
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan
@@ -185,13 +187,16 @@ def main(argv: Sequence[str]) -> None:
         config.update(_load_json(path, "config"))
     catalog = _load_json(args.catalog, "catalog") if args.catalog else None
     state = _load_json(args.state, "state") if args.state else None
-    tap = TapZohoCrm(
-        config=config,
-        catalog=catalog,
-        state=state,
-        parse_env_config="ENV" in args.config,
-        setup_mapper=False,
-    )
+    try:
+        tap = TapZohoCrm(
+            config=config,
+            catalog=catalog,
+            state=state,
+            parse_env_config="ENV" in args.config,
+            setup_mapper=False,
+        )
+    except ConfigValidationError as exc:
+        raise ZohoConfigError(f"invalid config: {'; '.join(exc.errors) or exc}") from None
     try:
         plan = make_plan(tap, catalog_given=catalog is not None)
     finally:

@@ -197,3 +197,14 @@ def test_more_than_2000_changed_records_are_counted_by_coql_bisection():
     assert leads.records is not None
     assert abs(leads.records - truth) <= 0.02 * truth
     assert 2 <= probes <= 15  # one 2,000-row page, then a bisection to 2 %
+
+
+def test_plan_cli_with_an_incomplete_config_names_what_is_missing(tmp_path):
+    config = write_json(tmp_path / "config.json", {"client_id": "only-this"})
+    result = cli(["plan", "--config", config])
+    assert result.returncode == 1
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert "invalid config" in errors[0]
+    assert "'client_secret' is a required property" in errors[0]

@@ -9,10 +9,11 @@ exit code 1, never a traceback, at any LOGLEVEL. ``tap-zoho-crm auth ...`` runs 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
 from tap_zoho_crm.tap import TapZohoCrm
@@ -32,6 +33,44 @@ class _DropSdkStreamError(logging.Filter):
         return not str(record.msg).startswith(_SDK_STREAM_ERROR)
 
 
+def _subcommands() -> dict[str, Callable[[list[str]], None]]:
+    """``tap-zoho-crm <name> ...`` commands beside the SDK's CLI."""
+    from tap_zoho_crm import plan  # noqa: PLC0415 - only when asked
+
+    return {"plan": plan.main}
+
+
+#: The SDK's options that take a value: a word after one of them is that value.
+_VALUED_OPTIONS = frozenset({"--config", "--catalog", "--state", "--properties", "--format"})
+
+
+def _find_subcommand(args: list[str]) -> tuple[Callable[[list[str]], None], list[str]] | None:
+    """The subcommand named anywhere among the arguments, and the other arguments.
+
+    Anywhere, not only first: a wrapper (``meltano invoke tap-zoho-crm plan``) may put its
+    own ``--config``/``--catalog``/``--state`` options before the word.
+    """
+    commands = _subcommands()
+    for index, arg in enumerate(args):
+        if arg in commands and (index == 0 or args[index - 1] not in _VALUED_OPTIONS):
+            return commands[arg], args[:index] + args[index + 1 :]
+    return None
+
+
+def _take_log_level(args: list[str]) -> list[str]:
+    """Apply and remove ``--log-level X`` (the SDK reads only the LOGLEVEL variable)."""
+    out: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--log-level":
+            os.environ["LOGLEVEL"] = next(rest, "info").upper()
+        elif arg.startswith("--log-level="):
+            os.environ["LOGLEVEL"] = arg.split("=", 1)[1].upper()
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap's CLI; turn the tap's own errors into one line and exit code 1."""
     args = list(argv) if argv is not None else sys.argv[1:]
@@ -39,12 +78,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         from tap_zoho_crm.auth.cli import main as auth_main  # noqa: PLC0415
 
         sys.exit(auth_main(args[1:]))
+    args = _take_log_level(args)
     command = TapZohoCrm.cli  # also sets up console logging
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name=TapZohoCrm.name)
+        found = _find_subcommand(args)
+        if found is not None:
+            subcommand, rest = found
+            subcommand(rest)
+            return
+        command.main(args=args, prog_name=TapZohoCrm.name)
     except TapZohoCrmError as exc:
         where = f"stream {exc.stream}: " if exc.stream else ""
         TapZohoCrm.logger.error("%s%s", where, exc)

@@ -236,6 +236,8 @@ class ZohoSettings:
     lookback_seconds: float = 0.0
     #: Share access tokens with other processes through the cache file (client/token_cache.py).
     token_cache: bool = True
+    #: Seconds between progress lines (0: none); see tap_zoho_crm/client/usage.py.
+    progress_interval_seconds: float = 30.0
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -291,6 +293,7 @@ class ZohoSettings:
             ),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
             token_cache=_flag(config, "token_cache", default=True),
+            progress_interval_seconds=_number(config, "progress_interval_seconds", 30, 0, 86400),
         )
 
 

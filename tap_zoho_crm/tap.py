@@ -15,6 +15,7 @@ from singer_sdk.singerlib import Catalog, SelectionMask
 
 from tap_zoho_crm.client.errors import ZohoConfigError
 from tap_zoho_crm.client.http import ZohoClient
+from tap_zoho_crm.client.usage import DEFAULT_PROGRESS_INTERVAL, ProgressTicker
 from tap_zoho_crm.config import (
     DEFAULT_ACCOUNTS_URL,
     DEFAULT_MAX_CONCURRENCY,
@@ -323,6 +324,16 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "progress_interval_seconds",
+            th.NumberType,
+            default=DEFAULT_PROGRESS_INTERVAL,
+            description=(
+                "Seconds between progress lines (one per stream syncing: records so far, API "
+                "calls, credits, ETA when the total is known); 0 turns them off. They are INFO "
+                "lines, so LOGLEVEL=warning also silences them."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description=f"User-Agent header (default tap-zoho-crm/{VERSION}).",
@@ -385,6 +396,33 @@ class TapZohoCrm(Tap):
         if self._client is None:
             self._client = ZohoClient(self.settings, logger=self.logger)
         return self._client
+
+    # -- sync: progress lines and the run report ------------------------------------------------
+
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK, see the docstring
+        """The SDK's sync of every stream, with progress lines and a cost report at the end.
+
+        The SDK marks this final, but it is the one place that encloses the whole run, also
+        when a stream fails (the report then says what was spent before the failure).
+        """
+        ledger = self.client.usage
+        ticker = ProgressTicker(
+            ledger,
+            self.logger,
+            self.settings.progress_interval_seconds,
+            expected_records=self._expected_records,
+        )
+        ticker.start()
+        try:
+            super().sync_all()
+        finally:
+            ticker.stop()
+            for line in ledger.report_lines(self.client.credits_remaining):
+                self.logger.info("%s", line)
+
+    def _expected_records(self, name: str) -> int | None:
+        stream = self.streams.get(name)
+        return stream.expected_records() if isinstance(stream, ZohoStream) else None
 
     # -- streams ------------------------------------------------------------------------------
 

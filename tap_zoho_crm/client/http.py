@@ -8,6 +8,7 @@ fan-out calls, and the stop on daily-credit exhaustion.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import email.utils
 import logging
@@ -25,7 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from tap_zoho_crm.client.auth import ZohoAuthenticator
-from tap_zoho_crm.client.credits import UNCHARGED_STATUSES, CreditMeter, call_credits
+from tap_zoho_crm.client.credits import CreditMeter
 from tap_zoho_crm.client.errors import (
     ErrorKind,
     ZohoAPIError,
@@ -41,6 +42,7 @@ from tap_zoho_crm.client.errors import (
     mentions_daily_limit,
 )
 from tap_zoho_crm.client.token_cache import FileTokenCache
+from tap_zoho_crm.client.usage import UsageLedger, usage_credit_cost
 from tap_zoho_crm.config import ZohoSettings, api_domain_for, check_url
 from tap_zoho_crm.paging import IfModifiedSinceReading
 
@@ -171,6 +173,8 @@ class ZohoClient:
         self.if_modified_since = IfModifiedSinceReading()
         #: API calls sent, by path (attempts that reached the server, retries included).
         self.calls: Counter[str] = Counter()
+        #: Calls and credits per stream, for progress lines and the run report (usage.py).
+        self.usage = UsageLedger()
         self._get = self._with_retries(self._get_once)
         self._post_form = self._with_retries(self._post_form_once)
         self._post_json = self._with_retries(self._post_json_once)
@@ -257,8 +261,11 @@ class ZohoClient:
         if len(work) <= 1 or self.settings.max_concurrency == 1:
             return [fn(item) for item in work]
         workers = min(self.settings.max_concurrency, len(work))
+        # Each worker runs in a copy of the caller's context: its calls are charged to the
+        # caller's stream (usage.CURRENT_STREAM).
+        caller = contextvars.copy_context()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zoho") as pool:
-            return list(pool.map(fn, work))
+            return list(pool.map(lambda item: caller.copy().run(fn, item), work))
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -334,10 +341,11 @@ class ZohoClient:
             response = self.session.send(prepared, timeout=self.settings.request_timeout)
         path = urlsplit(url).path
         self._count(path)
-        if response.status_code not in UNCHARGED_STATUSES and response.status_code < 500:
-            self.credit_meter.charge(
-                call_credits(str(request.method), path, params=request.params, body=request.json)
-            )
+        credits = usage_credit_cost(
+            str(request.method), path, request.params, request.json, response.status_code
+        )
+        self.credit_meter.charge(credits)
+        self.usage.charge_call(credits)
         self._track_credits(response.headers)
         try:
             return self._interpret(response, path)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_zoho_crm.client.errors import ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
 from tap_zoho_crm.records import parse_instant, to_int_id
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream
@@ -213,3 +214,22 @@ class AttachmentsStream(WholePassStream):
             row[PARENT_MODULE] = module
             out.append(row)
         return out
+
+    # -- plan (read_plan.py) ----------------------------------------------------------------------
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """Every record of every module with attachments: its walk, and one call per record."""
+        since, _ = self.planned_start()
+        walks = fanout = 0
+        for module in self.parent_modules:
+            records = counts.total(module)
+            walks += pages(records, self.settings.page_size)
+            fanout += records
+        return ReadPlan(
+            self.name,
+            "attachments changed " + describe_since(since) + ", every parent visited",
+            calls=walks + fanout,
+            credits=walks + fanout,
+            concurrent_calls=fanout,
+            note=f"{fanout} parent record(s) in {len(self.parent_modules)} module(s)",
+        )

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk import Stream
+from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
@@ -25,6 +25,7 @@ from tap_zoho_crm.client.errors import (
     ZohoCreditsExhaustedError,
     ZohoModuleUnavailableError,
 )
+from tap_zoho_crm.client.usage import LedgerRecordCounter
 from tap_zoho_crm.records import RecordNormaliser, parse_instant
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.config import ZohoSettings
     from tap_zoho_crm.discovery import Discovery, StreamDefinition
+    from tap_zoho_crm.read_plan import CheapCounts, ReadPlan
     from tap_zoho_crm.tap import TapZohoCrm
 
 
@@ -67,6 +69,8 @@ class ZohoStream(Stream):
         self._zoho_tap = tap
         self._normalise = RecordNormaliser(definition.schema)
         self._bookmark: Bookmark | None = None
+        #: Where this sync's read began (for `expected_records`; the bookmark moves on).
+        self.read_from: dt.datetime | None = None
 
     @classmethod
     def derived_names(cls, discovery: Discovery) -> list[str]:
@@ -115,6 +119,7 @@ class ZohoStream(Stream):
     def get_records(self, context: Context | None) -> Iterator[Record]:
         """Run the kind's read, skipping an unavailable module with one warning."""
         self._bookmark = self._load_bookmark(context)
+        self.read_from = self.starting_point()[0]
         calls_before = sum(self.client.calls.values())
         try:
             yield from self.read_records(context)
@@ -141,6 +146,29 @@ class ZohoStream(Stream):
                 self.name,
                 sum(self.client.calls.values()) - calls_before,
             )
+
+    # -- usage: progress, report, plan (client/usage.py, read_plan.py) -------------------------
+
+    def get_record_counter(
+        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+    ) -> metrics.Counter:
+        """The SDK's record counter (entered around the sync), also charging calls to us."""
+        return LedgerRecordCounter(
+            self.client.usage, self.name, endpoint=endpoint, log_interval=log_interval
+        )
+
+    def expected_records(self) -> int | None:
+        """Records this sync reads in all, if a cheap count can tell (a progress line's ETA)."""
+        return None
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """How the next run will read this stream, and its estimated cost (each kind says)."""
+        raise NotImplementedError
+
+    def planned_start(self) -> tuple[dt.datetime | None, set[int]]:
+        """`starting_point` of the next run, from the state this tap was given."""
+        self._bookmark = self._load_bookmark(None)
+        return self.starting_point()
 
     # -- bookmarks ----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.discovery import KIND_MODULE, StreamDefinition
 from tap_zoho_crm.paging import MAX_PER_PAGE, REPLICATION_KEY, Page, if_modified_since, token_walk
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since
 from tap_zoho_crm.records import format_utc, parse_instant
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream, ZohoStream
@@ -312,3 +313,17 @@ class DeletedStream(WholePassStream):
             tombstone[REPLICATION_KEY] = record[DELETED_TIME]
         for message in stream._generate_record_messages(tombstone):
             self._tap.write_message(message)
+
+    # -- plan (read_plan.py) ----------------------------------------------------------------------
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """One call per 200 deletions listed; Zoho has no count for them, so one is assumed."""
+        del counts
+        since, _ = self.planned_start()
+        return ReadPlan(
+            self.name,
+            "deletions " + describe_since(since),
+            calls=1,
+            credits=1,
+            note="1 call per 200 deletions (not counted beforehand)",
+        )

@@ -52,6 +52,7 @@ from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.credits import per_parent_pass_credits
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
 from tap_zoho_crm.records import format_utc, parse_instant, to_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
 from tap_zoho_crm.streams.base import WholePassStream
@@ -442,6 +443,44 @@ class JunctionStream(WholePassStream):
         if raw is None:
             return None
         return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
+
+    # -- plan (read_plan.py) ----------------------------------------------------------------------
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """The junction's next pass; see `junction_pass_plan`."""
+        return self.junction_pass_plan(counts)
+
+    def junction_pass_plan(self, counts: CheapCounts) -> ReadPlan:
+        """The parent walk plus one related-list call per parent (more past 200 members).
+
+        Follows `full_pass` / `_pass_in_progress`: a complete pass counts every parent
+        (``actions/count``), a changed-parents pass those modified since the last run, and a
+        resumed pass those after its saved position. Kept in this one method so it follows the
+        junction read when that changes.
+        """
+        resumed = self._pass_in_progress()
+        full = self.full_pass
+        since = None if full else parse_instant(str(self.stream_state[PARENTS_SINCE]))
+        if resumed is not None:
+            since = Bookmark.bind(dict(resumed), REPLICATION_KEY).start(since)[0]
+        parents = counts.since(self.spec.parent, since)
+        calls = pages(parents, self.settings.page_size) + parents
+        if resumed is not None:
+            mode = (
+                f"resumed {'complete' if full else 'changed-parents'} pass {describe_since(since)}"
+            )
+        elif full:
+            mode = "complete pass over every parent"
+        else:
+            mode = "changed-parents pass " + describe_since(since)
+        return ReadPlan(
+            self.name,
+            mode,
+            calls=calls,
+            credits=calls,
+            concurrent_calls=parents,
+            note=f"{parents} {self.spec.parent} record(s)",
+        )
 
 
 class PassBudget:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.paging import MAX_PER_PAGE, KeysetCursor, Page, if_modified_since, token_walk
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since
 from tap_zoho_crm.records import parse_instant
 from tap_zoho_crm.settings_schemas import SETTINGS_ENDPOINTS, USERS
 from tap_zoho_crm.streams.base import ZohoStream
@@ -93,3 +94,14 @@ class SettingsStream(ZohoStream):
         yield from (user for user in dated if cursor.accept(user, rk))
         # Users without a Modified_Time cannot be bookmarked; emit them on every run.
         yield from (user for user in users if not user.get(rk))
+
+    # -- plan (read_plan.py) ----------------------------------------------------------------------
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """Users: one call per user type (more past 200 users); the others: one call."""
+        del counts
+        if self.definition.module == USERS:
+            since, _ = self.planned_start()
+            mode = "users changed " + describe_since(since)
+            return ReadPlan(self.name, mode, calls=len(USER_TYPES), credits=len(USER_TYPES))
+        return ReadPlan(self.name, "full table", calls=1, credits=1)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import IDS_PER_CALL, chunk_fields
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
 from tap_zoho_crm.records import format_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, module_schema
 from tap_zoho_crm.streams.base import ZohoStream
@@ -289,6 +290,28 @@ class SubformStream(ZohoStream):
             return []
         rows = record.get(self.parent_field) or []
         return [self.normalise(row) for row in rows if isinstance(row, dict)]
+
+    # -- plan (read_plan.py) ----------------------------------------------------------------------
+
+    def read_plan(self, counts: CheapCounts) -> ReadPlan:
+        """The parent walk, then one COQL call per 100 changed parents (1 credit if <= 200 rows).
+
+        Assumes COQL is allowed; without it, one single-record GET per changed parent.
+        """
+        since, skip_ids = self.planned_start()
+        parents = max(0, counts.since(self.parent_module, since) - len(skip_ids))
+        coql = -(-parents // IDS_PER_CALL) * len(
+            chunk_fields(self.columns, leading=("id", "Parent_Id"))
+        )
+        calls = pages(parents, self.settings.page_size) + coql
+        return ReadPlan(
+            self.name,
+            f"rows of {self.parent_module} changed {describe_since(since)}",
+            calls=calls,
+            credits=calls,
+            records=None,
+            note=f"{parents} parent(s)",
+        )
 
 
 def _subform_parents(discovery: Discovery) -> dict[str, str]:

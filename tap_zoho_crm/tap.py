@@ -325,7 +325,7 @@ class TapZohoCrm(Tap):
         ),
         th.Property(
             "progress_interval_seconds",
-            th.NumberType,
+            th.NumberType(minimum=0, maximum=86400),
             default=DEFAULT_PROGRESS_INTERVAL,
             description=(
                 "Seconds between progress lines (one per stream syncing: records so far, API "

@@ -206,5 +206,5 @@ def test_plan_cli_with_an_incomplete_config_names_what_is_missing(tmp_path):
     assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1
-    assert "invalid config" in errors[0]
-    assert "'client_secret' is a required property" in errors[0]
+    assert "missing required setting(s): client_secret" in errors[0]
+    assert "refresh_token" in errors[0]

@@ -32,6 +32,7 @@ from tap_zoho_crm.discovery import (
     catalog_is_self_describing,
     definitions_from_catalog,
 )
+from tap_zoho_crm.run_outcome import RunOutcome
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
 
@@ -300,6 +301,8 @@ class TapZohoCrm(Tap):
         self._raw_input_catalog = _raw_catalog(catalog)
         self._settings: ZohoSettings | None = None
         self._client: ZohoClient | None = None
+        #: Streams that failed, and records skipped, in the current sync (run_outcome.py).
+        self.outcome = RunOutcome()
         super().__init__(
             config=config,
             catalog=catalog,
@@ -337,6 +340,12 @@ class TapZohoCrm(Tap):
         if self._client is None:
             self._client = ZohoClient(self.settings, logger=self.logger)
         return self._client
+
+    def sync_all(self) -> None:
+        """Sync every selected stream; a failed stream lets the others run, then fails the run."""
+        self.outcome.clear()
+        super().sync_all()
+        self.outcome.finish(self.logger)
 
     # -- streams ------------------------------------------------------------------------------
 

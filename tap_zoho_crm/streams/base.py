@@ -26,6 +26,7 @@ from tap_zoho_crm.client.errors import (
     ZohoModuleUnavailableError,
 )
 from tap_zoho_crm.records import RecordNormaliser, parse_instant
+from tap_zoho_crm.run_outcome import fails_stream_only
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -105,6 +106,21 @@ class ZohoStream(Stream):
     def normalise(self, record: dict[str, Any]) -> dict[str, Any]:
         """Zoho record -> Singer record (UTC datetimes, integer ids)."""
         return self._normalise(record)
+
+    def sync(self, context: Context | None = None) -> None:
+        """Sync; an error that concerns this stream only stops it, not the run (run_outcome).
+
+        Its STATE goes out as it stands (the bookmark of the last record sent), and nothing
+        marks it complete: the kinds that activate a version or close a pass do so only at
+        the end of a read that finished.
+        """
+        try:
+            super().sync(context)
+        except TapZohoCrmError as exc:
+            if not fails_stream_only(exc):
+                raise
+            self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
+            self._write_state_message()
 
     # -- records ----------------------------------------------------------------------------
 

@@ -42,6 +42,21 @@ class Faults:
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
+        #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
+        #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
+        #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
+        #: ``empty_200``, ``no_data``) with probability ``bad_answer_rate`` (1.0: every time),
+        #: only on paths containing ``bad_answer_path`` (all when None), and only after
+        #: ``bad_answer_after`` such answers went out well (to meet it mid-walk).
+        self.bad_answer_kind: str | None = None
+        self.bad_answer_rate: float = 1.0
+        self.bad_answer_path: str | None = None
+        self.bad_answer_after: int = 0
+        #: Record id -> bad-record kind (``missing_modified_time``, ``null_modified_time``,
+        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every ``data`` list.
+        self.bad_records: dict[str, str] = {}
+        #: How many faults were injected, by kind (``error_rate``, ``reset_rate``, bad answers).
+        self.injected: Counter[str] = Counter()
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -59,6 +74,25 @@ class Faults:
     def roll(self) -> float:
         with self._lock:
             return self._rng.random()
+
+    def count(self, kind: str) -> None:
+        """Count one injected fault."""
+        with self._lock:
+            self.injected[kind] += 1
+
+    def bad_answer_due(self, path: str) -> str | None:
+        """The bad-answer kind to give a success answer on ``path`` now, if any."""
+        kind = self.bad_answer_kind
+        if kind is None or (self.bad_answer_path and self.bad_answer_path not in path):
+            return None
+        with self._lock:
+            if self.bad_answer_after > 0:
+                self.bad_answer_after -= 1
+                return None
+            if self.bad_answer_rate < 1.0 and self._rng.random() >= self.bad_answer_rate:
+                return None
+            self.injected[kind] += 1
+        return kind
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -81,6 +115,11 @@ class Faults:
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
             "unstable_tie_order": self.unstable_tie_order,
+            "bad_answer_kind": self.bad_answer_kind,
+            "bad_answer_rate": self.bad_answer_rate,
+            "bad_answer_path": self.bad_answer_path,
+            "bad_answer_after": self.bad_answer_after,
+            "bad_records": dict(self.bad_records),
             "fault_seed": self.fault_seed,
         }
 

@@ -188,6 +188,8 @@ class ZohoSettings:
     junction_full_pass_hours: float = 0.0
     #: How far before its bookmark an incremental read starts again (see base.starting_point).
     lookback_seconds: float = 0.0
+    #: What a record that cannot be keyed does: ``fail`` the stream or ``skip`` it (bad_records.py).
+    on_bad_record: str = "fail"
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -237,7 +239,18 @@ class ZohoSettings:
             include_attachments=_flag(config, "include_attachments", default=False),
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
+            on_bad_record=_choice(config, "on_bad_record", ("fail", "skip")),
         )
+
+
+def _choice(config: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = config.get(name)
+    if raw in (None, ""):
+        return choices[0]
+    if str(raw).strip().lower() not in choices:
+        raise ZohoConfigError(f"'{name}' must be one of {', '.join(choices)} (got {raw!r})")
+    return str(raw).strip().lower()
 
 
 def check_module_names(

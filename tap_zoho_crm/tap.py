@@ -279,6 +279,17 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "on_bad_record",
+            th.StringType,
+            default="fail",
+            allowed_values=["fail", "skip"],
+            description=(
+                "A record Zoho answers without a usable id or Modified_Time: 'fail' (the "
+                "default) stops its stream with one line naming the record and field; 'skip' "
+                "leaves it out with a warning and lists it in the end-of-run summary."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description=f"User-Agent header (default tap-zoho-crm/{VERSION}).",

@@ -19,6 +19,7 @@ from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
+from tap_zoho_crm import bad_records
 from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.errors import (
     TapZohoCrmError,
@@ -121,6 +122,18 @@ class ZohoStream(Stream):
                 raise
             self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
             self._write_state_message()
+
+    def screen(self, records: list[dict[str, Any]], *, more_records: bool) -> list[dict[str, Any]]:
+        """The records of one page that can be keyed (bad_records.py; ``on_bad_record``)."""
+        return bad_records.screen(
+            records,
+            stream=self.name,
+            key=self.replication_key,
+            skip=self.settings.on_bad_record == "skip",
+            more_records=more_records,
+            on_skipped=lambda where: self._zoho_tap.outcome.records_skipped(self.name, where),
+            logger=self.logger,
+        )
 
     # -- records ----------------------------------------------------------------------------
 

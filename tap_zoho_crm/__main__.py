@@ -8,12 +8,14 @@ exit code 1, never a traceback, at any LOGLEVEL.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import traceback
 from collections.abc import Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
+from tap_zoho_crm.local_inputs import check_cli_inputs
 from tap_zoho_crm.tap import TapZohoCrm
 
 #: Zoho OAuth tokens (access and refresh) and long hex strings (client secrets): never echoed
@@ -37,8 +39,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name=TapZohoCrm.name)
+        check_cli_inputs(args, os.environ, TapZohoCrm.config_jsonschema)
+        command.main(args=args, prog_name=TapZohoCrm.name)
     except TapZohoCrmError as exc:
         where = f"stream {exc.stream}: " if exc.stream else ""
         TapZohoCrm.logger.error("%s%s", where, exc)

@@ -11,6 +11,7 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Catalog, SelectionMask
 
 from tap_zoho_crm.client.errors import ZohoConfigError
@@ -32,6 +33,7 @@ from tap_zoho_crm.discovery import (
     catalog_is_self_describing,
     definitions_from_catalog,
 )
+from tap_zoho_crm.masking import mask_secrets
 from tap_zoho_crm.run_outcome import RunOutcome
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
@@ -329,7 +331,12 @@ class TapZohoCrm(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Resolve the seed-doc aliases first, then validate, then build typed settings."""
         apply_aliases(self._config)
-        errors = super()._validate_config(raise_errors=raise_errors)
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            masked = [mask_secrets(error, self._config) for error in exc.errors]
+            raise ConfigValidationError(str(exc), errors=masked, schema=exc.schema) from None
+        errors = [mask_secrets(error, self._config) for error in errors]
         if raise_errors:
             self._settings = ZohoSettings.from_config(
                 self._config, user_agent=f"tap-zoho-crm/{VERSION}"
@@ -352,7 +359,7 @@ class TapZohoCrm(Tap):
             self._client = ZohoClient(self.settings, logger=self.logger)
         return self._client
 
-    def sync_all(self) -> None:
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK; extended, not replaced
         """Sync every selected stream; a failed stream lets the others run, then fails the run."""
         self.outcome.clear()
         super().sync_all()

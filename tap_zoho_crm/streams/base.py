@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from tap_zoho_crm.tap import TapZohoCrm
 
 
+#: How far ahead of the local clock a bookmark or start_date may be before it is called future
+#: (clocks differ, and Zoho's own clock decides Modified_Time).
+FUTURE_SLACK = dt.timedelta(hours=1)
+
+
 class ZohoStream(Stream):
     """A stream built from a `StreamDefinition`, reading through the tap's client."""
 
@@ -108,21 +113,6 @@ class ZohoStream(Stream):
         """Zoho record -> Singer record (UTC datetimes, integer ids)."""
         return self._normalise(record)
 
-    def sync(self, context: Context | None = None) -> None:
-        """Sync; an error that concerns this stream only stops it, not the run (run_outcome).
-
-        Its STATE goes out as it stands (the bookmark of the last record sent), and nothing
-        marks it complete: the kinds that activate a version or close a pass do so only at
-        the end of a read that finished.
-        """
-        try:
-            super().sync(context)
-        except TapZohoCrmError as exc:
-            if not fails_stream_only(exc):
-                raise
-            self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
-            self._write_state_message()
-
     def screen(self, records: list[dict[str, Any]], *, more_records: bool) -> list[dict[str, Any]]:
         """The records of one page that can be keyed (bad_records.py; ``on_bad_record``)."""
         return bad_records.screen(
@@ -142,8 +132,12 @@ class ZohoStream(Stream):
         raise NotImplementedError
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Run the kind's read, skipping an unavailable module with one warning."""
+        """Run the kind's read, skipping an unavailable module with one warning.
+
+        An error that concerns this stream only ends its read, not the run (run_outcome.py).
+        """
         self._bookmark = self._load_bookmark(context)
+        self._warn_if_future()
         calls_before = sum(self.client.calls.values())
         try:
             yield from self.read_records(context)
@@ -163,7 +157,12 @@ class ZohoStream(Stream):
             raise
         except TapZohoCrmError as exc:
             exc.stream = self.name
-            raise
+            if not fails_stream_only(exc):
+                raise
+            # This stream stops alone (run_outcome.py): the SDK then sends its STATE as it
+            # stands, the bookmark of the last record sent. Nothing marks it complete: the
+            # kinds that activate a version or close a pass do so only after a whole read.
+            self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
         finally:
             self.logger.info(
                 "Stream %s made %d API calls",
@@ -177,6 +176,30 @@ class ZohoStream(Stream):
         if not self.replication_key or self.replication_method != REPLICATION_INCREMENTAL:
             return None
         return Bookmark.bind(self.get_context_state(context), self.replication_key)
+
+    def _warn_if_future(self) -> None:
+        """A bookmark or start_date in the future reads nothing: say so instead of silence."""
+        if self._bookmark is None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        start_date = self.settings.start_date if self.honours_start_date else None
+        instant = self._bookmark.instant
+        if instant is not None and instant > now + FUTURE_SLACK:
+            self.logger.warning(
+                "%s: the state's bookmark %s is in the future (now %s): records modified "
+                "before it are not read; check the state file",
+                self.name,
+                instant.isoformat(),
+                now.replace(microsecond=0).isoformat(),
+            )
+        elif start_date is not None and start_date > now + FUTURE_SLACK:
+            self.logger.warning(
+                "%s: start_date %s is in the future (now %s): nothing is read until then; "
+                "check start_date",
+                self.name,
+                start_date.isoformat(),
+                now.replace(microsecond=0).isoformat(),
+            )
 
     def starting_point(self) -> tuple[dt.datetime | None, set[int]]:
         """Where an incremental read starts (bookmark or start_date) and ids to skip there.

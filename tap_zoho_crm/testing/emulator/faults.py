@@ -46,12 +46,14 @@ class Faults:
         #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
         #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
         #: ``empty_200``, ``no_data``) with probability ``bad_answer_rate`` (1.0: every time),
-        #: only on paths containing ``bad_answer_path`` (all when None), and only after
-        #: ``bad_answer_after`` such answers went out well (to meet it mid-walk).
+        #: only on the path ``bad_answer_path`` (e.g. ``/crm/v8/Leads``; all when None), only
+        #: after ``bad_answer_after`` such answers went out well (to meet it mid-walk), and at
+        #: most ``bad_answer_times`` times (no limit when None).
         self.bad_answer_kind: str | None = None
         self.bad_answer_rate: float = 1.0
         self.bad_answer_path: str | None = None
         self.bad_answer_after: int = 0
+        self.bad_answer_times: int | None = None
         #: Record id -> bad-record kind (``missing_modified_time``, ``null_modified_time``,
         #: ``invalid_modified_time``, ``non_numeric_id``), applied to every ``data`` list.
         self.bad_records: dict[str, str] = {}
@@ -83,14 +85,18 @@ class Faults:
     def bad_answer_due(self, path: str) -> str | None:
         """The bad-answer kind to give a success answer on ``path`` now, if any."""
         kind = self.bad_answer_kind
-        if kind is None or (self.bad_answer_path and self.bad_answer_path not in path):
+        if kind is None or (self.bad_answer_path and self.bad_answer_path != path):
             return None
         with self._lock:
             if self.bad_answer_after > 0:
                 self.bad_answer_after -= 1
                 return None
+            if self.bad_answer_times is not None and self.bad_answer_times <= 0:
+                return None
             if self.bad_answer_rate < 1.0 and self._rng.random() >= self.bad_answer_rate:
                 return None
+            if self.bad_answer_times is not None:
+                self.bad_answer_times -= 1
             self.injected[kind] += 1
         return kind
 
@@ -119,6 +125,7 @@ class Faults:
             "bad_answer_rate": self.bad_answer_rate,
             "bad_answer_path": self.bad_answer_path,
             "bad_answer_after": self.bad_answer_after,
+            "bad_answer_times": self.bad_answer_times,
             "bad_records": dict(self.bad_records),
             "fault_seed": self.fault_seed,
         }

@@ -26,6 +26,12 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "unknown_id_answers_400": False,
         "page_token_reach": 100_000,
         "unstable_tie_order": False,
+        "bad_answer_kind": None,
+        "bad_answer_rate": 1.0,
+        "bad_answer_path": None,
+        "bad_answer_after": 0,
+        "bad_answer_times": None,
+        "bad_records": {},
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

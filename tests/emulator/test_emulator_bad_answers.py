@@ -25,7 +25,8 @@ def test_each_bad_answer_is_a_200_that_is_not_a_well_formed_success(
     fresh_api: Api, fresh: ZohoEmulator, kind: str
 ) -> None:
     good = fresh_api.get(LEADS, {"fields": "id,Last_Name"})
-    assert good.status_code == 200 and good.json()["data"]
+    assert good.status_code == 200
+    assert good.json()["data"]
     fresh.faults.update({"bad_answer_kind": kind, "bad_answer_path": LEADS})
     bad = fresh_api.get(LEADS, {"fields": "id,Last_Name"})
     assert bad.status_code == 200
@@ -33,7 +34,8 @@ def test_each_bad_answer_is_a_200_that_is_not_a_well_formed_success(
     if kind in {"html_200", "malformed_json", "truncated_json", "empty_200"}:
         assert body is None, bad.text[:200]
         if kind == "truncated_json":
-            assert good.text.startswith(bad.text) and len(bad.text) < len(good.text)
+            assert good.text.startswith(bad.text)
+            assert len(bad.text) < len(good.text)
     elif kind == "error_body_200":
         assert body == {
             "code": "INTERNAL_ERROR",
@@ -42,9 +44,11 @@ def test_each_bad_answer_is_a_200_that_is_not_a_well_formed_success(
             "status": "error",
         }
     elif kind == "data_entry_error":
-        assert isinstance(body, dict) and body["data"][0]["status"] == "error"
+        assert isinstance(body, dict)
+        assert body["data"][0]["status"] == "error"
     else:
-        assert isinstance(body, dict) and "data" not in body
+        assert isinstance(body, dict)
+        assert "data" not in body
     assert fresh.faults.injected[kind] == 1
     # Other paths are untouched.
     assert fresh_api.get("/crm/v8/Contacts", {"fields": "id"}).json()["data"]

@@ -119,7 +119,9 @@ def test_a_persistent_bad_answer_fails_its_stream_alone_and_keeps_the_last_good_
     # The run fails, with one line naming the stream, the endpoint and the code.
     assert failure is not None
     line = str(failure)
-    assert "stream Leads failed" in line and LEADS in line and CODES[kind] in line, line
+    assert "stream Leads failed" in line, line
+    assert LEADS in line, line
+    assert CODES[kind] in line, line
     assert "\n" not in line
     # The other streams ran, before and after Leads.
     for module in ("Installations", "Products"):

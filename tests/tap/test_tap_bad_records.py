@@ -56,7 +56,8 @@ def test_a_bad_record_fails_its_stream_with_one_line_naming_it(
         org.faults.bad_records = {}
     assert failure is not None
     line = str(failure)
-    assert "stream Leads" in line and f"field {FIELD[kind]}" in line, line
+    assert "stream Leads" in line, line
+    assert f"field {FIELD[kind]}" in line, line
     assert (bad in line) if kind != "non_numeric_id" else ("position" in line), line
     assert "on_bad_record" in line
     leads = [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == "Leads"]
@@ -93,7 +94,8 @@ def test_on_bad_record_skip_leaves_it_out_and_lists_it(
     }
     assert leads == {int(i) for i in order} - {int(i) for i in bad}
     summary = [r.getMessage() for r in caplog.records if "Run summary" in r.getMessage()]
-    assert len(summary) == 1 and "2 bad record(s) skipped in Leads" in summary[0], summary
+    assert len(summary) == 1, summary
+    assert "2 bad record(s) skipped in Leads" in summary[0], summary
     # The bookmark is the newest good record: the skipped last one never moved it.
     state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
     good_newest = instant(org.get_record("Leads", order[-2])["Modified_Time"])

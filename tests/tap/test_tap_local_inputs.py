@@ -99,7 +99,8 @@ def test_a_secret_of_the_wrong_type_is_not_printed(org, tmp_path: Path, shape: s
     result = cli(["--config", config, "--discover"], env=DEBUG)
     output = result.stdout + result.stderr
     assert result.returncode == 1
-    assert "client_secret" in result.stderr and "is not of type 'string'" in result.stderr
+    assert "client_secret" in result.stderr
+    assert "is not of type 'string'" in result.stderr
     assert "98765432123" not in output
     assert_no_secrets(output, org)
 

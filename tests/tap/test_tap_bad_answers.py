@@ -59,7 +59,7 @@ def _faults_off(org: ZohoEmulator) -> Any:
 
 
 def _config(org: ZohoEmulator) -> dict[str, Any]:
-    return org.tap_config(max_retries=3, page_size=50)
+    return org.tap_config(max_retries=2, page_size=50)
 
 
 def sync_allowing_failure(

@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test test-slow bench coverage demo emulator clean
+.PHONY: install lint format test test-slow test-storm bench coverage demo emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,16 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The whole suite except the large-dataset and benchmark cases (see `test-slow` and `bench`).
+# The whole suite except the large-dataset, benchmark and storm cases (see below).
 test: lint
-	$(PY) -m pytest -m "not slow and not benchmark" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not benchmark and not storm" $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" $(PYTEST_ARGS)
+
+# 20 SIGKILLs with resumes, 15 % and 30 % faults, every bad answer (docs/robustness.md).
+test-storm: $(STAMP)
+	$(PY) -m pytest -m "storm" -s $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m pytest -m "benchmark" -s $(PYTEST_ARGS)

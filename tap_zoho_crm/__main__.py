@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
+from tap_zoho_crm.local_inputs import check_cli_inputs
 from tap_zoho_crm.tap import TapZohoCrm
 
 #: Zoho OAuth tokens (access and refresh) and long hex strings (client secrets): never echoed
@@ -83,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
+        check_cli_inputs(args, os.environ, TapZohoCrm.config_jsonschema)
         found = _find_subcommand(args)
         if found is not None:
             subcommand, rest = found

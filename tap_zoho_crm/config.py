@@ -238,6 +238,8 @@ class ZohoSettings:
     token_cache: bool = True
     #: Seconds between progress lines (0: none); see tap_zoho_crm/client/usage.py.
     progress_interval_seconds: float = 30.0
+    #: What a record that cannot be keyed does: ``fail`` the stream or ``skip`` it (bad_records.py).
+    on_bad_record: str = "fail"
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -294,7 +296,18 @@ class ZohoSettings:
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
             token_cache=_flag(config, "token_cache", default=True),
             progress_interval_seconds=_number(config, "progress_interval_seconds", 30, 0, 86400),
+            on_bad_record=_choice(config, "on_bad_record", ("fail", "skip")),
         )
+
+
+def _choice(config: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first is the default)."""
+    raw = config.get(name)
+    if raw in (None, ""):
+        return choices[0]
+    if str(raw).strip().lower() not in choices:
+        raise ZohoConfigError(f"'{name}' must be one of {', '.join(choices)} (got {raw!r})")
+    return str(raw).strip().lower()
 
 
 def check_module_names(

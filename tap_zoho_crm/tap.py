@@ -11,6 +11,7 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Catalog, SelectionMask
 
 from tap_zoho_crm.client.errors import ZohoConfigError
@@ -34,6 +35,8 @@ from tap_zoho_crm.discovery import (
     catalog_is_self_describing,
     definitions_from_catalog,
 )
+from tap_zoho_crm.masking import mask_secrets
+from tap_zoho_crm.run_outcome import RunOutcome
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
 
@@ -334,6 +337,17 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "on_bad_record",
+            th.StringType,
+            default="fail",
+            allowed_values=["fail", "skip"],
+            description=(
+                "A record Zoho answers without a usable id or Modified_Time: 'fail' (the "
+                "default) stops its stream with one line naming the record and field; 'skip' "
+                "leaves it out with a warning and lists it in the end-of-run summary."
+            ),
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description=f"User-Agent header (default tap-zoho-crm/{VERSION}).",
@@ -356,6 +370,8 @@ class TapZohoCrm(Tap):
         self._raw_input_catalog = _raw_catalog(catalog)
         self._settings: ZohoSettings | None = None
         self._client: ZohoClient | None = None
+        #: Streams that failed, and records skipped, in the current sync (run_outcome.py).
+        self.outcome = RunOutcome()
         super().__init__(
             config=config,
             catalog=catalog,
@@ -379,7 +395,13 @@ class TapZohoCrm(Tap):
             self._settings = ZohoSettings.from_config(
                 self._config, user_agent=f"tap-zoho-crm/{VERSION}"
             )
-        return super()._validate_config(raise_errors=raise_errors)
+        # The SDK quotes offending values in its messages: mask the secrets among them.
+        try:
+            errors = super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            masked = [mask_secrets(error, self._config) for error in exc.errors]
+            raise ConfigValidationError(str(exc), errors=masked, schema=exc.schema) from None
+        return [mask_secrets(error, self._config) for error in errors]
 
     @property
     def settings(self) -> ZohoSettings:
@@ -403,7 +425,8 @@ class TapZohoCrm(Tap):
         """The SDK's sync of every stream, with progress lines and a cost report at the end.
 
         The SDK marks this final, but it is the one place that encloses the whole run, also
-        when a stream fails (the report then says what was spent before the failure).
+        when a stream fails (the report then says what was spent before the failure). A stream
+        that failed lets the others run; the run then fails (`run_outcome.RunOutcome`).
         """
         ledger = self.client.usage
         ticker = ProgressTicker(
@@ -413,12 +436,15 @@ class TapZohoCrm(Tap):
             expected_records=self._expected_records,
         )
         ticker.start()
+        self.outcome.clear()
         try:
             super().sync_all()
         finally:
             ticker.stop()
             for line in ledger.report_lines(self.client.credits_remaining):
                 self.logger.info("%s", line)
+        # A failed stream let the others run; now it fails the run (run_outcome.py).
+        self.outcome.finish(self.logger)
 
     def _expected_records(self, name: str) -> int | None:
         stream = self.streams.get(name)

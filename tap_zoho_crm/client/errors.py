@@ -39,6 +39,15 @@ PAGINATION_RESET_CODES = frozenset(
 #: The status codes retried with backoff (besides connection resets and timeouts).
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+#: Zoho error codes that mean "try again" whatever the HTTP status carrying them (Zoho has
+#: answered ``INTERNAL_ERROR`` inside an HTTP 200): retried like a 5xx.
+TRANSIENT_CODES = frozenset({"INTERNAL_ERROR", "INTERNAL_SERVER_ERROR", "SERVER_ERROR"})
+
+#: The codes the client gives success answers that are not well-formed (no Zoho code exists
+#: for them). All are transient: a proxy page, a cut connection, a half-written body.
+NOT_JSON = "NOT_JSON"
+NO_ITEMS = "NO_ITEMS"
+
 
 class TapZohoCrmError(Exception):
     """Base of every error the tap raises on purpose.
@@ -73,6 +82,17 @@ class ZohoResponseError(TapZohoCrmError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ZohoConnectionError(ZohoResponseError):
+    """No answer from a host after retrying (unresolvable, refused, timed out, reset).
+
+    It ends the whole run, not one stream: every other stream would wait on the same host.
+    """
+
+
+class ZohoBadRecordError(TapZohoCrmError):
+    """A record Zoho answered cannot be keyed (no usable id or Modified_Time)."""
 
 
 class ZohoAPIError(TapZohoCrmError):
@@ -154,7 +174,7 @@ def classify(
         if mentions_daily_limit(message) and not mentions_concurrency(message):
             return ErrorKind.CREDITS_EXHAUSTED
         return ErrorKind.RETRY
-    if status in RETRIABLE_STATUSES:
+    if status in RETRIABLE_STATUSES or code in TRANSIENT_CODES:
         return ErrorKind.RETRY
     if status == 401 and code == "INVALID_TOKEN":
         return ErrorKind.REFRESH_TOKEN

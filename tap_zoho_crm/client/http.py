@@ -14,6 +14,7 @@ import email.utils
 import logging
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +25,18 @@ from urllib.parse import urlsplit
 import backoff
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from tap_zoho_crm.client.auth import ZohoAuthenticator
 from tap_zoho_crm.client.credits import CreditMeter
 from tap_zoho_crm.client.errors import (
+    NO_ITEMS,
+    NOT_JSON,
     ErrorKind,
     ZohoAPIError,
     ZohoAuthError,
     ZohoConfigError,
+    ZohoConnectionError,
     ZohoCreditsExhaustedError,
     ZohoInvalidTokenError,
     ZohoModuleUnavailableError,
@@ -63,6 +68,12 @@ _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
+
+#: Seconds to wait for a TCP connection, and how long a host that cannot be connected to at
+#: all (unresolvable, refused, unroutable) is retried after its first failure: together they
+#: keep a wrong data centre or a dead network to one line within 15 s.
+CONNECT_TIMEOUT = 5.0
+CONNECT_RETRY_SECONDS = 3.0
 
 CREDITS_MESSAGE = (
     "Zoho API credits for the org's rolling 24-hour window are exhausted; the sync stopped "
@@ -138,6 +149,49 @@ def _error_body(response: requests.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def is_connect_failure(exc: BaseException) -> bool:
+    """Whether no connection could be made at all (as opposed to one reset mid-answer)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or not exc.args:
+        return False
+    return isinstance(getattr(exc.args[0], "reason", None), NewConnectionError)
+
+
+def _body_kind(response: requests.Response) -> str:
+    """What a body that is not a JSON object looks like, for the error line."""
+    text = response.text.strip()
+    if not text:
+        return "an empty body"
+    if text.startswith("<"):
+        return "an HTML page"
+    if text.startswith(("{", "[")):
+        return "JSON cut short or malformed"
+    return "a body that is not JSON"
+
+
+def success_problem(body: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Why a 2xx JSON answer is not a well-formed CRM success, as (code, message), or None.
+
+    Every CRM read this tap makes answers its items as a list (``data``, ``modules``,
+    ``fields``, ``users``...). Zoho has also answered an error body, or a ``data`` list
+    holding an error entry, with HTTP 200; read as "no items" those would silently end a walk.
+    """
+    if str(body.get("status", "")).lower() == "error" or (
+        body.get("code") and not any(isinstance(v, list) for v in body.values())
+    ):
+        return str(body.get("code") or "ERROR"), str(body.get("message") or "error body")
+    data = body.get("data")
+    if isinstance(data, list):
+        for entry in data:
+            if isinstance(entry, dict) and str(entry.get("status", "")).lower() == "error":
+                code = str(entry.get("code") or "ERROR")
+                return code, f"a data entry is an error: {entry.get('message') or code}"
+    if not any(isinstance(value, list) for value in body.values()):
+        return NO_ITEMS, "a success answer without its list of items (no 'data')"
+    return None
+
+
 class ZohoClient:
     """Sends every request of one Tap instance to Zoho Accounts and the CRM API."""
 
@@ -169,6 +223,8 @@ class ZohoClient:
         #: Credits this run spent, by Zoho's cost table, and its budget (client/credits.py).
         self.credit_meter = CreditMeter(settings.max_credits_per_run)
         self._api_base: str | None = None
+        #: When connecting first failed with no answer since (see `_gives_up`).
+        self._connect_failing_since: float | None = None
         #: What the walks of this client learned of If-Modified-Since (paging.py).
         self.if_modified_since = IfModifiedSinceReading()
         #: API calls sent, by path (attempts that reached the server, retries included).
@@ -280,6 +336,7 @@ class ZohoClient:
             max_tries=self.settings.max_retries,
             max_time=self.settings.max_retry_seconds,
             jitter=None,
+            giveup=self._gives_up,
             on_backoff=self._log_retry,
             logger=None,
         )(send)
@@ -299,13 +356,43 @@ class ZohoClient:
                     path=exc.path,
                 ) from None
             except _CONNECTION_ERRORS as exc:
-                parts = urlsplit(url)
-                raise ZohoResponseError(
-                    f"could not get an answer from {parts.scheme}://{parts.netloc}{parts.path} "
-                    f"({type(exc).__name__}) after retrying; check the URL and network"
-                ) from None
+                raise ZohoConnectionError(self._no_answer_line(url, exc)) from None
 
         return send_or_explain
+
+    def _gives_up(self, exc: Exception) -> bool:
+        """Stop retrying a host that cannot be connected to once `CONNECT_RETRY_SECONDS` passed.
+
+        Resets and read timeouts of a host that answers are retried in full; a host that never
+        accepts a connection (wrong data centre, DNS, firewall) is not worth minutes of waits.
+        """
+        if not is_connect_failure(exc):
+            return False
+        now = time.monotonic()
+        if self._connect_failing_since is None:
+            self._connect_failing_since = now
+        return now - self._connect_failing_since >= CONNECT_RETRY_SECONDS
+
+    def _no_answer_line(self, url: str, exc: Exception) -> str:
+        """One line naming the host and the data-centre setting that chose it."""
+        parts = urlsplit(url)
+        host = parts.hostname or parts.netloc
+        if host == urlsplit(self.settings.accounts_url).hostname:
+            setting = f"base_url ({self.settings.accounts_url})"
+        elif self.settings.api_url:
+            setting = f"api_url ({self.settings.api_url})"
+        else:
+            setting = f"base_url ({self.settings.accounts_url}), whose data centre named it"
+        if is_connect_failure(exc):
+            return (
+                f"cannot connect to {host} ({type(exc).__name__}); check the data-centre "
+                f"setting {setting} and the network"
+            )
+        return (
+            f"could not get an answer from {parts.scheme}://{parts.netloc}{parts.path} "
+            f"({type(exc).__name__}) after retrying; check the data-centre setting {setting} "
+            "and the network"
+        )
 
     def _log_retry(self, details: Mapping[str, Any]) -> None:
         exc = details.get("exception")
@@ -338,7 +425,8 @@ class ZohoClient:
         prepared = self.session.prepare_request(request)
         self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
         with self._slots:
-            response = self.session.send(prepared, timeout=self.settings.request_timeout)
+            response = self.session.send(prepared, timeout=self._timeouts)
+        self._connect_failing_since = None
         path = urlsplit(url).path
         self._count(path)
         credits = usage_credit_cost(
@@ -358,7 +446,8 @@ class ZohoClient:
         return response
 
     def _post_form_once(self, url: str, form: Mapping[str, str]) -> requests.Response:
-        response = self.session.post(url, data=dict(form), timeout=self.settings.request_timeout)
+        response = self.session.post(url, data=dict(form), timeout=self._timeouts)
+        self._connect_failing_since = None
         self._count(urlsplit(url).path)
         if response.status_code >= 500:
             raise ZohoRetriableError(
@@ -369,6 +458,12 @@ class ZohoClient:
                 retry_after=retry_after_seconds(response.headers),
             )
         return response
+
+    @property
+    def _timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds: a connection is made quickly or not at all."""
+        timeout = self.settings.request_timeout
+        return min(CONNECT_TIMEOUT, timeout), timeout
 
     def _count(self, path: str) -> None:
         with self._state_lock:
@@ -397,18 +492,26 @@ class ZohoClient:
         status = response.status_code
         if status in {204, 304}:
             return ZohoResponse(status=status)
+        body = _error_body(response)
         if 200 <= status < 300:
-            body = _error_body(response)
             if body is None:
-                raise ZohoResponseError(
-                    f"{path} answered HTTP {status} with a body that is not Zoho's JSON; "
-                    "check api_url",
+                # A proxy page, a cut connection, a half-written body: transient like a 5xx.
+                raise ZohoRetriableError(
                     status=status,
+                    code=NOT_JSON,
+                    message=f"{_body_kind(response)}: the body is not Zoho's JSON; check api_url",
+                    path=path,
                 )
-            return ZohoResponse(status=status, body=body)
-        body = _error_body(response) or {}
-        code = str(body.get("code") or "")
-        message = str(body.get("message") or "")
+            problem = success_problem(body)
+            if problem is None:
+                return ZohoResponse(status=status, body=body)
+            code, message = problem
+            if code == NO_ITEMS:
+                raise ZohoRetriableError(status=status, code=code, message=message, path=path)
+        else:
+            body = body or {}
+            code = str(body.get("code") or "")
+            message = str(body.get("message") or "")
         details = body.get("details") if isinstance(body.get("details"), dict) else {}
         if not code and status not in {429} and status < 500:
             raise ZohoResponseError(

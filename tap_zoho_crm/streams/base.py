@@ -19,6 +19,7 @@ from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
+from tap_zoho_crm import bad_records
 from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.errors import (
     TapZohoCrmError,
@@ -27,6 +28,7 @@ from tap_zoho_crm.client.errors import (
 )
 from tap_zoho_crm.client.usage import LedgerRecordCounter
 from tap_zoho_crm.records import RecordNormaliser, parse_instant
+from tap_zoho_crm.run_outcome import fails_stream_only
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -36,6 +38,11 @@ if TYPE_CHECKING:
     from tap_zoho_crm.discovery import Discovery, StreamDefinition
     from tap_zoho_crm.read_plan import CheapCounts, ReadPlan
     from tap_zoho_crm.tap import TapZohoCrm
+
+
+#: How far ahead of the local clock a bookmark or start_date may be before it is called future
+#: (clocks differ, and Zoho's own clock decides Modified_Time).
+FUTURE_SLACK = dt.timedelta(hours=1)
 
 
 class ZohoStream(Stream):
@@ -110,6 +117,18 @@ class ZohoStream(Stream):
         """Zoho record -> Singer record (UTC datetimes, integer ids)."""
         return self._normalise(record)
 
+    def screen(self, records: list[dict[str, Any]], *, more_records: bool) -> list[dict[str, Any]]:
+        """The records of one page that can be keyed (bad_records.py; ``on_bad_record``)."""
+        return bad_records.screen(
+            records,
+            stream=self.name,
+            key=self.replication_key,
+            skip=self.settings.on_bad_record == "skip",
+            more_records=more_records,
+            on_skipped=lambda where: self._zoho_tap.outcome.records_skipped(self.name, where),
+            logger=self.logger,
+        )
+
     # -- records ----------------------------------------------------------------------------
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -117,10 +136,13 @@ class ZohoStream(Stream):
         raise NotImplementedError
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Run the kind's read, skipping an unavailable module with one warning."""
+        """Run the kind's read, skipping an unavailable module with one warning.
+
+        An error that concerns this stream only ends its read, not the run (run_outcome.py).
+        """
         self._bookmark = self._load_bookmark(context)
         self.read_from = self.starting_point()[0]
-        calls_before = sum(self.client.calls.values())
+        self._warn_if_future()
         try:
             yield from self.read_records(context)
         except ZohoModuleUnavailableError as exc:
@@ -139,13 +161,12 @@ class ZohoStream(Stream):
             raise
         except TapZohoCrmError as exc:
             exc.stream = self.name
-            raise
-        finally:
-            self.logger.info(
-                "Stream %s made %d API calls",
-                self.name,
-                sum(self.client.calls.values()) - calls_before,
-            )
+            if not fails_stream_only(exc):
+                raise
+            # This stream stops alone (run_outcome.py): the SDK then sends its STATE as it
+            # stands, the bookmark of the last record sent. Nothing marks it complete: the
+            # kinds that activate a version or close a pass do so only after a whole read.
+            self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
 
     # -- usage: progress, report, plan (client/usage.py, read_plan.py) -------------------------
 
@@ -176,6 +197,30 @@ class ZohoStream(Stream):
         if not self.replication_key or self.replication_method != REPLICATION_INCREMENTAL:
             return None
         return Bookmark.bind(self.get_context_state(context), self.replication_key)
+
+    def _warn_if_future(self) -> None:
+        """A bookmark or start_date in the future reads nothing: say so instead of silence."""
+        if self._bookmark is None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        start_date = self.settings.start_date if self.honours_start_date else None
+        instant = self._bookmark.instant
+        if instant is not None and instant > now + FUTURE_SLACK:
+            self.logger.warning(
+                "%s: the state's bookmark %s is in the future (now %s): records modified "
+                "before it are not read; check the state file",
+                self.name,
+                instant.isoformat(),
+                now.replace(microsecond=0).isoformat(),
+            )
+        elif start_date is not None and start_date > now + FUTURE_SLACK:
+            self.logger.warning(
+                "%s: start_date %s is in the future (now %s): nothing is read until then; "
+                "check start_date",
+                self.name,
+                start_date.isoformat(),
+                now.replace(microsecond=0).isoformat(),
+            )
 
     def starting_point(self) -> tuple[dt.datetime | None, set[int]]:
         """Where an incremental read starts (bookmark or start_date) and ids to skip there.

@@ -46,6 +46,8 @@ DELETED_FLAG = "_zoho_deleted"
 TOMBSTONE_COLUMN = "_sdc_deleted_at"
 
 #: How long Zoho lists a deletion, by entry type.
+#: State key: when the last complete read of the deleted list began (see retention_warning).
+LAST_READ = "deleted_list_read_at"
 RETENTION = {"recycle": dt.timedelta(days=60), "permanent": dt.timedelta(days=120)}
 
 #: Answers meaning "this module has no deleted-records list" (e.g. some linking modules).
@@ -113,17 +115,22 @@ def with_tombstone_column(definitions: Sequence[StreamDefinition]) -> list[Strea
     return out
 
 
-def retention_warning(bookmark: dt.datetime, now: dt.datetime, module: str) -> str | None:
-    """The warning for a bookmark older than Zoho keeps deletions, or None."""
-    age = now - bookmark
+def retention_warning(last_read: dt.datetime, now: dt.datetime, module: str) -> str | None:
+    """The warning when the deleted list was last read longer ago than Zoho keeps deletions.
+
+    Measured from the last complete read of the list (``LAST_READ`` in the state), not from
+    the newest deletion seen: a module without deletions for months has lost nothing.
+    """
+    age = now - last_read
     lost = [kind for kind, keep in RETENTION.items() if age > keep]
     if not lost:
         return None
     kinds = " and ".join(f"{kind} ({RETENTION[kind].days} days)" for kind in lost)
     return (
-        f"{deleted_name(module)}: the bookmark {bookmark.isoformat()} is {age.days} days old, "
-        f"longer than Zoho keeps {kinds} deletions; deletes of {module} since then may have "
-        f"been missed; comparing the {module} table's ids with a fresh full sync finds them."
+        f"{deleted_name(module)}: the deleted list was last read {age.days} days ago "
+        f"({last_read.isoformat()}), longer than Zoho keeps {kinds} deletions; deletes of "
+        f"{module} since then may have been missed; comparing the {module} table's ids with a "
+        "fresh full sync finds them."
     )
 
 
@@ -168,10 +175,13 @@ class DeletedStream(WholePassStream):
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every deletion after the bookmark, then the bookmark moves to the newest one."""
         start, skip_ids = self.starting_point()
+        state = self.get_context_state(context)
+        started = dt.datetime.now(dt.UTC)
         if self._bookmark is not None and self._bookmark.instant is not None:
-            warning = retention_warning(
-                self._bookmark.instant, dt.datetime.now(dt.UTC), self.module
-            )
+            # States written before LAST_READ existed fall back on the bookmark (once).
+            last_read = state.get(LAST_READ)
+            since = parse_instant(str(last_read)) if last_read else self._bookmark.instant
+            warning = retention_warning(since, started, self.module)
             if warning:
                 self.logger.warning(warning)
         newest: dt.datetime | None = None
@@ -196,6 +206,8 @@ class DeletedStream(WholePassStream):
         if newest is not None and self._bookmark is not None:
             for record_id in sorted(newest_ids):
                 self._bookmark.advance(newest, record_id)
+        if self._bookmark is not None:
+            state[LAST_READ] = format_utc(started)
 
     def _entries(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:
         """Every entry since ``since`` (repeats possible), as far as Zoho's paging reaches.

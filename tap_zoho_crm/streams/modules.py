@@ -150,7 +150,11 @@ class ModuleStream(ZohoStream):
         response = self._list(fields, params, headers)
         if response.is_empty:
             return None
-        return Page.from_info([self.normalise(r) for r in response.items("data")], response.info)
+        records = [self.normalise(r) for r in response.items("data")]
+        return Page.from_info(
+            self.screen(records, more_records=bool(response.info.get("more_records"))),
+            response.info,
+        )
 
     def _base_params(self) -> dict[str, Any]:
         return {"per_page": self.settings.page_size, **list_params(self.module)}

@@ -28,6 +28,12 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "unstable_tie_order": False,
         "relation_change_touches_parent": False,
         "relation_change_touches_member": False,
+        "bad_answer_kind": None,
+        "bad_answer_rate": 1.0,
+        "bad_answer_path": None,
+        "bad_answer_after": 0,
+        "bad_answer_times": None,
+        "bad_records": {},
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

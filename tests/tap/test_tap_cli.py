@@ -255,6 +255,6 @@ def test_a_malformed_value_in_a_response_is_one_line(org, corrupting_proxy, tmp_
     result = cli(
         ["--config", write_json(tmp_path / "c.json", config), "--catalog", catalog], env=DEBUG
     )
-    assert_one_clear_error(result, org, "unexpected error: ValueError")
-    assert "yesterday at noon" in result.stderr  # the value at fault is named
-    assert "tap_zoho_crm/" in result.stderr  # and where the tap choked on it
+    # One line naming the stream, the record, the field and the value at fault (issue 16).
+    assert_one_clear_error(result, org, "stream Leads failed: record ")
+    assert "has an invalid Modified_Time 'yesterday at noon' (field Modified_Time)" in result.stderr

@@ -54,6 +54,23 @@ class Faults:
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
+        #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
+        #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
+        #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
+        #: ``empty_200``, ``no_data``) with probability ``bad_answer_rate`` (1.0: every time),
+        #: only on the path ``bad_answer_path`` (e.g. ``/crm/v8/Leads``; all when None), only
+        #: after ``bad_answer_after`` such answers went out well (to meet it mid-walk), and at
+        #: most ``bad_answer_times`` times (no limit when None).
+        self.bad_answer_kind: str | None = None
+        self.bad_answer_rate: float = 1.0
+        self.bad_answer_path: str | None = None
+        self.bad_answer_after: int = 0
+        self.bad_answer_times: int | None = None
+        #: Record id -> bad-record kind (``missing_modified_time``, ``null_modified_time``,
+        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every ``data`` list.
+        self.bad_records: dict[str, str] = {}
+        #: How many faults were injected, by kind (``error_rate``, ``reset_rate``, bad answers).
+        self.injected: Counter[str] = Counter()
         self._fault_seed = 0
         self._rng = random.Random(0)
         self._lock = threading.Lock()
@@ -71,6 +88,29 @@ class Faults:
     def roll(self) -> float:
         with self._lock:
             return self._rng.random()
+
+    def count(self, kind: str) -> None:
+        """Count one injected fault."""
+        with self._lock:
+            self.injected[kind] += 1
+
+    def bad_answer_due(self, path: str) -> str | None:
+        """The bad-answer kind to give a success answer on ``path`` now, if any."""
+        kind = self.bad_answer_kind
+        if kind is None or (self.bad_answer_path and self.bad_answer_path != path):
+            return None
+        with self._lock:
+            if self.bad_answer_after > 0:
+                self.bad_answer_after -= 1
+                return None
+            if self.bad_answer_times is not None and self.bad_answer_times <= 0:
+                return None
+            if self.bad_answer_rate < 1.0 and self._rng.random() >= self.bad_answer_rate:
+                return None
+            if self.bad_answer_times is not None:
+                self.bad_answer_times -= 1
+            self.injected[kind] += 1
+        return kind
 
     def update(self, values: dict[str, Any]) -> None:
         for key, value in values.items():
@@ -95,6 +135,12 @@ class Faults:
             "unstable_tie_order": self.unstable_tie_order,
             "relation_change_touches_parent": self.relation_change_touches_parent,
             "relation_change_touches_member": self.relation_change_touches_member,
+            "bad_answer_kind": self.bad_answer_kind,
+            "bad_answer_rate": self.bad_answer_rate,
+            "bad_answer_path": self.bad_answer_path,
+            "bad_answer_after": self.bad_answer_after,
+            "bad_answer_times": self.bad_answer_times,
+            "bad_records": dict(self.bad_records),
             "fault_seed": self.fault_seed,
         }
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import admin, bulk, coql, records, related, scopes, settings_api
+from .badanswers import bad_answer, spoil_records
 from .errors import ApiError
 from .faults import HOLD_TIMEOUT_S
 from .http import Context, Request, Response
@@ -174,8 +175,10 @@ class App:
                 return Response.json(400, {"error": str(exc)})
         faults = emu.faults
         if faults.reset_rate and faults.roll() < faults.reset_rate:
+            faults.count("reset_rate")
             return None
         if faults.error_rate and faults.roll() < faults.error_rate:
+            faults.count("error_rate")
             return _error(ApiError(500, "INTERNAL_ERROR", "Internal Server Error", {}))
         try:
             access = emu.oauth.authenticate(req.header("Authorization"))
@@ -229,6 +232,12 @@ class App:
         finally:
             emu.limits.leave(sub)
         response.headers.update(extra)
+        if response.status == 200:
+            if faults.bad_records:
+                response = spoil_records(response, faults.bad_records)
+            bad = faults.bad_answer_due(path)
+            if bad is not None:
+                response = bad_answer(bad, response)
         elapsed = (time.perf_counter() - started - slept) * 1000
         emu.stats.server_ms.append(elapsed)
         response.headers["X-Emulator-Time-Ms"] = f"{elapsed:.3f}"

@@ -1,0 +1,80 @@
+"""Records that cannot be keyed: no usable ``id`` or replication key (``Modified_Time``).
+
+A walk orders, resumes and de-duplicates by ``(Modified_Time, id)``, so such a record would
+stop every run at the same place with a bare ``KeyError``. `screen` checks each page once,
+before the walk sees it, and either fails the stream with one line naming the record (its id,
+or its position when the id is the problem) and the field, or, with ``on_bad_record=skip``,
+leaves it out with a warning; skipped records are listed in the end-of-run summary. Bookmarks
+stay right either way: a skipped record never moves one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tap_zoho_crm.client.errors import ZohoBadRecordError
+from tap_zoho_crm.records import parse_instant
+
+
+def problem(record: dict[str, Any], key: str | None) -> tuple[str, str] | None:
+    """Why ``record`` (normalised) cannot be keyed, as (field, what), or None."""
+    record_id = record.get("id")
+    if not isinstance(record_id, int) or isinstance(record_id, bool):
+        return "id", f"a non-numeric id {record_id!r}" if "id" in record else "no id"
+    if key is None:
+        return None
+    if key not in record:
+        return key, f"no {key}"
+    value = record[key]
+    if not isinstance(value, str):
+        return key, f"a null {key}" if value is None else f"a {key} that is not a datetime"
+    try:
+        parse_instant(value)
+    except ValueError:
+        return key, f"an invalid {key} {value[:40]!r}"
+    return None
+
+
+def screen(
+    records: list[dict[str, Any]],
+    *,
+    stream: str,
+    key: str | None,
+    skip: bool,
+    more_records: bool,
+    on_skipped: Callable[[list[str]], None],
+    logger: logging.Logger,
+) -> list[dict[str, Any]]:
+    """The keyable records of one page; a bad one fails the stream unless ``skip``."""
+    kept: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for position, record in enumerate(records, start=1):
+        found = problem(record, key)
+        if found is None:
+            kept.append(record)
+            continue
+        field, what = found
+        who = (
+            f"record {record['id']}"
+            if field != "id"
+            else f"the record at position {position} of a page of {len(records)}"
+        )
+        if not skip:
+            raise ZohoBadRecordError(
+                f"{who} has {what} (field {field}); set on_bad_record to 'skip' to leave such "
+                "records out"
+            )
+        logger.warning("%s: skipping %s: it has %s (field %s)", stream, who, what, field)
+        skipped.append(f"{who} ({field})")
+    if skipped:
+        on_skipped(skipped)
+        if more_records and not kept:
+            # A walk re-queries from its last record: a page of nothing but bad records
+            # followed by more would end it early, silently. Fail instead of reading short.
+            raise ZohoBadRecordError(
+                f"a whole page of {len(records)} records cannot be keyed (first: {skipped[0]}); "
+                "the read cannot move past it"
+            )
+    return kept

@@ -1,0 +1,86 @@
+"""What went wrong in a run without ending it: failed streams and skipped bad records.
+
+A stream that fails (Zoho kept answering errors, a record cannot be keyed) stops alone: its
+STATE keeps the last good bookmark, nothing of it is marked complete, and the other streams
+still run. The run as a whole then fails with one line naming every failed stream, so no run
+that left data behind exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from tap_zoho_crm.client.errors import (
+    TapZohoCrmError,
+    ZohoAPIError,
+    ZohoBadRecordError,
+    ZohoConnectionError,
+    ZohoCreditsExhaustedError,
+    ZohoResponseError,
+)
+
+#: How many skipped ids the end-of-run summary lists per stream.
+LISTED_IDS = 20
+
+
+class StreamsFailedError(TapZohoCrmError):
+    """One or more streams failed while the others ran: the run must not exit 0."""
+
+
+def fails_stream_only(exc: BaseException) -> bool:
+    """Whether an error ends one stream (the others can still run) rather than the run.
+
+    Errors every stream would meet again (credentials, configuration, a host that does not
+    answer, the daily credit budget) end the run at once.
+    """
+    if isinstance(exc, ZohoCreditsExhaustedError | ZohoConnectionError):
+        return False
+    return isinstance(exc, ZohoAPIError | ZohoResponseError | ZohoBadRecordError)
+
+
+@dataclass
+class RunOutcome:
+    """Collected by the streams of one sync, checked once at its end."""
+
+    failures: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        """Forget an earlier sync of the same Tap instance."""
+        self.failures.clear()
+        self.skipped.clear()
+
+    def stream_failed(self, stream: str, exc: TapZohoCrmError, logger: logging.Logger) -> None:
+        """Record a failed stream and say so in one line (the run goes on)."""
+        self.failures[stream] = str(exc)
+        logger.warning(
+            "stream %s stopped: %s. Its state keeps the last good bookmark; the other streams "
+            "continue, and the run will exit non-zero",
+            stream,
+            exc,
+        )
+
+    def records_skipped(self, stream: str, where: list[str]) -> None:
+        """Record bad records skipped under ``on_bad_record=skip``."""
+        self.skipped.setdefault(stream, []).extend(where)
+
+    def finish(self, logger: logging.Logger) -> None:
+        """Log the skipped-record summary; raise if any stream failed."""
+        for stream, where in self.skipped.items():
+            listed = ", ".join(where[:LISTED_IDS]) + (" ..." if len(where) > LISTED_IDS else "")
+            logger.warning(
+                "Run summary: %d bad record(s) skipped in %s: %s", len(where), stream, listed
+            )
+        if len(self.failures) == 1:
+            ((stream, line),) = self.failures.items()
+            raise StreamsFailedError(
+                f"stream {stream} failed: {line}. Its state keeps the last good bookmark and "
+                "the other streams completed; run again once the cause is fixed"
+            )
+        if self.failures:
+            lines = "; ".join(f"{stream}: {line}" for stream, line in self.failures.items())
+            raise StreamsFailedError(
+                f"{len(self.failures)} streams failed ({lines}). Their state keeps the last "
+                "good bookmark and the other streams completed; run again once the cause is fixed"
+            )

@@ -1,0 +1,101 @@
+"""The bad-answer and bad-record switches (off by default): what each one answers, and when."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from emu_helpers import Api
+
+from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tap_zoho_crm.testing.emulator.badanswers import BAD_ANSWER_KINDS, BAD_RECORD_KINDS
+
+LEADS = "/crm/v8/Leads"
+
+
+def _json_or_none(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("kind", BAD_ANSWER_KINDS)
+def test_each_bad_answer_is_a_200_that_is_not_a_well_formed_success(
+    fresh_api: Api, fresh: ZohoEmulator, kind: str
+) -> None:
+    good = fresh_api.get(LEADS, {"fields": "id,Last_Name"})
+    assert good.status_code == 200
+    assert good.json()["data"]
+    fresh.faults.update({"bad_answer_kind": kind, "bad_answer_path": LEADS})
+    bad = fresh_api.get(LEADS, {"fields": "id,Last_Name"})
+    assert bad.status_code == 200
+    body = _json_or_none(bad.text)
+    if kind in {"html_200", "malformed_json", "truncated_json", "empty_200"}:
+        assert body is None, bad.text[:200]
+        if kind == "truncated_json":
+            assert good.text.startswith(bad.text)
+            assert len(bad.text) < len(good.text)
+    elif kind == "error_body_200":
+        assert body == {
+            "code": "INTERNAL_ERROR",
+            "details": {},
+            "message": "Internal Server Error",
+            "status": "error",
+        }
+    elif kind == "data_entry_error":
+        assert isinstance(body, dict)
+        assert body["data"][0]["status"] == "error"
+    else:
+        assert isinstance(body, dict)
+        assert "data" not in body
+    assert fresh.faults.injected[kind] == 1
+    # Other paths are untouched.
+    assert fresh_api.get("/crm/v8/Contacts", {"fields": "id"}).json()["data"]
+
+
+def test_bad_answer_after_times_and_rate(fresh_api: Api, fresh: ZohoEmulator) -> None:
+    fresh.faults.update(
+        {
+            "bad_answer_kind": "error_body_200",
+            "bad_answer_path": LEADS,
+            "bad_answer_after": 2,
+            "bad_answer_times": 1,
+        }
+    )
+    codes = ["data" in (fresh_api.get(LEADS, {"fields": "id"}).json() or {}) for _ in range(5)]
+    assert codes == [True, True, False, True, True]
+    fresh.faults.update({"bad_answer_times": None, "bad_answer_rate": 0.5, "fault_seed": 3})
+    good = sum("data" in fresh_api.get(LEADS, {"fields": "id"}).json() for _ in range(40))
+    assert 5 < good < 35
+    assert fresh.faults.injected["error_body_200"] == 1 + 40 - good
+
+
+def test_unknown_kinds_are_refused(fresh: ZohoEmulator) -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        fresh.faults.update({"bad_answer_kinds": "html_200"})
+
+
+@pytest.mark.parametrize("kind", BAD_RECORD_KINDS)
+def test_bad_records_are_spoiled_in_every_data_list(
+    fresh_api: Api, fresh: ZohoEmulator, kind: str
+) -> None:
+    record_id = sorted(fresh.record_ids("Leads"))[3]
+    fresh.faults.bad_records = {record_id: kind}
+    rows = fresh_api.get(LEADS, {"fields": "id,Modified_Time"}).json()["data"]
+    by_id = fresh_api.get(LEADS, {"fields": "id,Modified_Time", "ids": record_id}).json()["data"]
+    stored = fresh.get_record("Leads", record_id)
+    for found in (rows, by_id):
+        spoiled = [r for r in found if str(r["id"]).lstrip("x") == record_id]
+        assert len(spoiled) == 1
+        row = spoiled[0]
+        if kind == "missing_modified_time":
+            assert "Modified_Time" not in row
+        elif kind == "null_modified_time":
+            assert row["Modified_Time"] is None
+        elif kind == "invalid_modified_time":
+            assert row["Modified_Time"] != stored["Modified_Time"]
+            assert not row["Modified_Time"][:4].isdigit()
+        else:
+            assert row["id"] == f"x{record_id}"
+    assert sum(1 for r in rows if str(r["id"]).lstrip("x") != record_id) == len(rows) - 1

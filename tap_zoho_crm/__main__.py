@@ -84,7 +84,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     sdk_filter = _DropSdkStreamError()
     for handler in logging.getLogger().handlers:
         handler.addFilter(sdk_filter)
-    args = list(argv) if argv is not None else sys.argv[1:]
     try:
         check_cli_inputs(args, os.environ, TapZohoCrm.config_jsonschema)
         found = _find_subcommand(args)

@@ -170,12 +170,17 @@ def _body_kind(response: requests.Response) -> str:
     return "a body that is not JSON"
 
 
-def success_problem(body: Mapping[str, Any]) -> tuple[str, str] | None:
+#: The one CRM read answering a number instead of a list: ``{"count": N}``.
+COUNT_PATH_SUFFIX = "/actions/count"
+
+
+def success_problem(body: Mapping[str, Any], path: str = "") -> tuple[str, str] | None:
     """Why a 2xx JSON answer is not a well-formed CRM success, as (code, message), or None.
 
     Every CRM read this tap makes answers its items as a list (``data``, ``modules``,
-    ``fields``, ``users``...). Zoho has also answered an error body, or a ``data`` list
-    holding an error entry, with HTTP 200; read as "no items" those would silently end a walk.
+    ``fields``, ``users``...), except ``actions/count`` (an integer ``count``). Zoho has also
+    answered an error body, or a ``data`` list holding an error entry, with HTTP 200; read as
+    "no items" those would silently end a walk.
     """
     if str(body.get("status", "")).lower() == "error" or (
         body.get("code") and not any(isinstance(v, list) for v in body.values())
@@ -187,6 +192,11 @@ def success_problem(body: Mapping[str, Any]) -> tuple[str, str] | None:
             if isinstance(entry, dict) and str(entry.get("status", "")).lower() == "error":
                 code = str(entry.get("code") or "ERROR")
                 return code, f"a data entry is an error: {entry.get('message') or code}"
+    if path.endswith(COUNT_PATH_SUFFIX):
+        count = body.get("count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            return None
+        return NO_ITEMS, "a count answer without its integer 'count'"
     if not any(isinstance(value, list) for value in body.values()):
         return NO_ITEMS, "a success answer without its list of items (no 'data')"
     return None
@@ -502,7 +512,7 @@ class ZohoClient:
                     message=f"{_body_kind(response)}: the body is not Zoho's JSON; check api_url",
                     path=path,
                 )
-            problem = success_problem(body)
+            problem = success_problem(body, path)
             if problem is None:
                 return ZohoResponse(status=status, body=body)
             code, message = problem

@@ -50,6 +50,21 @@ def test_a_success_is_a_json_object_with_its_items_and_no_error(body, code):
     assert (found[0] if found else None) == code
 
 
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"count": 20000}, None),
+        ({"count": 0}, None),
+        ({"count": "12"}, "NO_ITEMS"),
+        ({}, "NO_ITEMS"),
+        ({**ERROR, "status": "error"}, "INTERNAL_ERROR"),
+    ],
+)
+def test_a_count_answer_is_an_integer_count(body, code):
+    found = success_problem(body, "/crm/v8/Leads/actions/count")
+    assert (found[0] if found else None) == code
+
+
 def test_zoho_transient_codes_are_retried_whatever_the_status():
     assert classify(200, "INTERNAL_ERROR", credits_remaining=None) is ErrorKind.RETRY
     assert classify(200, "INVALID_DATA", credits_remaining=None) is ErrorKind.FATAL

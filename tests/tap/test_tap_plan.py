@@ -164,7 +164,7 @@ def test_plan_cli_with_a_missing_file_says_so_in_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "cannot read the config file" in result.stderr
+    assert f"config file {missing}: no such file" in result.stderr
 
 
 def test_plan_of_a_first_sync_from_start_date_counts_by_coql(fresh_demo):

@@ -82,7 +82,7 @@ def _to_utc_general(value: str) -> str:
         return value
     try:
         return format_utc(parse_instant(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or not one that has a UTC year 1-9999
         return value
 
 

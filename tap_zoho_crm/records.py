@@ -44,6 +44,8 @@ _T_INDEX = 10
 #: Length of the common shape, ``YYYY-MM-DDTHH:MM:SS+HH:MM``, and where its offset starts.
 _OFFSET_SHAPE_LENGTH = 25
 _OFFSET_INDEX = 19
+#: Classes of JSON scalars that nested normalisation leaves as they are (str is checked first).
+_PLAIN_CLASSES = frozenset({int, float, bool})
 #: A key absent from a record or a cache.
 _MISSING: Final[Any] = object()
 
@@ -176,11 +178,20 @@ def to_int_id(value: Any) -> Any:
 
 
 def _nested_object(value: dict[str, Any]) -> dict[str, Any]:
-    """A lookup or a row: one flat pass; deeper containers recurse."""
+    """A lookup or a row: one flat pass (the common cases inline); deeper containers recurse."""
     out: dict[str, Any] = {}
     for key, item in value.items():
+        kind = item.__class__
         if key == "id":
-            out[key] = to_int_id(item)
+            out[key] = int(item) if kind is str and item.isdecimal() else to_int_id(item)
+        elif kind is str:
+            out[key] = (
+                utc_text(item)
+                if len(item) >= _MIN_DATETIME_LENGTH and item[_T_INDEX] == "T"
+                else item
+            )
+        elif item is None or kind in _PLAIN_CLASSES:
+            out[key] = item
         elif isinstance(item, dict):
             out[key] = _nested_object(item)
         elif isinstance(item, list):
@@ -250,10 +261,11 @@ def compile_converters(schema: Mapping[str, Any]) -> dict[str, Callable[[Any], A
 class RecordNormaliser:
     """Turns raw Zoho records of one stream into Singer records, per that stream's schema.
 
-    Compiled once per stream: properties typed as plain strings or numbers (most of a module)
-    are copied in one comprehension; the others (datetimes, ids, booleans, lookups, arrays)
-    go through their converter. A value that contradicts its property's type (an object in a
-    text field) is copied as it is.
+    Compiled once per stream into groups of properties, each handled by one loop without a
+    call per value where the common case allows: plain strings and numbers (most of a module)
+    are copied in one comprehension, then ids, datetimes, booleans and objects or arrays
+    (lookups, tags, rows). A value that contradicts its property's type (an object in a text
+    field) is copied as it is.
     """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
@@ -266,9 +278,16 @@ class RecordNormaliser:
             and _types(properties[name])
             and _types(properties[name]) <= _SCALAR_TYPES
         )
-        self._special = tuple(
-            (name, convert) for name, convert in converters.items() if name not in self._plain
-        )
+
+        def group(convert: Callable[[Any], Any]) -> tuple[str, ...]:
+            return tuple(
+                name for name, c in converters.items() if c is convert and name not in self._plain
+            )
+
+        self._ids = group(to_int_id)
+        self._datetimes = group(to_utc)
+        self._booleans = group(_as_boolean)
+        self._nested = group(_KEEP)
         self._open = bool(schema.get("additionalProperties"))
         self._known = frozenset(converters)
 
@@ -277,22 +296,39 @@ class RecordNormaliser:
         plain = self._plain
         out = {key: value for key, value in record.items() if key in plain}
         get = record.get
-        for key, convert in self._special:
+        for key in self._ids:
             value = get(key, _MISSING)
             if value is _MISSING:
                 continue
-            if value is None:
-                out[key] = None
-            elif convert is _KEEP:
-                out[key] = (
-                    _nested_object(value)
-                    if isinstance(value, dict)
-                    else _nested_array(value)
-                    if isinstance(value, list)
-                    else value
-                )
+            kind = value.__class__
+            if kind is str and value.isdecimal():
+                out[key] = int(value)
+            elif value is None or kind is int:
+                out[key] = value
             else:
-                out[key] = convert(value)
+                out[key] = to_int_id(value)
+        for key in self._datetimes:
+            value = get(key, _MISSING)
+            if value is not _MISSING:
+                out[key] = utc_text(value) if value.__class__ is str else to_utc(value)
+        for key in self._booleans:
+            value = get(key, _MISSING)
+            if value is _MISSING:
+                continue
+            out[key] = (
+                value if value is None or value is True or value is False else _as_boolean(value)
+            )
+        for key in self._nested:
+            value = get(key, _MISSING)
+            if value is _MISSING:
+                continue
+            kind = value.__class__
+            if kind is dict:
+                out[key] = _nested_object(value)
+            elif kind is list:
+                out[key] = _nested_array(value) if value else []
+            else:
+                out[key] = normalise_nested(value)
         if self._open:
             known = self._known
             for key, value in record.items():

@@ -6,19 +6,22 @@ page, sorted by Modified_Time ascending, each query anchored with ``If-Modified-
 last instant read (the keyset walk of ``tap_zoho_crm/paging.py``, without the tap's checks).
 Records are parsed and counted, nothing else: no normalisation, no state, no output.
 
-Usage: ``python raw_loop.py BASE_URL ACCESS_TOKEN MODULE FIELDS`` (FIELDS comma-separated);
-prints one JSON line ``{"records": new records, "calls": GET calls}``.
+Usage: ``python raw_loop.py BASE_URL MODULE FIELDS`` (FIELDS comma-separated), with the access
+token in ``ZOHO_ACCESS_TOKEN`` (not on the command line, where ``ps`` shows it); prints one JSON
+line ``{"records": new records, "calls": GET calls}``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import requests
 
 
-def main(base_url: str, token_value: str, module: str, fields: str) -> None:
+def main(base_url: str, module: str, fields: str) -> None:
+    token_value = os.environ["ZOHO_ACCESS_TOKEN"]
     session = requests.Session()
     url = f"{base_url}/crm/v8/{module}"
     params = {
@@ -60,4 +63,4 @@ def main(base_url: str, token_value: str, module: str, fields: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:4])

@@ -56,7 +56,9 @@ class Run:
         return self.records / self.cpu_s
 
 
-def _measure(args: list[str], workdir: Path, *, keep_stdout: bool) -> tuple[str, str, float, float]:
+def _measure(
+    args: list[str], workdir: Path, *, keep_stdout: bool, extra_env: dict[str, str] | None = None
+) -> tuple[str, str, float, float]:
     """Run a child to completion; its stdout and stderr, CPU seconds and peak RSS (MB).
 
     The tap's stdout goes to /dev/null: the cost of writing is in, no reader's cost is.
@@ -65,6 +67,7 @@ def _measure(args: list[str], workdir: Path, *, keep_stdout: bool) -> tuple[str,
     out_path, err_path = workdir / "child.out", workdir / "child.err"
     rss_path = workdir / "child.rss"
     env["PEAK_RSS_FILE"] = str(rss_path)
+    env.update(extra_env or {})
     with (
         open(out_path if keep_stdout else os.devnull, "wb") as out,
         err_path.open("wb") as err,
@@ -109,12 +112,12 @@ def _raw(zoho: ZohoEmulator, fields: list[str], workdir: Path) -> Run:
         [
             str(RAW_LOOP),
             zoho.base_url,
-            zoho.access_token(),
             MODULE,
             ",".join(fields),
         ],
         workdir,
         keep_stdout=True,
+        extra_env={"ZOHO_ACCESS_TOKEN": zoho.access_token()},
     )
     return Run("raw loop", int(json.loads(out)["records"]), _calls(zoho), cpu, rss)
 

@@ -34,22 +34,17 @@ def utc_key(value: str | dt.datetime) -> str:
     checked by ``fromisoformat`` (C) and returned as it is; anything else is parsed and
     formatted. Raises ValueError for a text that is not a datetime.
     """
-    if isinstance(value, str) and is_utc_text(value):
+    if (
+        isinstance(value, str)
+        and len(value) == 25
+        and value[10] == "T"
+        and value[0] != "0"
+        and value.endswith("+00:00")
+    ):
         dt.datetime.fromisoformat(value)
         return value
     # isoformat pads years before 1000 (strftime does not), keeping the order right.
     return parse_instant(value).isoformat(timespec="seconds")
-
-
-def is_utc_text(value: str) -> bool:
-    """Whether a string has the shape of the tap's UTC format (years 1000 to 9999)."""
-    return (
-        len(value) == 25
-        and value.endswith("+00:00")
-        and value[10] == "T"
-        and value[4] == "-"
-        and value[0] != "0"
-    )
 
 
 class Bookmark:

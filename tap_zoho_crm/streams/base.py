@@ -193,6 +193,16 @@ class ZohoStream(Stream):
                     time_extracted=utc_now(),
                 )
 
+    def _process_record(
+        self,
+        record: Record,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        """Nothing to do per record without SDK child streams or partition keys (none here)."""
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
+
     # -- bookmarks ----------------------------------------------------------------------------
 
     def _load_bookmark(self, context: Context | None) -> Bookmark | None:

@@ -44,22 +44,25 @@ _T_INDEX = 10
 #: Length of the common shape, ``YYYY-MM-DDTHH:MM:SS+HH:MM``, and where its offset starts.
 _OFFSET_SHAPE_LENGTH = 25
 _OFFSET_INDEX = 19
-#: Classes of JSON scalars that nested normalisation leaves as they are (str is checked first).
-_PLAIN_CLASSES = frozenset({int, float, bool})
 #: A key absent from a record or a cache.
 _MISSING: Final[Any] = object()
 
-#: Two-digit minutes and seconds, ``"00"``..``"59"``, and their values.
-_SIXTY = {f"{i:02d}": i for i in range(60)}
-_TWO_DIGITS = tuple(_SIXTY)
-#: Per offset (``"+05:30"``), per local hour (``"2024-01-15T10"``): the UTC instant that hour
-#: starts at, as (its minute, its ``YYYY-MM-DDTHH:`` text, the next hour's text); None when
+#: Two-digit seconds ``"00"``..``"59"``; local ``"HH:MM"`` -> minute of the day; and back.
+_SIXTY = frozenset(f"{i:02d}" for i in range(60))
+_MINUTE_OF_DAY = {f"{m // 60:02d}:{m % 60:02d}": m for m in range(1440)}
+_CLOCK = tuple(_MINUTE_OF_DAY)
+#: Per offset (``"+05:30"``), per local date (``"2024-01-15"``): where that local day starts in
+#: UTC, as (its minute of the UTC day, that UTC day's ``YYYY-MM-DD``, the next one's); None when
 #: the fast path cannot be used (not an offset; a year the general path writes differently).
-_HOURS: dict[str, dict[str, tuple[int, str, str] | None] | None] = {}
-#: Bounds of `_HOURS`: offsets kept (a zone has one or two), hours kept per offset (a year's
-#: worth; a full table is emptied and refilled).
+_DAYS: dict[str, dict[str, tuple[int, str, str] | None] | None] = {}
+#: Bounds of `_DAYS`: offsets kept (a zone has one or two), days kept per offset (a full table
+#: is emptied and refilled).
 MAX_CACHED_OFFSETS: Final = 64
-MAX_CACHED_HOURS: Final = 8760
+MAX_CACHED_DAYS: Final = 4096
+#: Normalised lookups by their raw id (raw value, result), for the users, layouts and records
+#: that many records point at; bounded, emptied when full.
+_LOOKUPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+MAX_CACHED_LOOKUPS: Final = 4096
 
 
 def parse_instant(value: str | dt.datetime) -> dt.datetime:
@@ -88,23 +91,23 @@ def _to_utc_general(value: str) -> str:
         return value
 
 
-def _hour_start(hour: str, offset: str) -> tuple[int, str, str] | None:
-    """`_HOURS`' entry for a local hour (``YYYY-MM-DDTHH``) at an offset (``+HH:MM``)."""
+def _day_start(day: str, offset: str) -> tuple[int, str, str] | None:
+    """`_DAYS`' entry for a local date (``YYYY-MM-DD``) at an offset (``+HH:MM``)."""
     try:
-        local = dt.datetime.fromisoformat(f"{hour}:00:00{offset}")
+        local = dt.datetime.fromisoformat(f"{day}T00:00:00{offset}")
         start = local.astimezone(dt.UTC).replace(tzinfo=None)
-        following = start + dt.timedelta(hours=1)
+        following = start + dt.timedelta(days=1)
     except (ValueError, OverflowError):
         return None
     if start.year < 1000 or following.year < 1000:  # strftime does not pad such years
         return None
-    return start.minute, start.isoformat()[:14], following.isoformat()[:14]
+    return start.hour * 60 + start.minute, start.date().isoformat(), following.date().isoformat()
 
 
-def _hours_at(offset: str) -> dict[str, tuple[int, str, str] | None] | None:
-    """The hour table of an offset, or None if the text is not an ``+HH:MM`` offset."""
-    if offset in _HOURS:
-        return _HOURS[offset]
+def _days_at(offset: str) -> dict[str, tuple[int, str, str] | None] | None:
+    """The day table of an offset, or None if the text is not an ``+HH:MM`` offset."""
+    if offset in _DAYS:
+        return _DAYS[offset]
     table: dict[str, tuple[int, str, str] | None] | None = None
     if _OFFSET.match(offset):
         try:
@@ -112,44 +115,44 @@ def _hours_at(offset: str) -> dict[str, tuple[int, str, str] | None] | None:
             table = {}
         except ValueError:
             table = None
-    if len(_HOURS) >= MAX_CACHED_OFFSETS:
-        _HOURS.clear()
-    _HOURS[offset] = table
+    if len(_DAYS) >= MAX_CACHED_OFFSETS:
+        _DAYS.clear()
+    _DAYS[offset] = table
     return table
 
 
 def utc_text(value: str) -> str:
     """`to_utc` of a string, fast for Zoho's shape ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
 
-    ``fromisoformat`` runs once per distinct local hour and offset (cached, bounded): the UTC
-    text of a value is its hour's UTC start, shifted by the value's minutes, plus its seconds.
-    Minutes and seconds are checked against ``00``..``59``, the rest by that parse, so the
-    text is the general path's; the general path (`ZOHO_DATETIME`, ``fromisoformat``,
-    ``strftime``) handles every other shape (``Z``, fractions, ``+HHMM``, not a datetime).
+    ``fromisoformat`` runs once per distinct local date and offset (cached, bounded): the UTC
+    text of a value is where its local day starts in UTC, moved on by its local time of day
+    (as minutes), plus its seconds. ``HH:MM`` and seconds are checked against the clock's
+    values, the date by that parse, so the text is the general path's; the general path
+    (`ZOHO_DATETIME`, ``fromisoformat``, ``strftime``) handles every other shape (``Z``,
+    fractions, ``+HHMM``, anything that is not a datetime).
     """
     if (
         len(value) == _OFFSET_SHAPE_LENGTH
         and value[_T_INDEX] == "T"
         and value[4] == "-"
         and value[7] == "-"
-        and value[13] == ":"
         and value[16] == ":"
     ):
-        hours = _hours_at(value[_OFFSET_INDEX:])
-        minute = _SIXTY.get(value[14:16])
-        if hours is not None and minute is not None and value[17:19] in _SIXTY:
-            hour = value[:13]
-            start = hours.get(hour, _MISSING)
+        days = _days_at(value[_OFFSET_INDEX:])
+        minute = _MINUTE_OF_DAY.get(value[11:16])
+        if days is not None and minute is not None and value[17:19] in _SIXTY:
+            day = value[:10]
+            start = days.get(day, _MISSING)
             if start is _MISSING:
-                if len(hours) >= MAX_CACHED_HOURS:
-                    hours.clear()
-                start = hours[hour] = _hour_start(hour, value[_OFFSET_INDEX:])
+                if len(days) >= MAX_CACHED_DAYS:
+                    days.clear()
+                start = days[day] = _day_start(day, value[_OFFSET_INDEX:])
             if start is not None:
-                first_minute, this_hour, next_hour = start  # type: ignore[misc]
+                first_minute, this_day, next_day = start  # type: ignore[misc]
                 total = first_minute + minute
-                if total < 60:
-                    return f"{this_hour}{_TWO_DIGITS[total]}{value[16:19]}{UTC_SUFFIX}"
-                return f"{next_hour}{_TWO_DIGITS[total - 60]}{value[16:19]}{UTC_SUFFIX}"
+                if total < 1440:
+                    return f"{this_day}T{_CLOCK[total]}{value[16:19]}{UTC_SUFFIX}"
+                return f"{next_day}T{_CLOCK[total - 1440]}{value[16:19]}{UTC_SUFFIX}"
     return _to_utc_general(value)
 
 
@@ -178,26 +181,45 @@ def to_int_id(value: Any) -> Any:
 
 
 def _nested_object(value: dict[str, Any]) -> dict[str, Any]:
-    """A lookup or a row: one flat pass (the common cases inline); deeper containers recurse."""
-    out: dict[str, Any] = {}
+    """A lookup or a row: copied, then only what changes is set (ids, datetimes, containers).
+
+    One flat pass; only data nested deeper than a lookup or a row recurses.
+    """
+    out = dict(value)
     for key, item in value.items():
-        kind = item.__class__
-        if key == "id":
-            out[key] = int(item) if kind is str and item.isdecimal() else to_int_id(item)
-        elif kind is str:
-            out[key] = (
-                utc_text(item)
-                if len(item) >= _MIN_DATETIME_LENGTH and item[_T_INDEX] == "T"
-                else item
-            )
-        elif item is None or kind in _PLAIN_CLASSES:
-            out[key] = item
+        if item.__class__ is str:
+            if key == "id":
+                out[key] = int(item) if item.isdecimal() else to_int_id(item)
+            elif len(item) >= _MIN_DATETIME_LENGTH and item[_T_INDEX] == "T":
+                out[key] = utc_text(item)
+        elif key == "id":
+            continue  # an id that is not a string stays as it is
         elif isinstance(item, dict):
             out[key] = _nested_object(item)
         elif isinstance(item, list):
             out[key] = _nested_array(item)
-        else:
+        elif isinstance(item, str):
             out[key] = _nested_scalar(item)
+    return out
+
+
+def _lookup(value: dict[str, Any]) -> dict[str, Any]:
+    """A top-level object (mostly a lookup): `_nested_object`, cached by raw id when flat.
+
+    A hit needs the raw value equal to the cached one, and returns a copy, so no two records
+    share a dict.
+    """
+    key = value.get("id")
+    if key.__class__ is not str:
+        return _nested_object(value)
+    hit = _LOOKUPS.get(key)
+    if hit is not None and hit[0] == value:
+        return dict(hit[1])
+    out = _nested_object(value)
+    if all(item.__class__ is not dict and item.__class__ is not list for item in out.values()):
+        if len(_LOOKUPS) >= MAX_CACHED_LOOKUPS:
+            _LOOKUPS.clear()
+        _LOOKUPS[key] = (dict(value), dict(out))
     return out
 
 
@@ -324,7 +346,7 @@ class RecordNormaliser:
                 continue
             kind = value.__class__
             if kind is dict:
-                out[key] = _nested_object(value)
+                out[key] = _lookup(value)
             elif kind is list:
                 out[key] = _nested_array(value) if value else []
             else:

@@ -26,11 +26,33 @@ VALUE = "replication_key_value"
 TIED_IDS = "ids_at_replication_key_value"
 
 
+def utc_key(value: str | dt.datetime) -> str:
+    """The tap's UTC text of an instant (``YYYY-MM-DDTHH:MM:SS+00:00``), cheaply for such text.
+
+    Texts in that one format order like the instants they name, so bookmarks and cursors
+    compare them as strings: O(1) per record, no parsing. A text already in the format is
+    checked by ``fromisoformat`` (C) and returned as it is; anything else is parsed and
+    formatted. Raises ValueError for a text that is not a datetime.
+    """
+    if (
+        isinstance(value, str)
+        and len(value) == 25
+        and value[10] == "T"
+        and value[0] != "0"
+        and value.endswith("+00:00")
+    ):
+        dt.datetime.fromisoformat(value)
+        return value
+    # isoformat pads years before 1000 (strftime does not), keeping the order right.
+    return parse_instant(value).isoformat(timespec="seconds")
+
+
 class Bookmark:
     """A stream's bookmark, bound to (and written straight into) its state dict.
 
     Writing in place keeps every STATE message the SDK emits current, and appending to the
-    tied-id list keeps a long run of equal instants linear rather than quadratic.
+    tied-id list keeps a long run of equal instants linear rather than quadratic. The value is
+    kept as UTC text (`utc_key`), so accounting for a record compares strings.
     """
 
     def __init__(
@@ -42,12 +64,17 @@ class Bookmark:
     ) -> None:
         self._state = state
         self._key = replication_key
-        self.instant = instant
+        self._text: str | None = format_utc(instant) if instant is not None else None
         self.tied_ids = set(tied_ids)
-        if instant is not None:
+        if self._text is not None:
             state[KEY] = replication_key
-            state[VALUE] = format_utc(instant)
+            state[VALUE] = self._text
             state[TIED_IDS] = sorted(self.tied_ids)
+
+    @property
+    def instant(self) -> dt.datetime | None:
+        """The bookmark's instant (None before the first record)."""
+        return parse_instant(self._text) if self._text is not None else None
 
     @classmethod
     def bind(cls, state: MutableMapping[str, Any], replication_key: str) -> Bookmark:
@@ -67,20 +94,27 @@ class Bookmark:
 
     def start(self, start_date: dt.datetime | None) -> tuple[dt.datetime | None, set[int]]:
         """Where a read starts (the later of bookmark and start_date) and which ids to skip."""
-        if start_date is not None and (self.instant is None or start_date > self.instant):
+        instant = self.instant
+        if start_date is not None and (instant is None or start_date > instant):
             return start_date, set()
-        return self.instant, set(self.tied_ids)
+        return instant, set(self.tied_ids)
 
-    def advance(self, instant: dt.datetime, record_id: int) -> bool:
-        """Account for one emitted record; False if it is older than the bookmark."""
-        if self.instant is None or instant > self.instant:
-            self.instant = instant
+    def advance(self, instant: str | dt.datetime, record_id: int) -> bool:
+        """Account for one emitted record; False if it is older than the bookmark.
+
+        ``instant`` is the record's replication-key value: the tap's UTC text (compared as
+        it is) or any datetime or datetime text (converted first).
+        """
+        text = utc_key(instant)
+        current = self._text
+        if current is None or text > current:
+            self._text = text
             self.tied_ids = {record_id}
             self._state[KEY] = self._key
-            self._state[VALUE] = format_utc(instant)
+            self._state[VALUE] = text
             self._state[TIED_IDS] = [record_id]
             return True
-        if instant == self.instant:
+        if text == current:
             if record_id not in self.tied_ids:
                 self.tied_ids.add(record_id)
                 self._state[TIED_IDS].append(record_id)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from tap_zoho_crm.bookmarks import utc_key
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.records import format_utc, parse_instant
 
@@ -149,22 +150,30 @@ class IfModifiedSinceReading:
     inclusive: bool | None = None
 
 
-@dataclass
 class KeysetCursor:
-    """The newest instant emitted and the ids emitted at it."""
+    """The newest instant emitted and the ids emitted at it.
 
-    instant: dt.datetime | None
-    seen: set[int] = field(default_factory=set)
+    The instant is kept as the tap's UTC text (`utc_key`), so accepting a normalised record
+    compares strings: O(1) per record, no datetime parsing.
+    """
+
+    def __init__(self, instant: dt.datetime | None, seen: set[int] | None = None) -> None:
+        self._text: str | None = utc_key(instant) if instant is not None else None
+        self.seen: set[int] = seen if seen is not None else set()
+
+    @property
+    def instant(self) -> dt.datetime | None:
+        """The newest instant emitted (or the start), None before any."""
+        return parse_instant(self._text) if self._text is not None else None
 
     def accept(self, record: Mapping[str, Any], key: str) -> bool:
         """Whether the record is new (and, if so, move the cursor to it)."""
-        instant, record_id = parse_instant(record[key]), int(record["id"])
-        if self.instant is not None and (
-            instant < self.instant or (instant == self.instant and record_id in self.seen)
-        ):
+        text, record_id = utc_key(record[key]), int(record["id"])
+        current = self._text
+        if current is not None and (text < current or (text == current and record_id in self.seen)):
             return False
-        if self.instant is None or instant > self.instant:
-            self.instant, self.seen = instant, {record_id}
+        if current is None or text > current:
+            self._text, self.seen = text, {record_id}
         else:
             self.seen.add(record_id)
         return True

@@ -4,21 +4,65 @@ Zoho writes datetimes in the API user's time zone, whose offset changes with DST
 result set, so values are parsed to instants and re-emitted as ``YYYY-MM-DDTHH:MM:SS+00:00``.
 Ids are digit strings; the seed maps them to Long, so they become integers, including the ids
 inside lookups and nested rows.
+
+The rules, whatever the stream:
+
+* top level: a datetime property's value goes through `to_utc`, an id property's through
+  `to_int_id`; an object or array value of any other property is normalised as nested data;
+  keys the schema does not list (``$`` flags included) are dropped, unless the schema allows
+  additional properties (then only ``$`` keys are);
+* nested data (`normalise_nested`): an ``id`` key's value goes through `to_int_id`, any other
+  scalar value of an object through `to_utc`; scalars directly inside arrays stay as they are;
+* a value of a boolean-only property that is a number becomes ``value != 0`` (what the SDK's
+  type conformance did before the tap took it over; see streams/base.py).
+
+`RecordNormaliser` applies them with converters compiled once per stream from its schema, the
+per-record path of every sync: one dict lookup per key, datetimes through `utc_text` (a cached
+offset and C-level parsing instead of a regex and ``strftime``), lookups and rows through flat
+loops (`normalise_nested` recurses only into data nested deeper than Zoho's lookups).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from tap_zoho_crm.schema import datetime_properties, integer_id_properties
 
 #: A Zoho datetime: seconds precision (fractions tolerated) with a numeric offset or ``Z``.
 ZOHO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$")
 _DIGITS = re.compile(r"^-?\d+$")
+_OFFSET = re.compile(r"^[+-][0-9]{2}:[0-9]{2}$")
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
+UTC_SUFFIX = "+00:00"
+
+#: Shortest string `ZOHO_DATETIME` can match (``YYYY-MM-DDTHH:MM:SSZ``), and where its ``T`` is.
+_MIN_DATETIME_LENGTH = 20
+_T_INDEX = 10
+#: Length of the common shape, ``YYYY-MM-DDTHH:MM:SS+HH:MM``, and where its offset starts.
+_OFFSET_SHAPE_LENGTH = 25
+_OFFSET_INDEX = 19
+#: A key absent from a record or a cache.
+_MISSING: Final[Any] = object()
+
+#: Two-digit seconds ``"00"``..``"59"``; local ``"HH:MM"`` -> minute of the day; and back.
+_SIXTY = frozenset(f"{i:02d}" for i in range(60))
+_MINUTE_OF_DAY = {f"{m // 60:02d}:{m % 60:02d}": m for m in range(1440)}
+_CLOCK = tuple(_MINUTE_OF_DAY)
+#: Per offset (``"+05:30"``), per local date (``"2024-01-15"``): where that local day starts in
+#: UTC, as (its minute of the UTC day, that UTC day's ``YYYY-MM-DD``, the next one's); None when
+#: the fast path cannot be used (not an offset; a year the general path writes differently).
+_DAYS: dict[str, dict[str, tuple[int, str, str] | None] | None] = {}
+#: Bounds of `_DAYS`: offsets kept (a zone has one or two), days kept per offset (a full table
+#: is emptied and refilled).
+MAX_CACHED_OFFSETS: Final = 64
+MAX_CACHED_DAYS: Final = 4096
+#: Normalised lookups by their raw id (raw value, result), for the users, layouts and records
+#: that many records point at; bounded, emptied when full.
+_LOOKUPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+MAX_CACHED_LOOKUPS: Final = 4096
 
 
 def parse_instant(value: str | dt.datetime) -> dt.datetime:
@@ -37,61 +81,279 @@ def format_utc(value: dt.datetime) -> str:
     return parse_instant(value).strftime(UTC_FORMAT)
 
 
-def to_utc(value: Any) -> Any:
-    """Normalise a datetime string to UTC; anything else is returned unchanged."""
-    if not isinstance(value, str) or not ZOHO_DATETIME.match(value):
+def _to_utc_general(value: str) -> str:
+    """`to_utc` for any string: the regex decides, then parse and format."""
+    if not ZOHO_DATETIME.match(value):
         return value
     try:
         return format_utc(parse_instant(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or not one that has a UTC year 1-9999
         return value
+
+
+def _day_start(day: str, offset: str) -> tuple[int, str, str] | None:
+    """`_DAYS`' entry for a local date (``YYYY-MM-DD``) at an offset (``+HH:MM``)."""
+    try:
+        local = dt.datetime.fromisoformat(f"{day}T00:00:00{offset}")
+        start = local.astimezone(dt.UTC).replace(tzinfo=None)
+        following = start + dt.timedelta(days=1)
+    except (ValueError, OverflowError):
+        return None
+    if start.year < 1000 or following.year < 1000:  # strftime does not pad such years
+        return None
+    return start.hour * 60 + start.minute, start.date().isoformat(), following.date().isoformat()
+
+
+def _days_at(offset: str) -> dict[str, tuple[int, str, str] | None] | None:
+    """The day table of an offset, or None if the text is not an ``+HH:MM`` offset."""
+    if offset in _DAYS:
+        return _DAYS[offset]
+    table: dict[str, tuple[int, str, str] | None] | None = None
+    if _OFFSET.match(offset):
+        try:
+            dt.datetime.fromisoformat(f"2000-01-01T00:00:00{offset}")
+            table = {}
+        except ValueError:
+            table = None
+    if len(_DAYS) >= MAX_CACHED_OFFSETS:
+        _DAYS.clear()
+    _DAYS[offset] = table
+    return table
+
+
+def utc_text(value: str) -> str:
+    """`to_utc` of a string, fast for Zoho's shape ``YYYY-MM-DDTHH:MM:SS+HH:MM``.
+
+    ``fromisoformat`` runs once per distinct local date and offset (cached, bounded): the UTC
+    text of a value is where its local day starts in UTC, moved on by its local time of day
+    (as minutes), plus its seconds. ``HH:MM`` and seconds are checked against the clock's
+    values, the date by that parse, so the text is the general path's; the general path
+    (`ZOHO_DATETIME`, ``fromisoformat``, ``strftime``) handles every other shape (``Z``,
+    fractions, ``+HHMM``, anything that is not a datetime).
+    """
+    if (
+        len(value) == _OFFSET_SHAPE_LENGTH
+        and value[_T_INDEX] == "T"
+        and value[4] == "-"
+        and value[7] == "-"
+        and value[16] == ":"
+    ):
+        days = _days_at(value[_OFFSET_INDEX:])
+        minute = _MINUTE_OF_DAY.get(value[11:16])
+        if days is not None and minute is not None and value[17:19] in _SIXTY:
+            day = value[:10]
+            start = days.get(day, _MISSING)
+            if start is _MISSING:
+                if len(days) >= MAX_CACHED_DAYS:
+                    days.clear()
+                start = days[day] = _day_start(day, value[_OFFSET_INDEX:])
+            if start is not None:
+                first_minute, this_day, next_day = start  # type: ignore[misc]
+                total = first_minute + minute
+                if total < 1440:
+                    return f"{this_day}T{_CLOCK[total]}{value[16:19]}{UTC_SUFFIX}"
+                return f"{next_day}T{_CLOCK[total - 1440]}{value[16:19]}{UTC_SUFFIX}"
+    return _to_utc_general(value)
+
+
+def to_utc(value: Any) -> Any:
+    """Normalise a datetime string to UTC; anything else is returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    return utc_text(value)
+
+
+def _nested_scalar(value: Any) -> Any:
+    """`to_utc`, rejecting at once the strings too short or T-less to be a datetime."""
+    if isinstance(value, str) and len(value) >= _MIN_DATETIME_LENGTH and value[_T_INDEX] == "T":
+        return utc_text(value)
+    return value
 
 
 def to_int_id(value: Any) -> Any:
     """A digit-string id as an int; other values unchanged."""
-    if isinstance(value, str) and _DIGITS.match(value):
-        return int(value)
+    if isinstance(value, str):
+        if value.isdecimal():
+            return int(value)
+        if _DIGITS.match(value):
+            return int(value)
     return value
+
+
+def _nested_object(value: dict[str, Any]) -> dict[str, Any]:
+    """A lookup or a row: copied, then only what changes is set (ids, datetimes, containers).
+
+    One flat pass; only data nested deeper than a lookup or a row recurses.
+    """
+    out = dict(value)
+    for key, item in value.items():
+        if item.__class__ is str:
+            if key == "id":
+                out[key] = int(item) if item.isdecimal() else to_int_id(item)
+            elif len(item) >= _MIN_DATETIME_LENGTH and item[_T_INDEX] == "T":
+                out[key] = utc_text(item)
+        elif key == "id":
+            continue  # an id that is not a string stays as it is
+        elif isinstance(item, dict):
+            out[key] = _nested_object(item)
+        elif isinstance(item, list):
+            out[key] = _nested_array(item)
+        elif isinstance(item, str):
+            out[key] = _nested_scalar(item)
+    return out
+
+
+def _lookup(value: dict[str, Any]) -> dict[str, Any]:
+    """A top-level object (mostly a lookup): `_nested_object`, cached by raw id when flat.
+
+    A hit needs the raw value equal to the cached one, and returns a copy, so no two records
+    share a dict.
+    """
+    key = value.get("id")
+    if key.__class__ is not str:
+        return _nested_object(value)
+    hit = _LOOKUPS.get(key)
+    if hit is not None and hit[0] == value:
+        return dict(hit[1])
+    out = _nested_object(value)
+    if all(item.__class__ is not dict and item.__class__ is not list for item in out.values()):
+        if len(_LOOKUPS) >= MAX_CACHED_LOOKUPS:
+            _LOOKUPS.clear()
+        _LOOKUPS[key] = (dict(value), dict(out))
+    return out
+
+
+def _nested_array(value: list[Any]) -> list[Any]:
+    """Rows, tags, picklist values: objects normalised, scalars kept as they are."""
+    return [
+        _nested_object(item)
+        if isinstance(item, dict)
+        else _nested_array(item)
+        if isinstance(item, list)
+        else item
+        for item in value
+    ]
 
 
 def normalise_nested(value: Any) -> Any:
     """Normalise lookups, tags, file rows...: ``id`` keys to int, datetimes to UTC."""
     if isinstance(value, list):
-        return [normalise_nested(item) for item in value]
+        return _nested_array(value)
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key == "id":
-                out[key] = to_int_id(item)
-            elif isinstance(item, dict | list):
-                out[key] = normalise_nested(item)
-            else:
-                out[key] = to_utc(item)
-        return out
+        return _nested_object(value)
     return value
 
 
+def _as_boolean(value: Any) -> Any:
+    """A boolean-only property: numbers become ``value != 0`` (the SDK's conformance rule)."""
+    if value is True or value is False or not isinstance(value, int | float):
+        return normalise_nested(value)
+    return value != 0
+
+
+#: A property whose value is kept (objects and arrays still normalised as nested data).
+_KEEP: Final[Callable[[Any], Any]] = normalise_nested
+
+#: The JSON types whose values are never normalised: a property of only these is copied.
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean", "null"})
+
+
+def _types(prop: Mapping[str, Any]) -> set[str]:
+    raw = prop.get("type", [])
+    return {raw} if isinstance(raw, str) else set(raw)
+
+
+def compile_converters(schema: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    """Property name -> the function its (non-null) values go through, from the schema."""
+    datetimes = datetime_properties(schema)
+    ids = integer_id_properties(schema)
+    converters: dict[str, Callable[[Any], Any]] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if name in datetimes:
+            converters[name] = to_utc
+        elif name in ids:
+            converters[name] = to_int_id
+        elif isinstance(prop, Mapping) and _types(prop) - {"null"} == {"boolean"}:
+            converters[name] = _as_boolean
+        else:
+            converters[name] = _KEEP
+    return converters
+
+
 class RecordNormaliser:
-    """Turns raw Zoho records of one stream into Singer records, per that stream's schema."""
+    """Turns raw Zoho records of one stream into Singer records, per that stream's schema.
+
+    Compiled once per stream into groups of properties, each handled by one loop without a
+    call per value where the common case allows: plain strings and numbers (most of a module)
+    are copied in one comprehension, then ids, datetimes, booleans and objects or arrays
+    (lookups, tags, rows). A value that contradicts its property's type (an object in a text
+    field) is copied as it is.
+    """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        self._datetimes = datetime_properties(schema)
-        self._ids = integer_id_properties(schema)
+        converters = compile_converters(schema)
+        properties = schema.get("properties", {})
+        self._plain = frozenset(
+            name
+            for name, convert in converters.items()
+            if convert is _KEEP
+            and _types(properties[name])
+            and _types(properties[name]) <= _SCALAR_TYPES
+        )
+
+        def group(convert: Callable[[Any], Any]) -> tuple[str, ...]:
+            return tuple(
+                name for name, c in converters.items() if c is convert and name not in self._plain
+            )
+
+        self._ids = group(to_int_id)
+        self._datetimes = group(to_utc)
+        self._booleans = group(_as_boolean)
+        self._nested = group(_KEEP)
+        self._open = bool(schema.get("additionalProperties"))
+        self._known = frozenset(converters)
 
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Normalise one record; keys starting with ``$`` (Zoho system flags) are dropped."""
-        out: dict[str, Any] = {}
-        for key, value in record.items():
-            if key.startswith("$"):
+        """Normalise one record; keys the schema does not list are dropped (see module doc)."""
+        plain = self._plain
+        out = {key: value for key, value in record.items() if key in plain}
+        get = record.get
+        for key in self._ids:
+            value = get(key, _MISSING)
+            if value is _MISSING:
                 continue
-            if value is None:
-                out[key] = None
-            elif key in self._datetimes:
-                out[key] = to_utc(value)
-            elif key in self._ids:
-                out[key] = to_int_id(value)
-            elif isinstance(value, dict | list):
-                out[key] = normalise_nested(value)
-            else:
+            kind = value.__class__
+            if kind is str and value.isdecimal():
+                out[key] = int(value)
+            elif value is None or kind is int:
                 out[key] = value
+            else:
+                out[key] = to_int_id(value)
+        for key in self._datetimes:
+            value = get(key, _MISSING)
+            if value is not _MISSING:
+                out[key] = utc_text(value) if value.__class__ is str else to_utc(value)
+        for key in self._booleans:
+            value = get(key, _MISSING)
+            if value is _MISSING:
+                continue
+            out[key] = (
+                value if value is None or value is True or value is False else _as_boolean(value)
+            )
+        for key in self._nested:
+            value = get(key, _MISSING)
+            if value is _MISSING:
+                continue
+            kind = value.__class__
+            if kind is dict:
+                out[key] = _lookup(value)
+            elif kind is list:
+                out[key] = _nested_array(value) if value else []
+            else:
+                out[key] = normalise_nested(value)
+        if self._open:
+            known = self._known
+            for key, value in record.items():
+                if key not in known and not key.startswith("$"):
+                    out[key] = normalise_nested(value)
         return out

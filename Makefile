@@ -42,7 +42,7 @@ bench: $(STAMP)
 # lakeflow_bridge over the `make test` suite, subprocesses and Spark workers included.
 coverage: $(STAMP)
 	rm -f .coverage .coverage.*
-	$(PY) -m coverage run -m pytest -m "not slow and not benchmark" $(PYTEST_ARGS)
+	$(PY) -m coverage run -m pytest -m "not slow and not benchmark and not storm" $(PYTEST_ARGS)
 	$(PY) -m coverage combine --quiet
 	$(PY) -m coverage report
 

@@ -39,7 +39,6 @@ DATA_CENTRES: Mapping[str, str] = {
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 DEFAULT_PAGE_SIZE = 200
-DEFAULT_MAX_CONCURRENCY = 5
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_MAX_RETRY_SECONDS = 600.0
@@ -173,7 +172,8 @@ class ZohoSettings:
     include_modules: tuple[str, ...]
     exclude_modules: tuple[str, ...]
     page_size: int
-    max_concurrency: int
+    #: Calls in flight at once; None: the org's edition limit less headroom (client/concurrency.py).
+    max_concurrency: int | None
     request_timeout: float
     max_retries: int
     max_retry_seconds: float
@@ -188,6 +188,8 @@ class ZohoSettings:
     junction_full_pass_hours: float = 0.0
     #: How far before its bookmark an incremental read starts again (see base.starting_point).
     lookback_seconds: float = 0.0
+    #: Read a wide Modified_Time range as concurrent windows (tap_zoho_crm/reading/windows.py).
+    windowed_reads: bool = True
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -220,7 +222,7 @@ class ZohoSettings:
             include_modules=_names(config.get("include_modules"), "include_modules"),
             exclude_modules=_names(config.get("exclude_modules"), "exclude_modules"),
             page_size=int(_number(config, "page_size", DEFAULT_PAGE_SIZE, 1, 200)),
-            max_concurrency=int(_number(config, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 25)),
+            max_concurrency=int(_number(config, "max_concurrency", 0, 1, 25)) or None,
             request_timeout=_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, 1, 3600),
             max_retries=int(_number(config, "max_retries", DEFAULT_MAX_RETRIES, 1, 50)),
             max_retry_seconds=_number(
@@ -237,6 +239,7 @@ class ZohoSettings:
             include_attachments=_flag(config, "include_attachments", default=False),
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
+            windowed_reads=_flag(config, "windowed_reads", default=True),
         )
 
 

@@ -17,7 +17,6 @@ from tap_zoho_crm.client.errors import ZohoConfigError
 from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.config import (
     DEFAULT_ACCOUNTS_URL,
-    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_SECONDS,
     DEFAULT_PAGE_SIZE,
@@ -169,10 +168,11 @@ class TapZohoCrm(Tap):
         th.Property(
             "max_concurrency",
             th.IntegerType,
-            default=DEFAULT_MAX_CONCURRENCY,
             description=(
-                "Most API calls in flight at once (fan-out calls: field chunks, discovery). "
-                "Keep below your edition's concurrency limit (Free 5 ... Ultimate 25)."
+                "Most API calls in flight at once (1-25). By default, your edition's limit "
+                "(Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate 25, read from "
+                "the org record) less a tenth for other integrations; a 429 for concurrency "
+                "lowers it for the rest of the run. See docs/parallel-reads.md."
             ),
         ),
         th.Property(
@@ -263,6 +263,16 @@ class TapZohoCrm(Tap):
                 "already read (a long transaction, a lagging replica) keeps its earlier "
                 "Modified_Time and would be missed; a lookback re-reads that window each run, "
                 "re-sending its records (targets upsert them by id). At most 86400."
+            ),
+        ),
+        th.Property(
+            "windowed_reads",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Read a module with many records to sync (initial load, large backlog, full "
+                "refresh) as Modified_Time windows read concurrently, each resumable on its own "
+                "(true), or as one sequential walk (false). See docs/parallel-reads.md."
             ),
         ),
         th.Property(

@@ -26,12 +26,13 @@ from tap_zoho_crm.paging import (
     maybe_truncated,
     token_walk,
 )
+from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, Record
 
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
@@ -55,6 +56,8 @@ class ModuleStream(ZohoStream):
         super().__init__(tap, definition)
         self._fields_lock = threading.Lock()
         self._dropped_fields: set[str] = set()
+        #: The windowed read in progress (reading/windows.py), which keeps its own state.
+        self._windows: WindowedRead | None = None
 
     @property
     def module(self) -> str:
@@ -75,16 +78,17 @@ class ModuleStream(ZohoStream):
         pages: Iterator[list[dict[str, Any]]]
         if self.replication_key == REPLICATION_KEY:
             start, skip_ids = self.starting_point()
-            walk = ModifiedTimeWalk(
-                lambda since, token, page: self._fetch_sorted(chunks[0], since, token, page),
-                start=start,
-                skip_ids=skip_ids,
+            self._windows = WindowedRead(
+                state=self.get_context_state(context) if self._bookmark is not None else None,
+                key=REPLICATION_KEY,
+                walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
+                facts=CoqlRangeFacts(self.client, self.module),
+                client=self.client,
+                plan_new=self.settings.windowed_reads,
+                min_first_page=self.settings.page_size // 2,
                 logger=self.logger,
-                reading=self.client.if_modified_since,
-                tie_reader=lambda instant, after: self._read_instant(chunks[0], instant, after),
-                tie_reader_lists_all=self.module not in CONVERTED_PARAM_MODULES,
             )
-            pages = walk.pages()
+            pages = self._windows.pages(start, skip_ids)
         else:
             pages = token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page))
         rich_text = [
@@ -95,6 +99,37 @@ class ModuleStream(ZohoStream):
             if rich_text and self.settings.full_rich_text:
                 self._untruncate(records, rich_text)
             yield from records
+        if self._windows is not None and self._windows.bookmark is not None:
+            self._bookmark = self._windows.bookmark
+        self._windows = None
+
+    def _walk(
+        self,
+        fields: list[str],
+        start: dt.datetime | None,
+        skip: set[int],
+        until: dt.datetime | None,
+    ) -> ModifiedTimeWalk:
+        """The keyset walk of ``[start, until)`` (all of it from ``start`` for None)."""
+        return ModifiedTimeWalk(
+            lambda since, token, page: self._fetch_sorted(fields, since, token, page),
+            start=start,
+            skip_ids=skip,
+            logger=self.logger,
+            reading=self.client.if_modified_since,
+            tie_reader=lambda instant, after: self._read_instant(fields, instant, after),
+            tie_reader_lists_all=self.module not in CONVERTED_PARAM_MODULES,
+            until=until,
+        )
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """A record of a window advances its window; any other, the bookmark."""
+        windows = self._windows
+        if windows is not None and windows.account(latest_record):
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
     # -- the calls ----------------------------------------------------------------------------
 

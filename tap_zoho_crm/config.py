@@ -190,6 +190,8 @@ class ZohoSettings:
     lookback_seconds: float = 0.0
     #: Read a wide Modified_Time range as concurrent windows (tap_zoho_crm/reading/windows.py).
     windowed_reads: bool = True
+    #: Fewest records per window: a range under two windows' worth is read as one walk.
+    window_min_records: int = 4000
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -240,6 +242,7 @@ class ZohoSettings:
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
             windowed_reads=_flag(config, "windowed_reads", default=True),
+            window_min_records=int(_number(config, "window_min_records", 4000, 200, 10**7)),
         )
 
 

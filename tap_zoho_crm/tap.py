@@ -276,6 +276,16 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "window_min_records",
+            th.IntegerType,
+            default=4000,
+            description=(
+                "Fewest records a window is planned for (at least 200): a module with fewer "
+                "than twice this many records to read is read as one walk. Each window costs "
+                "about two calls of its own, so smaller windows spend more credits."
+            ),
+        ),
+        th.Property(
             "junction_full_pass_hours",
             th.NumberType,
             default=0,

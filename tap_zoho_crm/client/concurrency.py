@@ -124,6 +124,8 @@ class ConcurrencyLimiter:
         self._logger = logger or logging.getLogger(__name__)
         #: Most calls in flight at once so far (for logs and tests).
         self.peak = 0
+        #: 429s for concurrency seen so far (each one a wasted round trip and a backoff).
+        self.refusals = 0
 
     @property
     def limit(self) -> int:
@@ -166,25 +168,20 @@ class ConcurrencyLimiter:
 
         A call let in as the k-th in flight was one too many, so at most k - 1 fit beside
         whatever else uses the app. Taking the minimum over refusals means a burst of 429s
-        from one wave lowers the limit once, to what the first refused call showed.
+        from one wave lowers the limit once, to what the first refused call showed. A heavy
+        call cannot tell which pool refused it, so both are lowered.
         """
         with self._cond:
+            self.refusals += 1
+            before = (self._limit, self.heavy_limit)
+            self._limit = max(1, min(self._limit, admission.rank - 1))
             if admission.heavy:
-                before, wanted = self.heavy_limit, admission.heavy_rank - 1
-                if wanted >= before or before <= 1:
-                    return
-                self._sub_pool = max(1, wanted)
-                after, pool = self.heavy_limit, "heavy calls (COQL, sorted reads)"
-            else:
-                before, wanted = self._limit, admission.rank - 1
-                if wanted >= before or before <= 1:
-                    return
-                self._limit = max(1, wanted)
-                after, pool = self._limit, "calls"
-        self._logger.warning(
-            "Zoho refused a call for its concurrency limit; at most %d %s in flight from now "
-            "on (was %d)",
-            after,
-            pool,
-            before,
-        )
+                self._sub_pool = max(1, min(self._sub_pool, admission.heavy_rank - 1))
+            after = (self._limit, self.heavy_limit)
+        if after != before:
+            self._logger.warning(
+                "Zoho refused a call for its concurrency limit; from now on at most %d calls "
+                "in flight, %d of them COQL or sorted reads (were %d and %d)",
+                *after,
+                *before,
+            )

@@ -9,9 +9,11 @@ readings and ``converted=both``), bounded above by ``until``, and the walks run 
 * **The split** (`plan_boundaries`) comes from COQL, after the first page of the ordinary walk
   shows more than half a page to read: one ``count(id)`` of the records after that page, then one
   ``limit 1 offset k*n/w`` probe per boundary, so the windows hold equal numbers of records
-  whatever the skew of Modified_Time. A range under two windows' worth (`MIN_WINDOW_RECORDS`
-  each) stays one walk, and so does a module without the COQL scope. Cost: ``w`` calls for ``w``
-  windows, plus one page per window whose last page reaches into the next.
+  whatever the skew of Modified_Time. A range under two windows' worth (``window_min_records``
+  each, 4,000 by default: 20 pages, so that a window's own two calls, its probe and the page
+  that reaches into the next window, stay near a tenth of its calls) stays one walk, and so
+  does a module without the COQL scope. Cost: ``w`` calls for ``w`` windows, plus one page per
+  window whose last page reaches into the next.
 * **Output** stays the SDK's: workers put pages in one bounded queue and the stream's generator
   takes them from it, in the consuming thread, so records are written, counted and covered by
   STATE in the order they are emitted. Records of different windows interleave; within a window
@@ -41,10 +43,6 @@ from tap_zoho_crm.records import format_utc, parse_instant
 if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.paging import ModifiedTimeWalk
-
-#: Fewest records a window is planned for: 20 pages, so that a window's own costs (its probe,
-#: and the page that reaches into the next window) stay near a tenth of its calls or below.
-MIN_WINDOW_RECORDS = 4000
 
 #: How far COQL's LIMIT + OFFSET reaches (spec section 9); probes past it come from the top.
 COQL_REACH = 100_000
@@ -189,10 +187,11 @@ class CoqlRangeFacts:
         return parse_instant(rows[0]["Modified_Time"]) if rows else None
 
 
-def plan_boundaries(
+def plan_boundaries(  # noqa: PLR0917 - each argument is a different fact
     facts: RangeFacts,
     after: dt.datetime,
     windows: int,
+    min_records: int,
     map_concurrent: Callable[[Callable[[int], dt.datetime | None], list[int]], list[Any]],
     logger: logging.Logger,
 ) -> list[dt.datetime]:
@@ -205,7 +204,7 @@ def plan_boundaries(
         total = facts.count_after(after)
         if total is None:
             return []
-        count = min(windows, total // MIN_WINDOW_RECORDS)
+        count = min(windows, total // min_records)
         if count < 2:
             return []
         offsets = [k * total // count for k in range(1, count)]
@@ -241,6 +240,8 @@ class WindowedRead:
         client: ZohoClient,
         plan_new: bool,
         min_first_page: int,
+        min_window_records: int,
+        complete: Callable[[Records], Records],
         logger: logging.Logger,
     ) -> None:
         self._state = state if state is not None else {}
@@ -250,6 +251,9 @@ class WindowedRead:
         self._client = client
         self._plan_new = plan_new
         self._min_first_page = min_first_page
+        self._min_window_records = min_window_records
+        #: Finishes a page (other field chunks, full rich text) in the thread that fetched it.
+        self._complete = complete
         self._logger = logger
         self._current: Window | None = None
         #: The plain bookmark the windows collapsed into, once they did.
@@ -276,7 +280,7 @@ class WindowedRead:
             yield from self._read(progress, sources)
             return
         first_walk = self._walk(start, skip_ids, None)
-        walk_pages = first_walk.pages()
+        walk_pages = map(self._complete, first_walk.pages())
         first = next(walk_pages, None)
         if first is None:
             return
@@ -307,13 +311,18 @@ class WindowedRead:
             return []
         after = parse_instant(first[-1][self._key])
         return plan_boundaries(
-            self._facts, after, workers, self._client.map_concurrent, self._logger
+            self._facts,
+            after,
+            workers,
+            self._min_window_records,
+            self._client.map_concurrent,
+            self._logger,
         )
 
     def _source(self, window: Window) -> Callable[[], Iterator[Records]]:
         def pages() -> Iterator[Records]:
             start, skip = window.resume_point()
-            return self._walk(start, skip, window.until).pages()
+            return map(self._complete, self._walk(start, skip, window.until).pages())
 
         return pages
 

@@ -75,6 +75,17 @@ class ModuleStream(ZohoStream):
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Walk the module in Modified_Time order (or plainly, when it has no such field)."""
         chunks = chunk_fields(self.selected_fields())
+        rich_text = [
+            name for name in rich_text_properties(self.schema) if name in chunks_fields(chunks)
+        ]
+
+        def complete(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if len(chunks) > 1:
+                records = self._complete(records, chunks[1:])
+            if rich_text and self.settings.full_rich_text:
+                self._untruncate(records, rich_text)
+            return records
+
         pages: Iterator[list[dict[str, Any]]]
         if self.replication_key == REPLICATION_KEY:
             start, skip_ids = self.starting_point()
@@ -86,19 +97,18 @@ class ModuleStream(ZohoStream):
                 client=self.client,
                 plan_new=self.settings.windowed_reads,
                 min_first_page=self.settings.page_size // 2,
+                min_window_records=self.settings.window_min_records,
+                complete=complete,
                 logger=self.logger,
             )
             pages = self._windows.pages(start, skip_ids)
         else:
-            pages = token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page))
-        rich_text = [
-            name for name in rich_text_properties(self.schema) if name in chunks_fields(chunks)
-        ]
+            pages = map(
+                complete,
+                token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page)),
+            )
         for page in pages:
-            records = self._complete(page, chunks[1:]) if len(chunks) > 1 else page
-            if rich_text and self.settings.full_rich_text:
-                self._untruncate(records, rich_text)
-            yield from records
+            yield from page
         if self._windows is not None and self._windows.bookmark is not None:
             self._bookmark = self._windows.bookmark
         self._windows = None

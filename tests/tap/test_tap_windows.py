@@ -23,9 +23,9 @@ from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
-SIZE = 12_000
+SIZE = 8000
 KILLS = 10
-WINDOW = 600  # records per window at least: 12,000 records make 9 windows (the tap's limit)
+WINDOW = 400  # records per window at least: 8,000 records make 9 windows (the tap's limit)
 
 
 class KilledError(Exception):
@@ -104,7 +104,7 @@ def test_a_windowed_walk_killed_at_10_random_points_loses_nothing(module, exclus
         window_counts: list[int] = []
         kills = 0
         while kills < KILLS:
-            writer = KillingWriter(module, kill_after=rng.randint(1, 2500))
+            writer = KillingWriter(module, kill_after=rng.randint(1, 1800))
             killed = _run(config, catalog, state, writer)
             durable.update(writer.records[: writer.durable] if killed else writer.records)
             window_counts += writer.window_counts

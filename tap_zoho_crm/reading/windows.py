@@ -6,8 +6,8 @@ per 200 records. Split at instants ``b1 < b2 < ...`` into windows ``[start, b1)`
 ..., ``[bn, open)``, each is a walk of its own (same tie blocks, order checks, If-Modified-Since
 readings and ``converted=both``), bounded above by ``until``, and the walks run on worker threads.
 
-* **The split** (`plan_boundaries`) comes from COQL, after the first page of the ordinary walk
-  shows more than half a page to read: one ``count(id)`` of the records after that page, then one
+* **The split** (`plan_boundaries`) comes from COQL, once the ordinary walk has read a quarter of
+  a window (5 pages by default) and is not done: one ``count(id)`` of the records after that, one
   ``limit 1 offset k*n/w`` probe per boundary, so the windows hold equal numbers of records
   whatever the skew of Modified_Time. A range under two windows' worth (``window_min_records``
   each, 4,000 by default: 20 pages, so that a window's own two calls, its probe and the page
@@ -22,7 +22,7 @@ readings and ``converted=both``), bounded above by ``until``, and the walks run 
   ids emitted at that instant, so a killed run resumes each window where its emitted records end.
   ``replication_key_value`` stays at or before every unread record meanwhile (a reader that knows
   nothing of windows re-reads, never skips). Once every window is done, the windows collapse into
-  the plain bookmark of the last one.
+  the plain bookmark of the last one, and one more walk from it reads what changed meanwhile.
 """
 
 from __future__ import annotations
@@ -239,9 +239,10 @@ class WindowedRead:
         facts: RangeFacts,
         client: ZohoClient,
         plan_new: bool,
-        min_first_page: int,
+        plan_after: int,
         min_window_records: int,
         complete: Callable[[Records], Records],
+        on_collapse: Callable[[Bookmark], None],
         logger: logging.Logger,
     ) -> None:
         self._state = state if state is not None else {}
@@ -250,10 +251,14 @@ class WindowedRead:
         self._facts = facts
         self._client = client
         self._plan_new = plan_new
-        self._min_first_page = min_first_page
+        #: Records the first walk reads before a split is considered: smaller reads never pay
+        #: for a plan, and the plan's round trips are a small part of larger ones.
+        self._plan_after = plan_after
         self._min_window_records = min_window_records
         #: Finishes a page (other field chunks, full rich text) in the thread that fetched it.
         self._complete = complete
+        #: Hands the plain bookmark to the stream, which advances it from then on.
+        self._on_collapse = on_collapse
         self._logger = logger
         self._current: Window | None = None
         #: The plain bookmark the windows collapsed into, once they did.
@@ -281,17 +286,27 @@ class WindowedRead:
             return
         first_walk = self._walk(start, skip_ids, None)
         walk_pages = map(self._complete, first_walk.pages())
-        first = next(walk_pages, None)
-        if first is None:
+        read = 0
+        last: dt.datetime | None = None
+        tied: set[int] = set()
+        for page in walk_pages:
+            yield page
+            read += len(page)
+            for record in page:
+                instant = parse_instant(record[self._key])
+                if instant != last:
+                    last, tied = instant, set()
+                tied.add(int(record["id"]))
+            if read >= self._plan_after:
+                break
+        else:
             return
-        yield first
-        boundaries = self._plan(first)
+        assert last is not None  # noqa: S101 - at least one record was read
+        boundaries = self._plan(last)
         if not boundaries:
             yield from walk_pages
             return
         first_walk.until = boundaries[0]
-        last = parse_instant(first[-1][self._key])
-        tied = {int(r["id"]) for r in first if parse_instant(r[self._key]) == last}
         if last == start:
             tied |= skip_ids
         windows = [Window.new(start, boundaries[0], last, tied)]
@@ -302,14 +317,13 @@ class WindowedRead:
         sources.update({i: self._source(w) for i, w in enumerate(windows) if i > 0})
         yield from self._read(progress, sources)
 
-    def _plan(self, first: Records) -> list[dt.datetime]:
-        """Boundaries for what follows the first page, when it was (about) full."""
-        if not self._plan_new or len(first) < self._min_first_page:
+    def _plan(self, after: dt.datetime) -> list[dt.datetime]:
+        """Boundaries for what follows ``after``, the last instant read so far."""
+        if not self._plan_new:
             return []
         workers = min(self._client.concurrency(), self._client.limiter.heavy_limit)
         if workers < 2:
             return []
-        after = parse_instant(first[-1][self._key])
         return plan_boundaries(
             self._facts,
             after,
@@ -342,6 +356,11 @@ class WindowedRead:
             finally:
                 self._current = None
         self.bookmark = progress.collapse(self._key)
+        self._on_collapse(self.bookmark)
+        # Records changed while the windows were read moved past the last window's end, or
+        # past all of it if that window finished early: one more walk catches up (a call).
+        start, skip = self.bookmark.instant, set(self.bookmark.tied_ids)
+        yield from map(self._complete, self._walk(start, skip, None).pages())
 
 
 #: What a worker hands over: (window index, a page), (index, None) when the window is read,

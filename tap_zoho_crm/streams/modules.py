@@ -34,6 +34,7 @@ from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
+    from tap_zoho_crm.bookmarks import Bookmark
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
@@ -96,9 +97,10 @@ class ModuleStream(ZohoStream):
                 facts=CoqlRangeFacts(self.client, self.module),
                 client=self.client,
                 plan_new=self.settings.windowed_reads,
-                min_first_page=self.settings.page_size // 2,
+                plan_after=max(1, self.settings.window_min_records // 4),
                 min_window_records=self.settings.window_min_records,
                 complete=complete,
+                on_collapse=self._use_bookmark,
                 logger=self.logger,
             )
             pages = self._windows.pages(start, skip_ids)
@@ -109,9 +111,12 @@ class ModuleStream(ZohoStream):
             )
         for page in pages:
             yield from page
-        if self._windows is not None and self._windows.bookmark is not None:
-            self._bookmark = self._windows.bookmark
         self._windows = None
+
+    def _use_bookmark(self, bookmark: Bookmark) -> None:
+        """Windows collapsed into this bookmark: records advance it from now on."""
+        if self._bookmark is not None:
+            self._bookmark = bookmark
 
     def _walk(
         self,

@@ -190,6 +190,8 @@ class ZohoSettings:
     lookback_seconds: float = 0.0
     #: Read a wide Modified_Time range as concurrent windows (tap_zoho_crm/reading/windows.py).
     windowed_reads: bool = True
+    #: Streams read at once (reading/readahead.py); None: the limit of calls in flight.
+    streams_in_flight: int | None = None
     #: Fewest records per window: a range under two windows' worth is read as one walk.
     window_min_records: int = 4000
 
@@ -242,6 +244,7 @@ class ZohoSettings:
             junction_full_pass_hours=_number(config, "junction_full_pass_hours", 0, 0, 24 * 366),
             lookback_seconds=_number(config, "lookback_seconds", 0, 0, 86400),
             windowed_reads=_flag(config, "windowed_reads", default=True),
+            streams_in_flight=int(_number(config, "streams_in_flight", 0, 1, 25)) or None,
             window_min_records=int(_number(config, "window_min_records", 4000, 200, 10**7)),
         )
 

@@ -31,6 +31,7 @@ from tap_zoho_crm.discovery import (
     catalog_is_self_describing,
     definitions_from_catalog,
 )
+from tap_zoho_crm.reading.readahead import ReadAhead
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
 
@@ -276,6 +277,15 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "streams_in_flight",
+            th.IntegerType,
+            description=(
+                "Streams read at once (1-25): while the SDK emits one stream, the next ones' "
+                "reads start, under the same limit of calls in flight. Default: the limit "
+                "(max_concurrency or the edition's). 1 reads one stream at a time."
+            ),
+        ),
+        th.Property(
             "window_min_records",
             th.IntegerType,
             default=4000,
@@ -320,6 +330,7 @@ class TapZohoCrm(Tap):
         self._raw_input_catalog = _raw_catalog(catalog)
         self._settings: ZohoSettings | None = None
         self._client: ZohoClient | None = None
+        self._read_ahead: ReadAhead | None = None
         super().__init__(
             config=config,
             catalog=catalog,
@@ -357,6 +368,21 @@ class TapZohoCrm(Tap):
         if self._client is None:
             self._client = ZohoClient(self.settings, logger=self.logger)
         return self._client
+
+    @property
+    def read_ahead(self) -> ReadAhead:
+        """Starts the next streams' reads while one is emitted (docs/parallel-reads.md)."""
+        if self._read_ahead is None:
+            self._read_ahead = ReadAhead(
+                streams=lambda: [s for s in self.streams.values() if isinstance(s, ZohoStream)],
+                ahead=self._streams_ahead,
+                logger=self.logger,
+            )
+        return self._read_ahead
+
+    def _streams_ahead(self) -> int:
+        in_flight = self.settings.streams_in_flight
+        return (in_flight if in_flight is not None else self.client.concurrency()) - 1
 
     # -- streams ------------------------------------------------------------------------------
 

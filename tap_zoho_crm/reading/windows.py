@@ -34,10 +34,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.errors import ZohoAPIError
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -272,7 +274,7 @@ class WindowedRead:
         window.advance(parse_instant(record[self._key]), int(record["id"]))
         return True
 
-    def pages(self, start: dt.datetime | None, skip_ids: set[int]) -> Iterator[Records]:
+    def pages(self, start: dt.datetime | None, skip_ids: set[int]) -> Iterator[Records | Effect]:
         """Pages of new records: of the interrupted windows, else of a walk that may split."""
         progress = WindowProgress.load(self._state)
         if progress is not None:
@@ -342,25 +344,50 @@ class WindowedRead:
 
     def _read(
         self, progress: WindowProgress, sources: Mapping[int, Callable[[], Iterator[Records]]]
-    ) -> Iterator[Records]:
-        """Run the windows' walks on workers and hand their pages over in one thread."""
+    ) -> Iterator[Records | Effect]:
+        """Run the windows' walks on workers and hand their pages over in one thread.
+
+        State changes travel as `Effect` steps among the pages, so that they happen when the
+        pages before them are emitted, even when this read runs ahead of its stream's turn.
+        """
         workers = max(1, min(len(sources), self._client.concurrency()))
+        last = len(progress.windows) - 1
+        tail = progress.windows[last].resume_point()
         for index, page in read_concurrently(sources, workers):
             window = progress.windows[index]
             if page is None:
-                window.finish()
+                yield Effect(window.finish)
                 continue
-            self._current = window
-            try:
-                yield page
-            finally:
-                self._current = None
-        self.bookmark = progress.collapse(self._key)
-        self._on_collapse(self.bookmark)
+            if index == last:
+                tail = _cursor_after(tail, page, self._key)
+            yield Effect(partial(self._enter, window))
+            yield page
+            yield Effect(partial(self._enter, None))
+        yield Effect(partial(self._collapse, progress))
         # Records changed while the windows were read moved past the last window's end, or
         # past all of it if that window finished early: one more walk catches up (a call).
-        start, skip = self.bookmark.instant, set(self.bookmark.tied_ids)
+        start, skip = tail
         yield from map(self._complete, self._walk(start, skip, None).pages())
+
+    def _enter(self, window: Window | None) -> None:
+        self._current = window
+
+    def _collapse(self, progress: WindowProgress) -> None:
+        self.bookmark = progress.collapse(self._key)
+        self._on_collapse(self.bookmark)
+
+
+def _cursor_after(
+    cursor: tuple[dt.datetime | None, set[int]], page: Records, key: str
+) -> tuple[dt.datetime | None, set[int]]:
+    """A walk's (instant, ids at it) after one more page of its records, in Modified_Time order."""
+    instant, ids = cursor
+    for record in page:
+        current = parse_instant(record[key])
+        if instant is None or current > instant:
+            instant, ids = current, set()
+        ids.add(int(record["id"]))
+    return instant, ids
 
 
 #: What a worker hands over: (window index, a page), (index, None) when the window is read,

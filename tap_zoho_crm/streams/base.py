@@ -25,6 +25,7 @@ from tap_zoho_crm.client.errors import (
     ZohoCreditsExhaustedError,
     ZohoModuleUnavailableError,
 )
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import RecordNormaliser, parse_instant
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ class ZohoStream(Stream):
 
     #: The ``zoho-stream-kind`` this class implements.
     kind: ClassVar[str] = ""
+
+    #: Whether this kind's read may run ahead of its turn: it changes state only through
+    #: `Effect` steps (tap_zoho_crm/reading/readahead.py).
+    reads_ahead: ClassVar[bool] = False
 
     #: Streams sync in (sync_tier, name) order. Kinds that cost a call per parent record every
     #: run sit in a later tier, so that a pass spending the daily credit budget stops after
@@ -108,20 +113,38 @@ class ZohoStream(Stream):
 
     # -- records ----------------------------------------------------------------------------
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Yield this stream's records; subclasses implement the kind's read path."""
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
+        """Yield this stream's records and `Effect` steps; subclasses implement the kind's read."""
         raise NotImplementedError
 
+    def read_ahead(self) -> Iterable[Any]:
+        """This stream's read, started before its turn (`tap_zoho_crm.reading.readahead`)."""
+        self._bookmark = self._load_bookmark(None)
+        return self.read_records(None)
+
     def get_records(self, context: Context | None) -> Iterator[Record]:
-        """Run the kind's read, skipping an unavailable module with one warning."""
-        self._bookmark = self._load_bookmark(context)
+        """Run the kind's read, skipping an unavailable module with one warning.
+
+        A read yields records and `Effect` steps; each step runs here, after the records
+        before it were emitted (and so whether the read ran ahead or not).
+        """
+        ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
+        if ahead is None:
+            self._bookmark = self._load_bookmark(context)
         calls_before = sum(self.client.calls.values())
+        finished = False
         try:
-            yield from self.read_records(context)
+            for item in ahead if ahead is not None else self.read_records(context):
+                if isinstance(item, Effect):
+                    item()
+                else:
+                    yield item
+            finished = True
         except ZohoModuleUnavailableError as exc:
             if not self.settings.skip_unavailable_streams:
                 exc.stream = self.name
                 raise
+            finished = True
             self.logger.warning(
                 "Skipping stream %s: Zoho answered %s (%s)",
                 self.name,
@@ -136,6 +159,8 @@ class ZohoStream(Stream):
             exc.stream = self.name
             raise
         finally:
+            if not finished:
+                self._zoho_tap.read_ahead.cancel()
             self.logger.info(
                 "Stream %s made %d API calls",
                 self.name,

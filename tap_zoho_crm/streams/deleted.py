@@ -22,11 +22,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.discovery import KIND_MODULE, StreamDefinition
 from tap_zoho_crm.paging import MAX_PER_PAGE, REPLICATION_KEY, Page, if_modified_since, token_walk
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream, ZohoStream
@@ -130,6 +132,7 @@ class DeletedStream(WholePassStream):
     """Deleted records of one module, incremental on ``deleted_time``."""
 
     kind: ClassVar[str] = KIND_DELETED
+    reads_ahead: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,7 +167,7 @@ class DeletedStream(WholePassStream):
         """The module whose deletions this stream lists."""
         return self.definition.module
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
         """Every deletion after the bookmark, then the bookmark moves to the newest one."""
         start, skip_ids = self.starting_point()
         if self._bookmark is not None and self._bookmark.instant is not None:
@@ -191,9 +194,15 @@ class DeletedStream(WholePassStream):
             elif instant == newest:
                 newest_ids.add(record_id)
             yield record
-            self._send_tombstone(record)
-        if newest is not None and self._bookmark is not None:
-            for record_id in sorted(newest_ids):
+            if self._tombstone_target() is not None:
+                yield Effect(partial(self._send_tombstone, record))
+        if newest is not None:
+            yield Effect(partial(self._advance, newest, newest_ids))
+
+    def _advance(self, newest: dt.datetime, ids: set[int]) -> None:
+        """The pass is emitted: the bookmark moves to the newest deletion."""
+        if self._bookmark is not None:
+            for record_id in sorted(ids):
                 self._bookmark.advance(newest, record_id)
 
     def _entries(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:

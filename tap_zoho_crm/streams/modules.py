@@ -26,6 +26,7 @@ from tap_zoho_crm.paging import (
     maybe_truncated,
     token_walk,
 )
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
@@ -52,6 +53,7 @@ class ModuleStream(ZohoStream):
     """Records of one Zoho module, read with Get Records (``GET /crm/v8/{module}``)."""
 
     kind: ClassVar[str] = "module"
+    reads_ahead: ClassVar[bool] = True
 
     def __init__(self, tap: TapZohoCrm, definition: StreamDefinition) -> None:
         super().__init__(tap, definition)
@@ -73,7 +75,7 @@ class ModuleStream(ZohoStream):
                 names.append(name)
         return names
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
         """Walk the module in Modified_Time order (or plainly, when it has no such field)."""
         chunks = chunk_fields(self.selected_fields())
         rich_text = [
@@ -87,7 +89,7 @@ class ModuleStream(ZohoStream):
                 self._untruncate(records, rich_text)
             return records
 
-        pages: Iterator[list[dict[str, Any]]]
+        pages: Iterator[list[dict[str, Any]] | Effect]
         if self.replication_key == REPLICATION_KEY:
             start, skip_ids = self.starting_point()
             self._windows = WindowedRead(
@@ -110,8 +112,10 @@ class ModuleStream(ZohoStream):
                 token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page)),
             )
         for page in pages:
-            yield from page
-        self._windows = None
+            if isinstance(page, Effect):
+                yield page
+            else:
+                yield from page
 
     def _use_bookmark(self, bookmark: Bookmark) -> None:
         """Windows collapsed into this bookmark: records advance it from now on."""

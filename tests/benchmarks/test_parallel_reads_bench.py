@@ -2,8 +2,8 @@
 
 Both runs of a dataset happen here, one after the other, against the same emulated org at 150 ms
 per call and a concurrency limit of 10 (a Standard org): the baseline with the old behaviour set
-through settings (``windowed_reads: false``, ``max_concurrency: 5``, the old default), then the
-defaults. The floor is calls x latency / limit: the wall time if every slot were busy all the time.
+through settings (``windowed_reads: false``, ``max_concurrency: 5``, the old default,
+``streams_in_flight: 1``), then the defaults. The floor is calls x latency / limit: the wall time if every slot were busy all the time.
 Discovery is done before the clock starts (both runs sync the same catalog). Records are serialised
 as the tap's stdout writer does, and dropped.
 
@@ -27,7 +27,7 @@ from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 LATENCY_S = 0.15
 LIMIT = 10
-BASELINE = {"windowed_reads": False, "max_concurrency": 5}
+BASELINE = {"windowed_reads": False, "max_concurrency": 5, "streams_in_flight": 1}
 WALL_OVER_FLOOR_MAX = 1.5
 CALLS_OVER_BASELINE_MAX = 1.1
 DEMO_SEED = 7

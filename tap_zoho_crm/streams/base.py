@@ -128,12 +128,12 @@ class ZohoStream(Stream):
         A read yields records and `Effect` steps; each step runs here, after the records
         before it were emitted (and so whether the read ran ahead or not).
         """
-        ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
-        if ahead is None:
-            self._bookmark = self._load_bookmark(context)
         calls_before = sum(self.client.calls.values())
         finished = False
         try:
+            ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
+            if ahead is None:
+                self._bookmark = self._load_bookmark(context)
             for item in ahead if ahead is not None else self.read_records(context):
                 if isinstance(item, Effect):
                     item()

@@ -1,14 +1,15 @@
-"""Parallel reads at Zoho-like latency: today's sequential walk against windows + the org's limit.
+"""Parallel reads at Zoho-like latency: today's sequential reads against the defaults.
 
 Both runs of a dataset happen here, one after the other, against the same emulated org at 150 ms
-per call and a concurrency limit of 10 (a Standard org): the baseline with the old behaviour set
-through settings (``windowed_reads: false``, ``max_concurrency: 5``, the old default,
-``streams_in_flight: 1``), then the defaults. The floor is calls x latency / limit: the wall time if every slot were busy all the time.
-Discovery is done before the clock starts (both runs sync the same catalog). Records are serialised
-as the tap's stdout writer does, and dropped.
+per call and a concurrency limit of 10 (a Standard org): first the baseline, the old behaviour
+set through settings (``windowed_reads: false``, ``max_concurrency: 5``, the old default, and
+``streams_in_flight: 1``), then the defaults. The floor is calls x latency / limit: the wall
+time if every slot were busy all the time. Discovery is done before the clock starts (both runs
+sync the same catalog). Records are serialised as the tap's stdout writer does, and dropped.
 
 Consumer CPU is the CPU time of the thread that runs the SDK's record path (conformance, the
-message writer, STATE): it cannot overlap with itself, so it is a floor of its own, printed beside.
+message writer, STATE): it cannot overlap with itself, so it is a floor of its own, printed
+beside. The emulator runs in the same process and shares its interpreter lock.
 """
 
 from __future__ import annotations

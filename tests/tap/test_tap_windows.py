@@ -20,11 +20,16 @@ from singer_sdk.singerlib.messages import Message
 from tap_helpers import discover, instant, select_only
 
 from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
+from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 SIZE = 8000
 KILLS = 10
+#: STATE every this many records, and kills within this many: 9 killed runs make at most
+#: 9 x 800 records durable, fewer than SIZE, so every kill lands inside the windowed read.
+STATE_EVERY = 200
+KILL_WITHIN = 800
 WINDOW = 400  # records per window at least: 8,000 records make 9 windows (the tap's limit)
 
 
@@ -84,7 +89,10 @@ def _run(
     [("Leads", False, False), ("Contacts", True, True)],
     ids=["leads-ims-inclusive", "contacts-ims-exclusive-unstable-order"],
 )
-def test_a_windowed_walk_killed_at_10_random_points_loses_nothing(module, exclusive, unstable):
+def test_a_windowed_walk_killed_at_10_random_points_loses_nothing(
+    module, exclusive, unstable, monkeypatch
+):
+    monkeypatch.setattr(ZohoStream, "STATE_MSG_FREQUENCY", STATE_EVERY)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"\nseed {seed}")
@@ -104,7 +112,7 @@ def test_a_windowed_walk_killed_at_10_random_points_loses_nothing(module, exclus
         window_counts: list[int] = []
         kills = 0
         while kills < KILLS:
-            writer = KillingWriter(module, kill_after=rng.randint(1, 1800))
+            writer = KillingWriter(module, kill_after=rng.randint(1, KILL_WITHIN))
             killed = _run(config, catalog, state, writer)
             durable.update(writer.records[: writer.durable] if killed else writer.records)
             window_counts += writer.window_counts

@@ -51,7 +51,6 @@ REGIONS: Mapping[str, str] = {
 
 DEFAULT_ACCOUNTS_URL = "https://accounts.zoho.com"
 DEFAULT_PAGE_SIZE = 200
-DEFAULT_MAX_CONCURRENCY = 5
 DEFAULT_REQUEST_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 8
 DEFAULT_MAX_RETRY_SECONDS = 600.0
@@ -216,7 +215,8 @@ class ZohoSettings:
     include_modules: tuple[str, ...]
     exclude_modules: tuple[str, ...]
     page_size: int
-    max_concurrency: int
+    #: Calls in flight at once; None: the org's edition limit less headroom (client/concurrency.py).
+    max_concurrency: int | None
     request_timeout: float
     max_retries: int
     max_retry_seconds: float
@@ -240,6 +240,12 @@ class ZohoSettings:
     progress_interval_seconds: float = 30.0
     #: What a record that cannot be keyed does: ``fail`` the stream or ``skip`` it (bad_records.py).
     on_bad_record: str = "fail"
+    #: Read a wide Modified_Time range as concurrent windows (tap_zoho_crm/reading/windows.py).
+    windowed_reads: bool = True
+    #: Streams read at once (reading/readahead.py); None: the limit of calls in flight.
+    streams_in_flight: int | None = None
+    #: Fewest records per window: a range under two windows' worth is read as one walk.
+    window_min_records: int = 4000
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -272,7 +278,7 @@ class ZohoSettings:
             include_modules=_names(config.get("include_modules"), "include_modules"),
             exclude_modules=_names(config.get("exclude_modules"), "exclude_modules"),
             page_size=int(_number(config, "page_size", DEFAULT_PAGE_SIZE, 1, 200)),
-            max_concurrency=int(_number(config, "max_concurrency", DEFAULT_MAX_CONCURRENCY, 1, 25)),
+            max_concurrency=int(_number(config, "max_concurrency", 0, 1, 25)) or None,
             request_timeout=_number(config, "request_timeout", DEFAULT_REQUEST_TIMEOUT, 1, 3600),
             max_retries=int(_number(config, "max_retries", DEFAULT_MAX_RETRIES, 1, 50)),
             max_retry_seconds=_number(
@@ -297,6 +303,9 @@ class ZohoSettings:
             token_cache=_flag(config, "token_cache", default=True),
             progress_interval_seconds=_number(config, "progress_interval_seconds", 30, 0, 86400),
             on_bad_record=_choice(config, "on_bad_record", ("fail", "skip")),
+            windowed_reads=_flag(config, "windowed_reads", default=True),
+            streams_in_flight=int(_number(config, "streams_in_flight", 0, 1, 25)) or None,
+            window_min_records=int(_number(config, "window_min_records", 4000, 200, 10**7)),
         )
 
 

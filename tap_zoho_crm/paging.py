@@ -193,8 +193,12 @@ class ModifiedTimeWalk:
         reading: IfModifiedSinceReading | None = None,
         tie_reader: TieReader | None = None,
         tie_reader_lists_all: bool = True,
+        until: dt.datetime | None = None,
     ) -> None:
         self._fetch = fetch
+        #: Exclusive upper bound (a window's end, reading/windows.py): records modified at or
+        #: after it are left to the next window, and the walk ends at the first of them.
+        self.until = until
         self._cursor = KeysetCursor(start, set(skip_ids) if start is not None else set())
         self._key = key
         self._logger = logger or logging.getLogger(__name__)
@@ -265,6 +269,7 @@ class ModifiedTimeWalk:
         # nothing changed); later ones go through `_from`.
         page = self._query(self._cursor.instant)
         while not self._done:
+            page = self._below_until(page)
             if page is None or not page.records:
                 return
             new = [record for record in page.records if self._cursor.accept(record, self._key)]
@@ -283,6 +288,16 @@ class ModifiedTimeWalk:
                 return
             if not self._done:
                 page = self._from(self._cursor.instant)
+
+    def _below_until(self, page: Page | None) -> Page | None:
+        """The page without records at or past `until`; a cut page is the walk's last."""
+        if page is None or self.until is None:
+            return page
+        until = self.until
+        inside = [record for record in page.records if self._instant(record) < until]
+        if len(inside) == len(page.records):
+            return page
+        return Page(inside, more_records=False)
 
     def _past_read_block(self, tie: dt.datetime) -> Page | None:
         """The query after a block the tie reader read whole, when it came back once more.
@@ -415,6 +430,7 @@ class ModifiedTimeWalk:
                 break
             if walk < TIE_BLOCK_MAX_WALKS:
                 page, page_no = self._from(tie), 1
+        tail = self._below_until(tail)
         if tail is None:
             self._done = True
             return

@@ -99,6 +99,7 @@ def make_plan(tap: TapZohoCrm, *, catalog_given: bool) -> Plan:
                 rows.append(stream.read_plan(counts))
             except ZohoModuleUnavailableError as exc:
                 rows.append(ReadPlan(stream.name, f"skipped: Zoho answers {exc.code}", 0, 0))
+    concurrency = tap.client.concurrency()  # the org's edition limit, unless max_concurrency
     spent = [usage for usage in ledger.snapshot() if usage.name in {UNATTRIBUTED, PLAN_PROBES}]
     calls = sum(usage.calls for usage in spent)
     elapsed = time.monotonic() - began
@@ -107,7 +108,7 @@ def make_plan(tap: TapZohoCrm, *, catalog_given: bool) -> Plan:
         spent_calls=calls,
         spent_credits=sum(usage.credits for usage in spent),
         seconds_per_call=elapsed / calls if calls else DEFAULT_SECONDS_PER_CALL,
-        concurrency=tap.settings.max_concurrency,
+        concurrency=concurrency,
     )
 
 

@@ -19,7 +19,6 @@ from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.client.usage import DEFAULT_PROGRESS_INTERVAL, ProgressTicker
 from tap_zoho_crm.config import (
     DEFAULT_ACCOUNTS_URL,
-    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_SECONDS,
     DEFAULT_PAGE_SIZE,
@@ -37,6 +36,7 @@ from tap_zoho_crm.discovery import (
 )
 from tap_zoho_crm.masking import mask_secrets
 from tap_zoho_crm.output import ZohoMessageWriter
+from tap_zoho_crm.reading.readahead import ReadAhead
 from tap_zoho_crm.run_outcome import RunOutcome
 from tap_zoho_crm.streams import STREAM_KINDS, ZohoStream
 from tap_zoho_crm.streams.deleted import with_tombstone_column
@@ -186,10 +186,11 @@ class TapZohoCrm(Tap):
         th.Property(
             "max_concurrency",
             th.IntegerType(minimum=1, maximum=25),
-            default=DEFAULT_MAX_CONCURRENCY,
             description=(
-                "Most API calls in flight at once (fan-out calls: field chunks, discovery). "
-                "Keep below your edition's concurrency limit (Free 5 ... Ultimate 25)."
+                "Most API calls in flight at once (1-25). By default, your edition's limit "
+                "(Free 5, Standard 10, Professional 15, Enterprise 20, Ultimate 25, read from "
+                "the org record) less a tenth for other integrations; a 429 for concurrency "
+                "lowers it for the rest of the run. See docs/parallel-reads.md."
             ),
         ),
         th.Property(
@@ -306,6 +307,35 @@ class TapZohoCrm(Tap):
             ),
         ),
         th.Property(
+            "windowed_reads",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Read a module with many records to sync (initial load, large backlog, full "
+                "refresh) as Modified_Time windows read concurrently, each resumable on its own "
+                "(true), or as one sequential walk (false). See docs/parallel-reads.md."
+            ),
+        ),
+        th.Property(
+            "streams_in_flight",
+            th.IntegerType,
+            description=(
+                "Streams read at once (1-25): while the SDK emits one stream, the next ones' "
+                "reads start, under the same limit of calls in flight. Default: the limit "
+                "(max_concurrency or the edition's). 1 reads one stream at a time."
+            ),
+        ),
+        th.Property(
+            "window_min_records",
+            th.IntegerType,
+            default=4000,
+            description=(
+                "Fewest records a window is planned for (at least 200): a module with fewer "
+                "than twice this many records to read is read as one walk. Each window costs "
+                "about two calls of its own, so smaller windows spend more credits."
+            ),
+        ),
+        th.Property(
             "junction_full_pass_hours",
             # Whole hours: Meltano passes decimal settings from the environment as Decimal,
             # which it then fails to serialise.
@@ -375,6 +405,7 @@ class TapZohoCrm(Tap):
         self._client: ZohoClient | None = None
         #: Streams that failed, and records skipped, in the current sync (run_outcome.py).
         self.outcome = RunOutcome()
+        self._read_ahead: ReadAhead | None = None
         super().__init__(
             config=config,
             catalog=catalog,
@@ -452,6 +483,21 @@ class TapZohoCrm(Tap):
     def _expected_records(self, name: str) -> int | None:
         stream = self.streams.get(name)
         return stream.expected_records() if isinstance(stream, ZohoStream) else None
+
+    @property
+    def read_ahead(self) -> ReadAhead:
+        """Starts the next streams' reads while one is emitted (docs/parallel-reads.md)."""
+        if self._read_ahead is None:
+            self._read_ahead = ReadAhead(
+                streams=lambda: [s for s in self.streams.values() if isinstance(s, ZohoStream)],
+                ahead=self._streams_ahead,
+                logger=self.logger,
+            )
+        return self._read_ahead
+
+    def _streams_ahead(self) -> int:
+        in_flight = self.settings.streams_in_flight
+        return (in_flight if in_flight is not None else self.client.concurrency()) - 1
 
     # -- streams ------------------------------------------------------------------------------
 

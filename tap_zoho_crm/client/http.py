@@ -2,8 +2,8 @@
 
 It owns the session, the authenticator, timeouts, retries (429 / 5xx / resets / timeouts,
 exponential backoff with full jitter, ``Retry-After`` honoured, bounded in tries and time),
-the translation of Zoho's error dialect into typed exceptions, the concurrency limit for
-fan-out calls, and the stop on daily-credit exhaustion.
+the translation of Zoho's error dialect into typed exceptions, the concurrency limit every
+call passes (`tap_zoho_crm.client.concurrency`), and the stop on daily-credit exhaustion.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from tap_zoho_crm.client.auth import ZohoAuthenticator
+from tap_zoho_crm.client.concurrency import (
+    EDITION_LIMITS,
+    FALLBACK_EDITION_LIMIT,
+    ConcurrencyLimiter,
+    is_sub_pool_call,
+    limit_for_org,
+    usable,
+)
 from tap_zoho_crm.client.credits import CreditMeter
 from tap_zoho_crm.client.errors import (
     NO_ITEMS,
@@ -44,6 +52,7 @@ from tap_zoho_crm.client.errors import (
     ZohoResponseError,
     ZohoRetriableError,
     classify,
+    mentions_concurrency,
     mentions_daily_limit,
 )
 from tap_zoho_crm.client.token_cache import FileTokenCache
@@ -212,7 +221,7 @@ class ZohoClient:
         self.session.headers.update(
             {"User-Agent": settings.user_agent, "Accept": "application/json"}
         )
-        pool = max(10, settings.max_concurrency * 2)
+        pool = 2 * (settings.max_concurrency or max(EDITION_LIMITS.values()))
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -226,7 +235,12 @@ class ZohoClient:
             logger=self.logger,
             file_cache=FileTokenCache() if settings.token_cache else None,
         )
-        self._slots = threading.BoundedSemaphore(settings.max_concurrency)
+        #: Every call passes it: ``max_concurrency``, else the org's edition limit less headroom.
+        self.limiter = ConcurrencyLimiter(
+            settings.max_concurrency or usable(FALLBACK_EDITION_LIMIT), logger=self.logger
+        )
+        self._concurrency_known = settings.max_concurrency is not None
+        self._concurrency_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._credits_remaining: int | None = None
         self._credits_exhausted = False
@@ -317,16 +331,49 @@ class ZohoClient:
                     "base_url and api_url belong to the same data centre"
                 ) from None
 
-    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run ``fn`` over ``items`` on up to ``max_concurrency`` threads, keeping order.
+    def concurrency(self) -> int:
+        """Calls to keep in flight: ``max_concurrency``, else the org's edition limit less headroom.
 
-        Every request still passes the client's semaphore, so in-flight calls never exceed
-        ``max_concurrency`` however the fan-outs nest.
+        The org record (one call, ``GET /org``) is read the first time concurrency matters;
+        an org that cannot be read (no ``ZohoCRM.org.READ``) counts as the smallest edition.
+        """
+        if not self._concurrency_known:
+            with self._concurrency_lock:
+                if not self._concurrency_known:
+                    self.limiter.set_limit(usable(self._edition_limit()))
+                    self._concurrency_known = True
+        return self.limiter.limit
+
+    def _edition_limit(self) -> int:
+        try:
+            orgs = self.get("org").items("org")
+        except ZohoAPIError as exc:
+            self.logger.warning(
+                "Could not read the org's edition (%s %s); keeping to the smallest edition's "
+                "concurrency limit (set max_concurrency to choose)",
+                exc.status,
+                exc.code,
+            )
+            return FALLBACK_EDITION_LIMIT
+        limit, edition = limit_for_org(orgs[0] if orgs else {})
+        self.logger.info(
+            "Zoho edition %s allows %d calls in flight; using %d",
+            edition or "unknown",
+            limit,
+            usable(limit),
+        )
+        return limit
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run ``fn`` over ``items`` on up to `concurrency` threads, keeping order.
+
+        Every request still passes the client's limiter, so in-flight calls never exceed
+        the limit however the fan-outs nest.
         """
         work = list(items)
-        if len(work) <= 1 or self.settings.max_concurrency == 1:
+        if len(work) <= 1 or self.concurrency() == 1:
             return [fn(item) for item in work]
-        workers = min(self.settings.max_concurrency, len(work))
+        workers = min(self.concurrency(), len(work))
         # Each worker runs in a copy of the caller's context: its calls are charged to the
         # caller's stream (usage.CURRENT_STREAM).
         caller = contextvars.copy_context()
@@ -434,7 +481,8 @@ class ZohoClient:
         url = str(request.url)
         prepared = self.session.prepare_request(request)
         self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
-        with self._slots:
+        heavy = is_sub_pool_call(str(prepared.method), str(prepared.url))
+        with self.limiter.slot(heavy=heavy) as admission:
             response = self.session.send(prepared, timeout=self._timeouts)
         self._connect_failing_since = None
         path = urlsplit(url).path
@@ -449,6 +497,10 @@ class ZohoClient:
             return self._interpret(response, path)
         except ZohoInvalidTokenError:
             self.authenticator.invalidate(prepared.headers.get("Authorization"))
+            raise
+        except ZohoRetriableError as exc:
+            if exc.status == 429 and mentions_concurrency(exc.zoho_message):
+                self.limiter.refused(admission)
             raise
 
     def _post_token(self, url: str, form: Mapping[str, str]) -> requests.Response:

@@ -32,7 +32,8 @@ from tap_zoho_crm.client.errors import (
     ZohoCreditsExhaustedError,
     ZohoModuleUnavailableError,
 )
-from tap_zoho_crm.client.usage import LedgerRecordCounter
+from tap_zoho_crm.client.usage import CURRENT_STREAM, LedgerRecordCounter
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import RecordNormaliser
 from tap_zoho_crm.run_outcome import fails_stream_only
 
@@ -69,6 +70,10 @@ class ZohoStream(Stream):
 
     #: The ``zoho-stream-kind`` this class implements.
     kind: ClassVar[str] = ""
+
+    #: Whether this kind's read may run ahead of its turn: it changes state only through
+    #: `Effect` steps (tap_zoho_crm/reading/readahead.py).
+    reads_ahead: ClassVar[bool] = False
 
     #: Streams sync in (sync_tier, name) order. Kinds that cost a call per parent record every
     #: run sit in a later tier, so that a pass spending the daily credit budget stops after
@@ -147,24 +152,49 @@ class ZohoStream(Stream):
 
     # -- records ----------------------------------------------------------------------------
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Yield this stream's records; subclasses implement the kind's read path."""
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
+        """Yield this stream's records and `Effect` steps; subclasses implement the kind's read."""
         raise NotImplementedError
+
+    def read_ahead(self) -> Iterable[Any]:
+        """This stream's read, started before its turn (`tap_zoho_crm.reading.readahead`)."""
+        self._bookmark = self._load_bookmark(None)
+        return self._charged_to_self(self.read_records(None))
+
+    def _charged_to_self(self, items: Iterable[Any]) -> Iterator[Any]:
+        """Charge the calls of a read running ahead to this stream (client/usage.py).
+
+        The reader runs on a thread of its own, in a copy of the starting stream's context, so
+        the variable is set for that copy only and needs no reset.
+        """
+        CURRENT_STREAM.set(self.name)
+        yield from items
 
     def get_records(self, context: Context | None) -> Iterator[Record]:
         """Run the kind's read, skipping an unavailable module with one warning.
 
-        An error that concerns this stream only ends its read, not the run (run_outcome.py).
+        A read yields records and `Effect` steps; each step runs here, after the records
+        before it were emitted (and so whether the read ran ahead or not). An error that
+        concerns this stream only ends its read, not the run (run_outcome.py).
         """
-        self._bookmark = self._load_bookmark(context)
-        self.read_from = self.starting_point()[0]
-        self._warn_if_future()
+        finished = False
         try:
-            yield from self.read_records(context)
+            ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
+            if ahead is None:
+                self._bookmark = self._load_bookmark(context)
+            self.read_from = self.starting_point()[0]
+            self._warn_if_future()
+            for item in ahead if ahead is not None else self.read_records(context):
+                if isinstance(item, Effect):
+                    item()
+                else:
+                    yield item
+            finished = True
         except ZohoModuleUnavailableError as exc:
             if not self.settings.skip_unavailable_streams:
                 exc.stream = self.name
                 raise
+            finished = True
             self.logger.warning(
                 "Skipping stream %s: Zoho answered %s (%s)",
                 self.name,
@@ -183,6 +213,9 @@ class ZohoStream(Stream):
             # stands, the bookmark of the last record sent. Nothing marks it complete: the
             # kinds that activate a version or close a pass do so only after a whole read.
             self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
+        finally:
+            if not finished:
+                self._zoho_tap.read_ahead.cancel()
 
     # -- usage: progress, report, plan (client/usage.py, read_plan.py) -------------------------
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.discovery import KIND_MODULE, StreamDefinition
 from tap_zoho_crm.paging import MAX_PER_PAGE, REPLICATION_KEY, Page, if_modified_since, token_walk
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, lookup_schema
 from tap_zoho_crm.streams.base import WholePassStream, ZohoStream
@@ -138,6 +140,7 @@ class DeletedStream(WholePassStream):
     """Deleted records of one module, incremental on ``deleted_time``."""
 
     kind: ClassVar[str] = KIND_DELETED
+    reads_ahead: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -172,7 +175,7 @@ class DeletedStream(WholePassStream):
         """The module whose deletions this stream lists."""
         return self.definition.module
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
         """Every deletion after the bookmark, then the bookmark moves to the newest one."""
         start, skip_ids = self.starting_point()
         state = self.get_context_state(context)
@@ -202,12 +205,27 @@ class DeletedStream(WholePassStream):
             elif instant == newest:
                 newest_ids.add(record_id)
             yield record
-            self._send_tombstone(record)
-        if newest is not None and self._bookmark is not None:
-            for record_id in sorted(newest_ids):
+            if self._tombstone_target() is not None:
+                yield Effect(partial(self._send_tombstone, record))
+        yield Effect(partial(self._finish_read, newest, newest_ids, state, started))
+
+    def _finish_read(
+        self,
+        newest: dt.datetime | None,
+        ids: set[int],
+        state: dict[str, Any],
+        started: dt.datetime,
+    ) -> None:
+        """The whole list is emitted: move the bookmark and note when the list was read.
+
+        The read time feeds the retention warning (`LAST_READ`).
+        """
+        if self._bookmark is None:
+            return
+        if newest is not None:
+            for record_id in sorted(ids):
                 self._bookmark.advance(newest, record_id)
-        if self._bookmark is not None:
-            state[LAST_READ] = format_utc(started)
+        state[LAST_READ] = format_utc(started)
 
     def _entries(self, since: dt.datetime | None) -> Iterator[dict[str, Any]]:
         """Every entry since ``since`` (repeats possible), as far as Zoho's paging reaches.

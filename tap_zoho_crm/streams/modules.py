@@ -34,14 +34,17 @@ from tap_zoho_crm.read_plan import (
     pages,
     truncated_share,
 )
+from tap_zoho_crm.reading.readahead import Effect
+from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
 from tap_zoho_crm.records import to_int_id
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Context, Record
 
+    from tap_zoho_crm.bookmarks import Bookmark
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
@@ -59,11 +62,14 @@ class ModuleStream(ZohoStream):
     """Records of one Zoho module, read with Get Records (``GET /crm/v8/{module}``)."""
 
     kind: ClassVar[str] = "module"
+    reads_ahead: ClassVar[bool] = True
 
     def __init__(self, tap: TapZohoCrm, definition: StreamDefinition) -> None:
         super().__init__(tap, definition)
         self._fields_lock = threading.Lock()
         self._dropped_fields: set[str] = set()
+        #: The windowed read in progress (reading/windows.py), which keeps its own state.
+        self._windows: WindowedRead | None = None
 
     @property
     def module(self) -> str:
@@ -78,32 +84,80 @@ class ModuleStream(ZohoStream):
                 names.append(name)
         return names
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
         """Walk the module in Modified_Time order (or plainly, when it has no such field)."""
         chunks = chunk_fields(self.selected_fields())
-        pages: Iterator[list[dict[str, Any]]]
-        if self.replication_key == REPLICATION_KEY:
-            start, skip_ids = self.starting_point()
-            walk = ModifiedTimeWalk(
-                lambda since, token, page: self._fetch_sorted(chunks[0], since, token, page),
-                start=start,
-                skip_ids=skip_ids,
-                logger=self.logger,
-                reading=self.client.if_modified_since,
-                tie_reader=lambda instant, after: self._read_instant(chunks[0], instant, after),
-                tie_reader_lists_all=self.module not in CONVERTED_PARAM_MODULES,
-            )
-            pages = walk.pages()
-        else:
-            pages = token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page))
         rich_text = [
             name for name in rich_text_properties(self.schema) if name in chunks_fields(chunks)
         ]
-        for page in pages:
-            records = self._complete(page, chunks[1:]) if len(chunks) > 1 else page
+
+        def complete(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if len(chunks) > 1:
+                records = self._complete(records, chunks[1:])
             if rich_text and self.settings.full_rich_text:
                 self._untruncate(records, rich_text)
-            yield from records
+            return records
+
+        pages: Iterator[list[dict[str, Any]] | Effect]
+        if self.replication_key == REPLICATION_KEY:
+            start, skip_ids = self.starting_point()
+            self._windows = WindowedRead(
+                state=self.get_context_state(context) if self._bookmark is not None else None,
+                key=REPLICATION_KEY,
+                walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
+                facts=CoqlRangeFacts(self.client, self.module),
+                client=self.client,
+                plan_new=self.settings.windowed_reads,
+                plan_after=max(1, self.settings.window_min_records // 4),
+                min_window_records=self.settings.window_min_records,
+                complete=complete,
+                on_collapse=self._use_bookmark,
+                logger=self.logger,
+            )
+            pages = self._windows.pages(start, skip_ids)
+        else:
+            pages = map(
+                complete,
+                token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page)),
+            )
+        for page in pages:
+            if isinstance(page, Effect):
+                yield page
+            else:
+                yield from page
+
+    def _use_bookmark(self, bookmark: Bookmark) -> None:
+        """Windows collapsed into this bookmark: records advance it from now on."""
+        if self._bookmark is not None:
+            self._bookmark = bookmark
+
+    def _walk(
+        self,
+        fields: list[str],
+        start: dt.datetime | None,
+        skip: set[int],
+        until: dt.datetime | None,
+    ) -> ModifiedTimeWalk:
+        """The keyset walk of ``[start, until)`` (all of it from ``start`` for None)."""
+        return ModifiedTimeWalk(
+            lambda since, token, page: self._fetch_sorted(fields, since, token, page),
+            start=start,
+            skip_ids=skip,
+            logger=self.logger,
+            reading=self.client.if_modified_since,
+            tie_reader=lambda instant, after: self._read_instant(fields, instant, after),
+            tie_reader_lists_all=self.module not in CONVERTED_PARAM_MODULES,
+            until=until,
+        )
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        """A record of a window advances its window; any other, the bookmark."""
+        windows = self._windows
+        if windows is not None and windows.account(latest_record):
+            return
+        super()._increment_stream_state(latest_record, context=context)
 
     # -- the calls ----------------------------------------------------------------------------
 

@@ -1,5 +1,9 @@
 """A COQL subset: ``select ... from M [where ...] [order by ...] [limit n [offset m]]``.
 
+Of Zoho's aggregate functions, ``count(field)`` alone, as the only column: one row whose key
+is the function as written (Zoho documents COUNT() but not the row's key; the tap reads the
+row's one value whatever its key).
+
 WHERE supports ``id``, ``Created_Time`` and ``Modified_Time`` (and ``Parent_Id`` on subform
 modules) with ``= != < <= > >=``, ``between``, ``in``, ``is [not] null``, joined by ``and`` with
 optional brackets. ORDER BY supports the same three fields. Limits follow Zoho: at most 2,000 rows
@@ -69,6 +73,8 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    #: ``count(<field>)`` as written, when the query selects that aggregate.
+    count: str | None = None
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -126,14 +132,23 @@ class _Parser:
     def parse(self) -> Query:
         self.word("select")
         columns = []
-        while True:
+        count = None
+        if self.at("count") and self.tokens[self.i + 1 : self.i + 2] == [("punct", "(")]:
+            word = self.word()
+            self.punct("(")
+            column = self.word()
+            if not self.punct(")"):
+                raise syntax("expected )", self.peek()[1])
+            columns.append(column)
+            count = f"{word}({column})"
+        while count is None:
             if self.punct("*"):
                 raise syntax("select * is not supported: name the columns", "*")
             columns.append(self.word())
             if not self.punct(","):
                 break
         self.word("from")
-        query = Query(columns, self.word())
+        query = Query(columns, self.word(), count=count)
         if self.at("where"):
             self.i += 1
             self.conditions(query)
@@ -395,6 +410,10 @@ def handle(ctx: Context, req: Request) -> Response:
         cache[key] = rows
         if len(cache) > 8:
             cache.popitem(last=False)
+    if query.count is not None:
+        counted = 1 if query.offset == 0 else 0
+        data = [{query.count: len(rows)}][:counted]
+        return Response.json(200, {"data": data, "info": {"count": counted, "more_records": False}})
     chunk = rows[query.offset : query.offset + query.limit]
     if not chunk:
         return Response.empty(204)

@@ -4,6 +4,10 @@ A stream that fails (Zoho kept answering errors, a record cannot be keyed) stops
 STATE keeps the last good bookmark, nothing of it is marked complete, and the other streams
 still run. The run as a whole then fails with one line naming every failed stream, so no run
 that left data behind exits 0.
+
+One exception: when `OUTAGE_STREAMS` streams in a row fail on answers that outlasted every
+retry, Zoho (or the way to it) is down, and every further stream would only spend its own retry
+budget (minutes each, hours over an org's hundreds of streams). The run then ends at once.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from tap_zoho_crm.client.errors import (
     ZohoConnectionError,
     ZohoCreditsExhaustedError,
     ZohoResponseError,
+    ZohoRetriesExhaustedError,
 )
 
 #: How many skipped ids the end-of-run summary lists per stream.
 LISTED_IDS = 20
+#: Streams in a row failing on retries run out that end the run (an outage, not one stream).
+OUTAGE_STREAMS = 3
 
 
 class StreamsFailedError(TapZohoCrmError):
@@ -45,15 +52,33 @@ class RunOutcome:
 
     failures: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(default_factory=dict)
+    #: Streams in a row that failed on answers outlasting their retries.
+    outage_streak: int = 0
 
     def clear(self) -> None:
         """Forget an earlier sync of the same Tap instance."""
         self.failures.clear()
         self.skipped.clear()
+        self.outage_streak = 0
+
+    def stream_finished(self) -> None:
+        """A stream read to its end: Zoho answers, so earlier failures were no outage."""
+        self.outage_streak = 0
 
     def stream_failed(self, stream: str, exc: TapZohoCrmError, logger: logging.Logger) -> None:
-        """Record a failed stream and say so in one line (the run goes on)."""
+        """Record a failed stream and say so in one line (the run goes on, short of an outage)."""
         self.failures[stream] = str(exc)
+        self.outage_streak = (
+            self.outage_streak + 1 if isinstance(exc, ZohoRetriesExhaustedError) else 0
+        )
+        if self.outage_streak >= OUTAGE_STREAMS:
+            names = ", ".join(list(self.failures)[-OUTAGE_STREAMS:])
+            raise StreamsFailedError(
+                f"{OUTAGE_STREAMS} streams in a row ({names}) failed on answers that outlasted "
+                f"every retry, the last: {exc}. Zoho or the network to it looks down, so the run "
+                "stops here instead of retrying every stream; each stream's state keeps its last "
+                "good bookmark: run again later"
+            )
         logger.warning(
             "stream %s stopped: %s. Its state keeps the last good bookmark; the other streams "
             "continue, and the run will exit non-zero",

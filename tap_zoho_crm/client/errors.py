@@ -131,6 +131,10 @@ class ZohoRetriableError(ZohoAPIError):
         self.retry_after = retry_after
 
 
+class ZohoRetriesExhaustedError(ZohoAPIError):
+    """A transient answer that outlasted every retry: Zoho, or the way to it, may be down."""
+
+
 class ZohoInvalidTokenError(ZohoAPIError):
     """401 INVALID_TOKEN: the access token expired or was revoked; refresh once and retry."""
 

@@ -51,6 +51,7 @@ from tap_zoho_crm.client.errors import (
     ZohoPaginationError,
     ZohoResponseError,
     ZohoRetriableError,
+    ZohoRetriesExhaustedError,
     classify,
     mentions_concurrency,
     mentions_daily_limit,
@@ -405,7 +406,7 @@ class ZohoClient:
                 if exc.status == 429 and mentions_daily_limit(exc.zoho_message):
                     self._credits_exhausted = True
                     raise ZohoCreditsExhaustedError(CREDITS_MESSAGE) from None
-                raise ZohoAPIError(
+                raise ZohoRetriesExhaustedError(
                     status=exc.status,
                     code=exc.code,
                     message=f"{exc.zoho_message} (gave up after retries)",

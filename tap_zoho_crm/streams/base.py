@@ -190,6 +190,7 @@ class ZohoStream(Stream):
                 else:
                     yield item
             finished = True
+            self._zoho_tap.outcome.stream_finished()
         except ZohoModuleUnavailableError as exc:
             if not self.settings.skip_unavailable_streams:
                 exc.stream = self.name

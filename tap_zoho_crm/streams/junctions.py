@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.credits import per_parent_pass_credits
+from tap_zoho_crm.client.errors import ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
@@ -62,6 +63,7 @@ from tap_zoho_crm.streams.parents import (
     lookup_id,
     parent_count,
     related_rows,
+    single_record,
     walk_parents,
 )
 
@@ -315,6 +317,7 @@ class JunctionStream(WholePassStream):
             and self._tell_if_pass_will_not_fit(progress, budget.allowance)
         )
         parents = gone = 0
+        refused: Parent | None = None
         room = budget.room()
         stopped = room is not None and room <= 0  # not even one parent fits
         pages = (
@@ -339,10 +342,11 @@ class JunctionStream(WholePassStream):
                     break
                 batch, pending = pending[:size], pending[size:]
                 results = self.client.map_concurrent(self._rows_of, batch)
-                for rows in results:
+                for parent, rows in zip(batch, results, strict=True):
                     parents += 1
                     if rows is None:
                         gone += 1
+                        refused = refused or parent
                         continue
                     yield from rows
                 for parent in batch:
@@ -365,15 +369,27 @@ class JunctionStream(WholePassStream):
                 )
             self._write_state_message()
             return
-        if parents and gone == parents:
+        if refused is not None and gone == parents:
+            self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
+            if single_record(self.client, self.spec.parent, refused.id) is not None:
+                # The parent is there, so Zoho refuses the list itself (hidden, or no access):
+                # an empty table would read as "every member removed".
+                raise ZohoModuleUnavailableError(
+                    status=400,
+                    code="RELATED_LIST_REFUSED",
+                    message=(
+                        f"Zoho refused the {self.spec.related_list} related list of every "
+                        f"{self.spec.parent} record, for existing records too (is it hidden?)"
+                    ),
+                    path=f"/crm/v8/{self.spec.parent}/{{id}}/{self.spec.related_list}",
+                )
             self.logger.warning(
-                "%s: Zoho refused the %s related list of every %s record (is it hidden?); "
+                "%s: every %s record listed was deleted before its %s list was read; "
                 "the previous rows are kept",
                 self.name,
-                self.spec.related_list,
                 self.spec.parent,
+                self.spec.related_list,
             )
-            self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
             return
         if full and self._stream_version is not None and self.activates_versions:
             # Every current row is out with this version: targets may now drop older rows.

@@ -54,6 +54,10 @@ class Faults:
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
+        #: Related lists hidden from the API user, as ``"Module/List"`` (e.g.
+        #: ``"Deals/Contact_Roles"``): Zoho answers 400 ``INVALID_DATA`` for a list the layout
+        #: hides or the profile cannot see, as for a list name that does not exist (section 7).
+        self.hidden_related_lists: set[str] = set()
         #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
         #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
         #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
@@ -141,6 +145,7 @@ class Faults:
             "bad_answer_after": self.bad_answer_after,
             "bad_answer_times": self.bad_answer_times,
             "bad_records": dict(self.bad_records),
+            "hidden_related_lists": sorted(self.hidden_related_lists),
             "fault_seed": self.fault_seed,
         }
 

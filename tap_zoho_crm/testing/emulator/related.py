@@ -165,6 +165,8 @@ def get_related(ctx: Context, req: Request) -> Response:
     readable_module(org, module)
     list_api = req.params["related"]
     entry = next((e for e in org.related_lists(module) if e["api_name"] == list_api), None)
+    if f"{module}/{list_api}" in emu.faults.hidden_related_lists:
+        entry = None
     if entry is None or entry["kind"] is None:
         raise invalid_data(
             "the related list name given seems to be invalid", param_name="related_list"

@@ -186,7 +186,11 @@ class AttachmentsStream(WholePassStream):
             return self._rows_of(module, parent, since)
 
         for page in walk_parents(
-            self.client, module, page_size=self.settings.page_size, logger=self.logger
+            self.client,
+            module,
+            page_size=self.settings.page_size,
+            logger=self.logger,
+            screen=self.screener(REPLICATION_KEY, f"parent {module} record"),
         ):
             for rows in self.client.map_concurrent(rows_of, page):
                 yield from rows

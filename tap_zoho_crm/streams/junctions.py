@@ -327,6 +327,7 @@ class JunctionStream(WholePassStream):
                 since=start,
                 skip_ids=skip_ids,
                 logger=self.logger,
+                screen=self.screener(REPLICATION_KEY, f"parent {self.spec.parent} record"),
             )
         )
         for page in pages:

@@ -67,7 +67,9 @@ class Faults:
         self.bad_answer_after: int = 0
         self.bad_answer_times: int | None = None
         #: Record id -> bad-record kind (``missing_modified_time``, ``null_modified_time``,
-        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every ``data`` list.
+        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every record list (``data``
+        #: of records, related lists, COQL, deleted lists, whose ``deleted_time`` it spoils; and
+        #: ``users``), wherever the record appears.
         self.bad_records: dict[str, str] = {}
         #: How many faults were injected, by kind (``error_rate``, ``reset_rate``, bad answers).
         self.injected: Counter[str] = Counter()

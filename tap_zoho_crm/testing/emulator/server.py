@@ -234,7 +234,7 @@ class App:
         response.headers.update(extra)
         if response.status == 200:
             if faults.bad_records:
-                response = spoil_records(response, faults.bad_records)
+                response = spoil_records(response, faults.bad_records, path)
             bad = faults.bad_answer_due(path)
             if bad is not None:
                 response = bad_answer(bad, response)

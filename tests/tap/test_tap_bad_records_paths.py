@@ -212,9 +212,7 @@ def test_a_bad_parent_of_a_subform(
     # Every row of each parent sent arrived, and the bookmark is at the newest of them.
     assert set(sent) == {row for row, (parent, _) in truth.items() if parent in sent_parents}
     if sent_parents:
-        assert _bookmark(messages, "Installation_Parts") == max(
-            parents[p] for p in sent_parents
-        )
+        assert _bookmark(messages, "Installation_Parts") == max(parents[p] for p in sent_parents)
     _assert_bystander_complete(org, messages)
 
     caplog.set_level(logging.WARNING)
@@ -232,7 +230,10 @@ def test_a_bad_parent_of_a_subform(
 def test_a_bad_parent_of_a_junction_fails_naming_it(
     org: ZohoEmulator, catalog: dict[str, Any]
 ) -> None:
-    deals = {int(i): instant(org.get_record("Deals", i)["Modified_Time"]) for i in org.record_ids("Deals")}
+    deals = {
+        int(i): instant(org.get_record("Deals", i)["Modified_Time"])
+        for i in org.record_ids("Deals")
+    }
     bad = max(deals, key=lambda d: (deals[d], d))
     messages, failure = _sync(
         org, catalog, "Deals_Contact_Roles", {str(bad): "missing_modified_time"}, "fail"
@@ -265,3 +266,34 @@ def test_a_subform_row_without_a_usable_id(
     assert failure is None
     assert sorted(_ids(messages, "Installation_Parts")) == sorted(set(truth) - {bad})
     _assert_counted(caplog, "Installation_Parts", 1)
+
+
+# -- the ids= rows that complete a record of more than 50 fields --------------------------------------
+
+
+def test_an_ids_row_without_a_usable_id_in_a_field_chunk_merge(
+    org: ZohoEmulator, catalog: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    assert len(org.fields("Installations")) > 50  # read in two field chunks, merged by id
+    truth = sorted(int(i) for i in org.record_ids("Installations"))
+    bad = truth[len(truth) // 2]
+    org.faults.bad_records_param = "ids"  # only the ids= answers carry the bad row
+    try:
+        messages, failure = _sync(
+            org, catalog, "Installations", {str(bad): "non_numeric_id"}, "fail"
+        )
+        _assert_one_line(failure, "Installations", "record", bad, "id")
+        assert _ids(messages, "Installations") == []  # one page: nothing of it went out
+        assert _bookmark(messages, "Installations") is None
+        _assert_bystander_complete(org, messages)
+
+        caplog.set_level(logging.WARNING)
+        messages, failure = _sync(
+            org, catalog, "Installations", {str(bad): "non_numeric_id"}, "skip"
+        )
+    finally:
+        org.faults.bad_records_param = None
+    assert failure is None
+    # The walk's own row was good: the record still arrives, with the fields it had.
+    assert sorted(_ids(messages, "Installations")) == truth
+    _assert_counted(caplog, "Installations", 1)

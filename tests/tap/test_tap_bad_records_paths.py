@@ -94,7 +94,7 @@ def _assert_counted(caplog: pytest.LogCaptureFixture, stream: str, count: int) -
     assert f"{count} bad record(s) skipped in {stream}:" in summary[0], summary
 
 
-# -- <Module>_deleted ---------------------------------------------------------------------------
+# -- <Module>_deleted ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -121,7 +121,7 @@ def test_a_bad_deleted_entry(
     _assert_bystander_complete(org, messages)
 
 
-# -- Users ---------------------------------------------------------------------------------------
+# -- Users -----------------------------------------------------------------------------------------
 
 
 def _users(org: ZohoEmulator) -> dict[int, dt.datetime]:
@@ -197,7 +197,7 @@ def test_a_bad_parent_of_a_subform(
     org: ZohoEmulator, catalog: dict[str, Any], kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     truth = _parts(org)
-    parents = {parent: modified for parent, modified in truth.values()}
+    parents = dict(truth.values())
     bad = max(parents, key=lambda p: (parents[p], p))  # the last parent the walk reaches
     field = "Modified_Time" if kind != "non_numeric_id" else "id"
 
@@ -242,7 +242,7 @@ def test_a_bad_parent_of_a_junction_fails_naming_it(
     _assert_bystander_complete(org, messages)
 
 
-# -- subform rows without a usable id ---------------------------------------------------------------
+# -- subform rows without a usable id --------------------------------------------------------------
 
 
 def test_a_subform_row_without_a_usable_id(
@@ -268,7 +268,7 @@ def test_a_subform_row_without_a_usable_id(
     _assert_counted(caplog, "Installation_Parts", 1)
 
 
-# -- the ids= rows that complete a record of more than 50 fields --------------------------------------
+# -- the ids= rows that complete a record of more than 50 fields -----------------------------------
 
 
 def test_an_ids_row_without_a_usable_id_in_a_field_chunk_merge(

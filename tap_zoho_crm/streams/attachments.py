@@ -207,9 +207,8 @@ class AttachmentsStream(WholePassStream):
             since=since,
         )
         out = []
-        for item in raw or []:
-            if not item.get("id") or not item.get(REPLICATION_KEY):
-                continue
+        # Paged by token, not by the last row: a page of bad rows ends nothing.
+        for item in self.screener(REPLICATION_KEY, "attachment")(raw or [], False):
             row = self.normalise(item)
             for key, name in SYSTEM_KEYS.items():
                 row[name] = item.get(key)

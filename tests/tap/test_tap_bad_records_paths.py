@@ -1,12 +1,13 @@
 """Bad records on the read paths other than module walks: one line, or skipped and counted.
 
-Deleted lists (keyed by ``deleted_time``), Users, the parent walk of a subform and of a
-junction (a bad parent fails naming the parent module and record, or is skipped with its rows),
-and subform rows without a usable id. Under ``fail`` the stream stops with one line naming the
-stream, the record (its id, or its position when the id is the problem) and the field, the
-other streams complete, and STATE keeps no bookmark past the records sent. Under ``skip`` every
-good record arrives, id by id, the bad one is counted in the run summary, and it never moves a
-bookmark. The emulator spoils the records (``faults.bad_records``); the truth is its store.
+Deleted lists (keyed by ``deleted_time``), Users, the parent walks of a subform, a junction
+and attachments (a bad parent fails naming the parent module and record, or is skipped with its
+rows), attachment rows, subform rows and the ``ids=`` rows of a field-chunk merge. Under
+``fail`` the stream stops with one line naming the stream, the record (its id, or its position
+when the id is the problem) and the field, the other streams complete, and STATE keeps no
+bookmark past the records sent. Under ``skip`` every good record arrives, id by id, the bad one
+is counted in the run summary, and it never moves a bookmark. The emulator spoils the records
+(``faults.bad_records``); the truth is its store.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def org() -> Any:
 
 @pytest.fixture(scope="module")
 def catalog(org: ZohoEmulator) -> dict[str, Any]:
-    return discover(org.tap_config(include_subforms=True))
+    return discover(org.tap_config(include_subforms=True, include_attachments=True))
 
 
 def _sync(
@@ -53,7 +54,9 @@ def _sync(
     org.faults.bad_records = bad
     try:
         return sync_allowing_failure(
-            org.tap_config(include_subforms=True, on_bad_record=mode, **config),
+            org.tap_config(
+                include_subforms=True, include_attachments=True, on_bad_record=mode, **config
+            ),
             select_only(catalog, {stream, BYSTANDER}),
         )
     finally:
@@ -297,3 +300,41 @@ def test_an_ids_row_without_a_usable_id_in_a_field_chunk_merge(
     # The walk's own row was good: the record still arrives, with the fields it had.
     assert sorted(_ids(messages, "Installations")) == truth
     _assert_counted(caplog, "Installations", 1)
+
+
+# -- attachments: a bad parent, a bad attachment row -----------------------------------------------
+
+
+def test_bad_parents_and_rows_of_attachments(
+    org: ZohoEmulator, catalog: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    truth = {int(a["id"]) for m in org.attachment_modules() for a in org.attachments(m)}
+    parent = int(org.attachments("Leads")[0]["Parent_Id"])
+    messages, failure = _sync(
+        org, catalog, "Attachments", {str(parent): "null_modified_time"}, "fail"
+    )
+    _assert_one_line(failure, "Attachments", "parent Leads record", parent, "Modified_Time")
+    assert _bookmark(messages, "Attachments") is None  # moved only after a whole pass
+    _assert_bystander_complete(org, messages)
+
+    caplog.set_level(logging.WARNING)
+    messages, failure = _sync(
+        org, catalog, "Attachments", {str(parent): "null_modified_time"}, "skip"
+    )
+    assert failure is None
+    of_parent = {int(a["id"]) for a in org.attachments("Leads") if int(a["Parent_Id"]) == parent}
+    assert sorted(_ids(messages, "Attachments")) == sorted(truth - of_parent)
+    _assert_counted(caplog, "Attachments", 1)
+    caplog.clear()
+
+    bad = sorted(truth)[len(truth) // 2]
+    messages, failure = _sync(
+        org, catalog, "Attachments", {str(bad): "invalid_modified_time"}, "fail"
+    )
+    _assert_one_line(failure, "Attachments", "attachment", bad, "Modified_Time")
+
+    caplog.set_level(logging.WARNING)
+    messages, failure = _sync(org, catalog, "Attachments", {str(bad): "non_numeric_id"}, "skip")
+    assert failure is None
+    assert sorted(_ids(messages, "Attachments")) == sorted(truth - {bad})
+    _assert_counted(caplog, "Attachments", 1)

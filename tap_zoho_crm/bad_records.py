@@ -83,7 +83,10 @@ def screen(
                 "records out"
             )
         logger.warning("%s: skipping %s: it has %s (field %s)", stream, who, what, field)
-        skipped.append(f"{who} ({field})")
+        # Listed by its (bad) id when it has one, so that a record met twice is counted once.
+        raw_id = record.get("id")
+        listed = f"{subject} {raw_id!r}" if field == "id" and raw_id is not None else who
+        skipped.append(f"{listed} ({field})")
     if skipped:
         on_skipped(skipped)
         if more_records and not kept:

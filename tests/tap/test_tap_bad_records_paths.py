@@ -340,7 +340,7 @@ def test_bad_parents_and_rows_of_attachments(
     _assert_counted(caplog, "Attachments", 1)
 
 
-# -- a module's tie block read by id (COQL lists the ids, ids= reads the records) ----------------------
+# -- a tie block read by id (COQL lists the ids, ids= reads the records) ---------------------------
 
 
 @pytest.mark.parametrize("kind", KINDS)

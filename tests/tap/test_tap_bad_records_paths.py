@@ -230,8 +230,8 @@ def test_a_bad_parent_of_a_subform(
     _assert_counted(caplog, "Installation_Parts", 1)
 
 
-def test_a_bad_parent_of_a_junction_fails_naming_it(
-    org: ZohoEmulator, catalog: dict[str, Any]
+def test_a_bad_parent_of_a_junction(
+    org: ZohoEmulator, catalog: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     deals = {
         int(i): instant(org.get_record("Deals", i)["Modified_Time"])
@@ -243,6 +243,26 @@ def test_a_bad_parent_of_a_junction_fails_naming_it(
     )
     _assert_one_line(failure, "Deals_Contact_Roles", "parent Deals record", bad, "Modified_Time")
     _assert_bystander_complete(org, messages)
+
+    caplog.set_level(logging.WARNING)
+    messages, failure = _sync(
+        org, catalog, "Deals_Contact_Roles", {str(bad): "missing_modified_time"}, "skip"
+    )
+    assert failure is None
+    sent = sorted(
+        (m["record"]["_parent_id"], m["record"]["Contact_Id"])
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == "Deals_Contact_Roles"
+    )
+    truth = sorted(
+        (deal, int(contact))
+        for deal in deals
+        if deal != bad
+        for contact in org.contact_roles(str(deal))
+    )
+    assert sent == truth
+    assert org.contact_roles(str(bad))  # the skipped parent had rows: they are left out
+    _assert_counted(caplog, "Deals_Contact_Roles", 1)
 
 
 # -- subform rows without a usable id --------------------------------------------------------------

@@ -443,7 +443,10 @@ class JunctionStream(WholePassStream):
         )
         if raw is None:
             return None
-        return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
+        # The member's id is half the row's key: a row without a usable one cannot be sent.
+        subject = f"{self.spec.member_module} row of {self.spec.parent} record {parent.id}"
+        rows = self.screener(None, subject)(raw, False)
+        return [junction_row(self.spec, parent.id, row) for row in rows]
 
     # -- plan (read_plan.py) ----------------------------------------------------------------------
 

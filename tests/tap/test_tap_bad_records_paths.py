@@ -265,6 +265,38 @@ def test_a_bad_parent_of_a_junction(
     _assert_counted(caplog, "Deals_Contact_Roles", 1)
 
 
+def test_a_junction_row_without_a_usable_member_id(
+    org: ZohoEmulator, catalog: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    truth = sorted(
+        (int(deal), int(contact))
+        for deal in org.record_ids("Deals")
+        for contact in org.contact_roles(deal)
+    )
+    contact = truth[len(truth) // 2][1]
+    bad = {str(contact): "non_numeric_id"}
+    messages, failure = _sync(org, catalog, "Deals_Contact_Roles", bad, "fail")
+    assert failure is not None
+    line = str(failure)
+    assert "stream Deals_Contact_Roles" in line, line
+    # Which of the contact's deals is met first is not fixed: the parent is named, whichever.
+    assert "the Contacts row of Deals record " in line, line
+    assert f"has a non-numeric id 'x{contact}' (field id)" in line, line
+    _assert_bystander_complete(org, messages)
+
+    caplog.set_level(logging.WARNING)
+    messages, failure = _sync(org, catalog, "Deals_Contact_Roles", bad, "skip")
+    assert failure is None
+    sent = sorted(
+        (m["record"]["_parent_id"], m["record"]["Contact_Id"])
+        for m in messages
+        if m["type"] == "RECORD" and m["stream"] == "Deals_Contact_Roles"
+    )
+    assert sent == [pair for pair in truth if pair[1] != contact]
+    in_deals = sum(1 for pair in truth if pair[1] == contact)
+    _assert_counted(caplog, "Deals_Contact_Roles", in_deals)
+
+
 # -- subform rows without a usable id --------------------------------------------------------------
 
 

@@ -33,8 +33,8 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "bad_answer_path": None,
         "bad_answer_after": 0,
         "bad_answer_times": None,
-        "bad_records": {},
         "bad_records_param": None,
+        "bad_records": {},
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

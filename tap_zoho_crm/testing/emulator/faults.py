@@ -145,8 +145,8 @@ class Faults:
             "bad_answer_path": self.bad_answer_path,
             "bad_answer_after": self.bad_answer_after,
             "bad_answer_times": self.bad_answer_times,
-            "bad_records": dict(self.bad_records),
             "bad_records_param": self.bad_records_param,
+            "bad_records": dict(self.bad_records),
             "fault_seed": self.fault_seed,
         }
 

@@ -6,6 +6,12 @@ before the walk sees it, and either fails the stream with one line naming the re
 or its position when the id is the problem) and the field, or, with ``on_bad_record=skip``,
 leaves it out with a warning; skipped records are listed in the end-of-run summary. Bookmarks
 stay right either way: a skipped record never moves one.
+
+Every read path screens through here, each with its key and the name of what it reads: module
+records (``Modified_Time``), ``<Module>_deleted`` entries (``deleted_time``), users, the parent
+records of junction, subform and attachment walks (a bad parent is named as such: skipping it
+skips its rows), and rows whose only use of a key is their id (subform rows, the ``ids=`` rows
+merged into a record, the ids a tie block is listed by).
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ from collections.abc import Callable
 from typing import Any
 
 from tap_zoho_crm.client.errors import ZohoBadRecordError
-from tap_zoho_crm.records import parse_instant
+from tap_zoho_crm.records import parse_instant, to_int_id
+
+#: One page screened: (records, whether a read positioned by its last record goes on after it)
+#: -> the records that can be keyed (see `screen`).
+Screen = Callable[[list[dict[str, Any]], bool], list[dict[str, Any]]]
 
 
 def problem(record: dict[str, Any], key: str | None) -> tuple[str, str] | None:
-    """Why ``record`` (normalised) cannot be keyed, as (field, what), or None."""
-    record_id = record.get("id")
+    """Why ``record`` cannot be keyed, as (field, what), or None (a digit-string id is usable)."""
+    record_id = to_int_id(record.get("id"))
     if not isinstance(record_id, int) or isinstance(record_id, bool):
         return "id", f"a non-numeric id {record_id!r}" if "id" in record else "no id"
     if key is None:
@@ -46,8 +56,14 @@ def screen(
     more_records: bool,
     on_skipped: Callable[[list[str]], None],
     logger: logging.Logger,
+    subject: str = "record",
 ) -> list[dict[str, Any]]:
-    """The keyable records of one page; a bad one fails the stream unless ``skip``."""
+    """The keyable records of one page; a bad one fails the stream unless ``skip``.
+
+    ``subject`` names what the records are in the line (``record``, ``deleted entry``,
+    ``parent Quotes record``...). ``more_records``: the page is followed by more and the read
+    goes on from its last record (a keyset walk), so a page with nothing kept would end it.
+    """
     kept: list[dict[str, Any]] = []
     skipped: list[str] = []
     for position, record in enumerate(records, start=1):
@@ -57,9 +73,9 @@ def screen(
             continue
         field, what = found
         who = (
-            f"record {record['id']}"
+            f"{subject} {record['id']}"
             if field != "id"
-            else f"the record at position {position} of a page of {len(records)}"
+            else f"the {subject} at position {position} of a page of {len(records)}"
         )
         if not skip:
             raise ZohoBadRecordError(
@@ -67,14 +83,17 @@ def screen(
                 "records out"
             )
         logger.warning("%s: skipping %s: it has %s (field %s)", stream, who, what, field)
-        skipped.append(f"{who} ({field})")
+        # Listed by its (bad) id when it has one, so that a record met twice is counted once.
+        raw_id = record.get("id")
+        listed = f"{subject} {raw_id!r}" if field == "id" and raw_id is not None else who
+        skipped.append(f"{listed} ({field})")
     if skipped:
         on_skipped(skipped)
         if more_records and not kept:
             # A walk re-queries from its last record: a page of nothing but bad records
             # followed by more would end it early, silently. Fail instead of reading short.
             raise ZohoBadRecordError(
-                f"a whole page of {len(records)} records cannot be keyed (first: {skipped[0]}); "
+                f"a whole page of {len(records)} {subject}s cannot be keyed (first: {skipped[0]}); "
                 "the read cannot move past it"
             )
     return kept

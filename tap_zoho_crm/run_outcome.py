@@ -87,8 +87,13 @@ class RunOutcome:
         )
 
     def records_skipped(self, stream: str, where: list[str]) -> None:
-        """Record bad records skipped under ``on_bad_record=skip``."""
-        self.skipped.setdefault(stream, []).extend(where)
+        """Record bad records skipped under ``on_bad_record=skip``, each once.
+
+        A keyset walk re-queries from its last good record, so a bad one after it can be met
+        (and skipped) twice.
+        """
+        listed = self.skipped.setdefault(stream, [])
+        listed.extend(entry for entry in dict.fromkeys(where) if entry not in listed)
 
     def finish(self, logger: logging.Logger) -> None:
         """Log the skipped-record summary; raise if any stream failed."""

@@ -186,7 +186,11 @@ class AttachmentsStream(WholePassStream):
             return self._rows_of(module, parent, since)
 
         for page in walk_parents(
-            self.client, module, page_size=self.settings.page_size, logger=self.logger
+            self.client,
+            module,
+            page_size=self.settings.page_size,
+            logger=self.logger,
+            screen=self.screener(REPLICATION_KEY, f"parent {module} record"),
         ):
             for rows in self.client.map_concurrent(rows_of, page):
                 yield from rows
@@ -203,9 +207,8 @@ class AttachmentsStream(WholePassStream):
             since=since,
         )
         out = []
-        for item in raw or []:
-            if not item.get("id") or not item.get(REPLICATION_KEY):
-                continue
+        # Paged by token, not by the last row: a page of bad rows ends nothing.
+        for item in self.screener(REPLICATION_KEY, "attachment")(raw or [], False):
             row = self.normalise(item)
             for key, name in SYSTEM_KEYS.items():
                 row[name] = item.get(key)

@@ -140,15 +140,28 @@ class ZohoStream(Stream):
 
     def screen(self, records: list[dict[str, Any]], *, more_records: bool) -> list[dict[str, Any]]:
         """The records of one page that can be keyed (bad_records.py; ``on_bad_record``)."""
-        return bad_records.screen(
-            records,
-            stream=self.name,
-            key=self.replication_key,
-            skip=self.settings.on_bad_record == "skip",
-            more_records=more_records,
-            on_skipped=lambda where: self._zoho_tap.outcome.records_skipped(self.name, where),
-            logger=self.logger,
-        )
+        return self.screener(self.replication_key)(records, more_records)
+
+    def screener(self, key: str | None, subject: str = "record") -> bad_records.Screen:
+        """`bad_records.screen` for rows this stream reads keyed by ``key`` (None: by id only).
+
+        ``subject`` names the rows in the line when they are not this stream's own records
+        (``parent Quotes record``, ``row``).
+        """
+
+        def screen(records: list[dict[str, Any]], more_records: bool) -> list[dict[str, Any]]:
+            return bad_records.screen(
+                records,
+                stream=self.name,
+                key=key,
+                skip=self.settings.on_bad_record == "skip",
+                more_records=more_records,
+                on_skipped=lambda where: self._zoho_tap.outcome.records_skipped(self.name, where),
+                logger=self.logger,
+                subject=subject,
+            )
+
+        return screen
 
     # -- records ----------------------------------------------------------------------------
 

@@ -289,10 +289,9 @@ class DeletedStream(WholePassStream):
             ordered, last = True, None
             try:
                 for page in token_walk(fetch):
-                    for raw in page:
-                        if not raw.get("id") or not raw.get(DELETED_TIME):
-                            continue
-                        entry = {**self.normalise(raw), DELETED_FLAG: True}
+                    # Paged by token, not by its last entry: a page of bad ones ends nothing.
+                    entries = [{**self.normalise(raw), DELETED_FLAG: True} for raw in page]
+                    for entry in self.screener(DELETED_TIME, "deleted entry")(entries, False):
                         instant = parse_instant(entry[DELETED_TIME])
                         ordered = ordered and (last is None or instant >= last)
                         last = instant if last is None else max(last, instant)

@@ -330,6 +330,7 @@ class JunctionStream(WholePassStream):
                 since=start,
                 skip_ids=skip_ids,
                 logger=self.logger,
+                screen=self.screener(REPLICATION_KEY, f"parent {self.spec.parent} record"),
             )
         )
         for page in pages:
@@ -458,7 +459,10 @@ class JunctionStream(WholePassStream):
         )
         if raw is None:
             return None
-        return [junction_row(self.spec, parent.id, row) for row in raw if row.get("id")]
+        # The member's id is half the row's key: a row without a usable one cannot be sent.
+        subject = f"{self.spec.member_module} row of {self.spec.parent} record {parent.id}"
+        rows = self.screener(None, subject)(raw, False)
+        return [junction_row(self.spec, parent.id, row) for row in rows]
 
     # -- plan (read_plan.py) ----------------------------------------------------------------------
 

@@ -240,7 +240,8 @@ class ModuleStream(ZohoStream):
             **list_params(self.module),
         }
         response = self._list(fields, params)
-        return [self.normalise(r) for r in response.items("data")]
+        # Merged into records by id: one without a usable id cannot be placed.
+        return self.screener(None)([self.normalise(r) for r in response.items("data")], False)
 
     def _read_instant(
         self, fields: list[str], instant: dt.datetime, after: int | None
@@ -251,15 +252,19 @@ class ModuleStream(ZohoStream):
         (its value shapes differ from Get Records'), and the records come from ``ids=`` calls.
         Costs 1 credit per COQL page and 1 per 100 records.
         """
-        listed = rows_at_instant(self.client, self.module, instant, after)
+        listed = rows_at_instant(
+            self.client, self.module, instant, after, screen=self.screener(None)
+        )
         if listed is None:
             return None
         ids = [int(row["id"]) for row in listed.records]
         records = [
             record for chunk in chunk_ids(ids) for record in self._fetch_by_ids((fields, chunk))
         ]
-        # Paged by the last id listed, even if its record is gone since.
-        return Page(records, listed.more_records, listed.next_page_token)
+        # Paged by the last id listed, even if its record is gone since (or skipped as bad).
+        return Page(
+            self.screen(records, more_records=False), listed.more_records, listed.next_page_token
+        )
 
     def _fetch_one(self, record_id: int) -> dict[str, Any] | None:
         row = single_record(self.client, self.module, record_id)
@@ -297,7 +302,7 @@ class ModuleStream(ZohoStream):
         completed: dict[int, int] = dict.fromkeys(ids, 0)
         for rows in self.client.map_concurrent(self._fetch_by_ids, jobs):
             for row in rows:
-                record = by_id.get(int(row.get("id", 0) or 0))
+                record = by_id.get(row["id"])
                 if record is None:
                     continue
                 completed[int(record["id"])] += 1

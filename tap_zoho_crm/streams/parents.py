@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tap_zoho_crm.bad_records import Screen
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoPaginationError
 from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.paging import (
@@ -50,13 +51,16 @@ def walk_parents(
     since: dt.datetime | None = None,
     skip_ids: set[int] | None = None,
     logger: logging.Logger | None = None,
+    screen: Screen,
 ) -> Iterator[list[Parent]]:
     """Pages of parent records in Modified_Time order (those modified since ``since``, if set).
 
     Costs one Get Records call per ``page_size`` parents, and one call when there are none.
+    ``screen`` (the stream's, naming the parent module) decides what a parent without a usable
+    id or Modified_Time does: fail the stream, or be skipped, its rows with it, and counted.
     """
     params = {"fields": f"id,{REPLICATION_KEY}", "per_page": page_size, **list_params(module)}
-    fetch = sorted_fetch(client, module, params)
+    fetch = sorted_fetch(client, module, params, screen=screen)
     walk = ModifiedTimeWalk(
         fetch,
         start=since,
@@ -64,7 +68,7 @@ def walk_parents(
         logger=logger,
         reading=client.if_modified_since,
         tie_reader=lambda instant, after: rows_at_instant(
-            client, module, instant, after, columns=("id", REPLICATION_KEY)
+            client, module, instant, after, columns=("id", REPLICATION_KEY), screen=screen
         ),
         tie_reader_lists_all=module not in CONVERTED_PARAM_MODULES,
     )
@@ -93,12 +97,14 @@ def rows_at_instant(
     after: int | None,
     *,
     columns: tuple[str, ...] = ("id",),
+    screen: Screen | None = None,
 ) -> Page | None:
     """Up to 200 rows of one Modified_Time with ids above ``after``, ordered by id (COQL).
 
     The order-proof way through a block of records sharing one second (`TieReader`): COQL
     orders by id, which Get Records cannot within one instant. The page's ``next_page_token``
     is the last id listed. 1 credit per call; needs the ``ZohoCRM.coql.READ`` scope.
+    ``screen``: what a row without a usable id (or Modified_Time, if selected) does.
     """
     where = f"Modified_Time = '{format_utc(instant)}'"
     if after is not None:
@@ -107,18 +113,29 @@ def rows_at_instant(
     # A module API name, field names, an instant and an integer: nothing user-supplied.
     query = f"select {select} from {module} where {where} order by id asc limit {MAX_PER_PAGE}"  # noqa: S608
     response = client.post_json("coql", {"select_query": query})
-    rows = [row for row in response.items("data") if row.get("id")] if not response.is_empty else []
+    rows = [] if response.is_empty else [keyed(row) for row in response.items("data")]
+    more = bool(response.info.get("more_records"))
+    if screen is not None:
+        rows = screen(rows, more)
+    rows = [row for row in rows if isinstance(row.get("id"), int)]
     if not rows:
         return None
     last = max(int(row["id"]) for row in rows)
-    more = bool(response.info.get("more_records"))
     return Page(records=rows, more_records=more, next_page_token=str(last))
 
 
-def sorted_fetch(client: ZohoClient, path: str, params: Mapping[str, Any]) -> FetchPage:
+def keyed(row: dict[str, Any]) -> dict[str, Any]:
+    """A raw row with its digit-string id as an int (what a walk and `Screen` compare)."""
+    return {**row, "id": to_int_id(row["id"])} if "id" in row else row
+
+
+def sorted_fetch(
+    client: ZohoClient, path: str, params: Mapping[str, Any], *, screen: Screen | None = None
+) -> FetchPage:
     """How `ModifiedTimeWalk` reads ``path``: sorted by Modified_Time ascending, from an instant.
 
-    Rows without an id or a Modified_Time cannot be placed in the walk and are dropped.
+    Rows without a usable id or Modified_Time cannot be placed in the walk: ``screen`` says
+    what they do; without one (a related list read by keyset) they are dropped.
     """
 
     def fetch(instant: dt.datetime | None, token: str | None, page: int) -> Page | None:
@@ -130,7 +147,9 @@ def sorted_fetch(client: ZohoClient, path: str, params: Mapping[str, Any]) -> Fe
         response = client.get(path, params=query, headers=if_modified_since(instant))
         if response.is_empty:
             return None
-        rows = response.items("data")
+        rows = [keyed(row) for row in response.items("data")]
+        if screen is not None:
+            rows = screen(rows, bool(response.info.get("more_records")))
         return Page.from_info(
             [row for row in rows if row.get("id") and row.get(REPLICATION_KEY)], response.info
         )

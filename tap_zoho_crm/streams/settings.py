@@ -78,22 +78,18 @@ class SettingsStream(ZohoStream):
 
         by_id: dict[int, dict[str, Any]] = {}
         for kind in USER_TYPES:
-            pages = token_walk(functools.partial(fetch, kind))
-            for user in (user for page in pages for user in page):
-                by_id.setdefault(int(user["id"]), user)
+            for page in token_walk(functools.partial(fetch, kind)):
+                # Paged by token, and sorted here: a page of bad users ends nothing.
+                for user in self.screener(self.replication_key, "user")(page, False):
+                    by_id.setdefault(int(user["id"]), user)
         users = list(by_id.values())
         if self.replication_key is None:
             yield from users
             return
         rk = self.replication_key
-        dated = sorted(
-            (user for user in users if user.get(rk)),
-            key=lambda user: (parse_instant(user[rk]), int(user["id"])),
-        )
+        dated = sorted(users, key=lambda user: (parse_instant(user[rk]), int(user["id"])))
         cursor = KeysetCursor(start, skip_ids if start is not None else set())
         yield from (user for user in dated if cursor.accept(user, rk))
-        # Users without a Modified_Time cannot be bookmarked; emit them on every run.
-        yield from (user for user in users if not user.get(rk))
 
     # -- plan (read_plan.py) ----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
-from tap_zoho_crm.paging import IDS_PER_CALL, chunk_fields
+from tap_zoho_crm.paging import IDS_PER_CALL, REPLICATION_KEY, chunk_fields
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
 from tap_zoho_crm.records import format_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, module_schema
@@ -199,6 +199,7 @@ class SubformStream(ZohoStream):
             since=start,
             skip_ids=skip_ids,
             logger=self.logger,
+            screen=self.screener(REPLICATION_KEY, f"parent {self.parent_module} record"),
         ):
             rows = self._rows_for(page)
             for parent in page:
@@ -243,7 +244,7 @@ class SubformStream(ZohoStream):
         for batch in batches:
             merged: dict[int, dict[str, Any]] = {}
             for chunk in chunks:
-                for raw in self._coql_rows(chunk, batch):
+                for raw in self.screener(None, "row")(self._coql_rows(chunk, batch), False):
                     row_id = lookup_id(raw.get("id"))
                     if row_id is not None:
                         merged.setdefault(row_id, {}).update(raw)
@@ -289,7 +290,8 @@ class SubformStream(ZohoStream):
         if record is None:
             return []
         rows = record.get(self.parent_field) or []
-        return [self.normalise(row) for row in rows if isinstance(row, dict)]
+        rows = [self.normalise(row) for row in rows if isinstance(row, dict)]
+        return self.screener(None, f"row of {self.parent_module} record {parent_id}")(rows, False)
 
     # -- plan (read_plan.py) ----------------------------------------------------------------------
 

@@ -99,3 +99,47 @@ def test_bad_records_are_spoiled_in_every_data_list(
         else:
             assert row["id"] == f"x{record_id}"
     assert sum(1 for r in rows if str(r["id"]).lstrip("x") != record_id) == len(rows) - 1
+
+
+def _spoiled(rows: list[dict[str, object]], record_id: str) -> dict[str, object]:
+    found = [r for r in rows if str(r["id"]).lstrip("x") == record_id]
+    assert len(found) == 1, rows
+    return found[0]
+
+
+@pytest.mark.parametrize("kind", ["null_modified_time", "non_numeric_id"])
+def test_bad_records_reach_deleted_lists_users_and_coql(
+    fresh_api: Api, fresh: ZohoEmulator, kind: str
+) -> None:
+    deleted = sorted(fresh.record_ids("Leads"))[5]
+    fresh.delete_record("Leads", deleted)
+    lead = sorted(fresh.record_ids("Leads"))[3]
+    user = sorted(fresh.user_ids())[0]
+    fresh.faults.bad_records = {deleted: kind, lead: kind, user: kind}
+    entries = fresh_api.get(f"{LEADS}/deleted", {"type": "all"}).json()["data"]
+    users = fresh_api.get("/crm/v8/users", {"type": "AllUsers"}).json()["users"]
+    query = f"select id, Modified_Time from Leads where id = '{lead}'"
+    coql = fresh_api.post("/crm/v8/coql", json={"select_query": query}).json()["data"]
+    if kind == "null_modified_time":
+        # A deleted list is keyed by deleted_time: that is the datetime spoiled there.
+        assert _spoiled(entries, deleted)["deleted_time"] is None
+        assert _spoiled(users, user)["Modified_Time"] is None
+        assert _spoiled(coql, lead)["Modified_Time"] is None
+    else:
+        assert _spoiled(entries, deleted)["id"] == f"x{deleted}"
+        assert _spoiled(users, user)["id"] == f"x{user}"
+        assert _spoiled(coql, lead)["id"] == f"x{lead}"
+    fresh.faults.bad_records = {}
+    clean = fresh_api.get(f"{LEADS}/deleted", {"type": "all"}).json()["data"]
+    assert _spoiled(clean, deleted)["deleted_time"] is not None
+
+
+def test_bad_records_can_be_limited_to_requests_with_one_parameter(
+    fresh_api: Api, fresh: ZohoEmulator
+) -> None:
+    record_id = sorted(fresh.record_ids("Leads"))[3]
+    fresh.faults.update({"bad_records": {record_id: "non_numeric_id"}, "bad_records_param": "ids"})
+    listed = fresh_api.get(LEADS, {"fields": "id"}).json()["data"]
+    by_id = fresh_api.get(LEADS, {"fields": "id", "ids": record_id}).json()["data"]
+    assert record_id in {str(r["id"]) for r in listed}
+    assert [r["id"] for r in by_id] == [f"x{record_id}"]

@@ -33,6 +33,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "bad_answer_path": None,
         "bad_answer_after": 0,
         "bad_answer_times": None,
+        "bad_records_param": None,
         "bad_records": {},
         "hidden_related_lists": [],
         "fault_seed": 0,

@@ -3,7 +3,9 @@
 Zoho has answered an error body with HTTP 200 (``{"code": "INTERNAL_ERROR", "status":
 "error"}``), and a success whose ``data`` holds an error entry; a proxy or a cut connection
 gives an HTML page, malformed, truncated or empty JSON with status 200; a broken answer can
-lack its ``data`` list. Records can come back without a usable ``Modified_Time`` or ``id``.
+lack its ``data`` list. Records can come back without a usable ``Modified_Time`` or ``id``
+(in every record list: ``data`` of records, related lists, COQL and deleted lists, and
+``users``; in a deleted list the time spoiled is ``deleted_time``, its key).
 None of this is the documented API, so every kind is a switch (``Faults.bad_answer_kind``,
 ``Faults.bad_records``), off by default, applied to CRM success answers only.
 """
@@ -63,15 +65,30 @@ def bad_answer(kind: str, good: Response) -> Response:
     raise ValueError(f"unknown bad answer kind {kind!r}; one of {', '.join(BAD_ANSWER_KINDS)}")
 
 
-def spoil_records(good: Response, bad_records: dict[str, str]) -> Response:
-    """``good`` with the records named in ``bad_records`` (id -> kind) spoiled."""
+#: The keys of an answer that hold a record list.
+RECORD_LISTS = ("data", "users")
+
+
+def time_key(path: str) -> str:
+    """The datetime a walk of ``path`` is keyed by: a deleted list's ``deleted_time``."""
+    return "deleted_time" if path.endswith("/deleted") else "Modified_Time"
+
+
+def spoil_records(good: Response, bad_records: dict[str, str], path: str = "") -> Response:
+    """``good`` (an answer of ``path``) with the records named in ``bad_records`` spoiled.
+
+    ``bad_records`` maps id -> kind; the ``*_modified_time`` kinds spoil the path's
+    `time_key`.
+    """
     try:
         payload: Any = json.loads(good.body)
     except ValueError:
         return good
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, list):
+    lists = [payload.get(key) for key in RECORD_LISTS] if isinstance(payload, dict) else []
+    data = next((found for found in lists if isinstance(found, list)), None)
+    if data is None:
         return good
+    key = time_key(path)
     changed = False
     for record in data:
         kind = bad_records.get(str(record.get("id"))) if isinstance(record, dict) else None
@@ -79,11 +96,11 @@ def spoil_records(good: Response, bad_records: dict[str, str]) -> Response:
             continue
         changed = True
         if kind == "missing_modified_time":
-            record.pop("Modified_Time", None)
+            record.pop(key, None)
         elif kind == "null_modified_time":
-            record["Modified_Time"] = None
+            record[key] = None
         elif kind == "invalid_modified_time":
-            record["Modified_Time"] = "yesterday at noon"
+            record[key] = "yesterday at noon"
         elif kind == "non_numeric_id":
             record["id"] = f"x{record['id']}"
         else:

@@ -71,8 +71,13 @@ class Faults:
         self.bad_answer_after: int = 0
         self.bad_answer_times: int | None = None
         #: Record id -> bad-record kind (``missing_modified_time``, ``null_modified_time``,
-        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every ``data`` list.
+        #: ``invalid_modified_time``, ``non_numeric_id``), applied to every record list (``data``
+        #: of records, related lists, COQL, deleted lists, whose ``deleted_time`` it spoils; and
+        #: ``users``), wherever the record appears; with ``bad_records_param`` (e.g. ``ids``),
+        #: only in answers to requests carrying that query parameter (Zoho's answers to two
+        #: calls need not agree).
         self.bad_records: dict[str, str] = {}
+        self.bad_records_param: str | None = None
         #: How many faults were injected, by kind (``error_rate``, ``reset_rate``, bad answers).
         self.injected: Counter[str] = Counter()
         self._fault_seed = 0
@@ -144,6 +149,7 @@ class Faults:
             "bad_answer_path": self.bad_answer_path,
             "bad_answer_after": self.bad_answer_after,
             "bad_answer_times": self.bad_answer_times,
+            "bad_records_param": self.bad_records_param,
             "bad_records": dict(self.bad_records),
             "hidden_related_lists": sorted(self.hidden_related_lists),
             "fault_seed": self.fault_seed,

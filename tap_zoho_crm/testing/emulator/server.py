@@ -233,8 +233,10 @@ class App:
             emu.limits.leave(sub)
         response.headers.update(extra)
         if response.status == 200:
-            if faults.bad_records:
-                response = spoil_records(response, faults.bad_records)
+            if faults.bad_records and (
+                faults.bad_records_param is None or faults.bad_records_param in query
+            ):
+                response = spoil_records(response, faults.bad_records, path)
             bad = faults.bad_answer_due(path)
             if bad is not None:
                 response = bad_answer(bad, response)

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from tap_zoho_crm.client.errors import TapZohoCrmError
 from tap_zoho_crm.local_inputs import check_cli_inputs
@@ -45,17 +45,25 @@ def _subcommands() -> dict[str, Callable[[list[str]], None]]:
 _VALUED_OPTIONS = frozenset({"--config", "--catalog", "--state", "--properties", "--format"})
 
 
-def _find_subcommand(args: list[str]) -> tuple[Callable[[list[str]], None], list[str]] | None:
-    """The subcommand named anywhere among the arguments, and the other arguments.
+def _word_at(args: list[str], words: Collection[str]) -> int | None:
+    """Where one of ``words`` stands among the arguments as a word, not an option's value.
 
     Anywhere, not only first: a wrapper (``meltano invoke tap-zoho-crm plan``) may put its
     own ``--config``/``--catalog``/``--state`` options before the word.
     """
-    commands = _subcommands()
     for index, arg in enumerate(args):
-        if arg in commands and (index == 0 or args[index - 1] not in _VALUED_OPTIONS):
-            return commands[arg], args[:index] + args[index + 1 :]
+        if arg in words and (index == 0 or args[index - 1] not in _VALUED_OPTIONS):
+            return index
     return None
+
+
+def _find_subcommand(args: list[str]) -> tuple[Callable[[list[str]], None], list[str]] | None:
+    """The subcommand named among the arguments (`_word_at`), and the other arguments."""
+    commands = _subcommands()
+    index = _word_at(args, commands)
+    if index is None:
+        return None
+    return commands[args[index]], args[:index] + args[index + 1 :]
 
 
 def _take_log_level(args: list[str]) -> list[str]:
@@ -75,10 +83,13 @@ def _take_log_level(args: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the tap's CLI; turn the tap's own errors into one line and exit code 1."""
     args = list(argv) if argv is not None else sys.argv[1:]
-    if args[:1] == ["auth"]:  # the OAuth helper (tap_zoho_crm/auth/)
+    auth_at = _word_at(args, {"auth"})
+    if auth_at is not None:  # the OAuth helper (tap_zoho_crm/auth/), before any config check
         from tap_zoho_crm.auth.cli import main as auth_main  # noqa: PLC0415
 
-        sys.exit(auth_main(args[1:]))
+        # What a wrapper put before the word (``--config`` of a config still incomplete) is
+        # the tap's, not the helper's: the helper takes only what follows it.
+        sys.exit(auth_main(args[auth_at + 1 :]))
     args = _take_log_level(args)
     command = TapZohoCrm.cli  # also sets up console logging
     sdk_filter = _DropSdkStreamError()

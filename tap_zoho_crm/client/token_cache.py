@@ -39,6 +39,13 @@ TOKENS_DIR = "tokens"
 EXPIRY_MARGIN_SECONDS = 300.0
 #: Mints older than this no longer count against Zoho's limit (its window is 10 minutes).
 MINT_WINDOW_SECONDS = 600.0
+#: How long a process waits for another's lock by default. A holder mints (a bounded
+#: request) or waits out a throttle (``token_throttle_max_wait``); a holder stuck longer, e.g. a
+#: stopped process, must not hold every other run forever.
+LOCK_WAIT_SECONDS = 300.0
+#: Polling of a held lock: from the first step, doubling up to the last.
+LOCK_POLL_FIRST_S = 0.02
+LOCK_POLL_MAX_S = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +115,11 @@ class CachedEntry:
 class FileTokenCache:
     """One cache file (and its lock file) per credential key, in the token cache directory."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, *, lock_wait: float = LOCK_WAIT_SECONDS
+    ) -> None:
         self.directory = directory if directory is not None else token_cache_dir()
+        self.lock_wait = lock_wait
 
     def path(self, key: str) -> Path:
         """The cache file of one credential key (a hex digest: safe as a file name)."""
@@ -117,7 +127,11 @@ class FileTokenCache:
 
     @contextlib.contextmanager
     def locked(self, key: str) -> Iterator[bool]:
-        """Hold the key's exclusive lock; yields False (no lock, cache unusable) on I/O errors."""
+        """Hold the key's exclusive lock; yields False (no lock, cache unusable) on I/O errors.
+
+        Also False when another process holds the lock past ``lock_wait``: this one then mints
+        on its own, as if there were no cache, rather than wait without end.
+        """
         try:
             self._ensure_dir()
             handle: IO[str] = open(  # noqa: SIM115 - held for the whole block
@@ -128,11 +142,35 @@ class FileTokenCache:
             yield False
             return
         try:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            yield True
+            yield self._acquire(handle)
         finally:
             handle.close()  # closing releases the flock
+
+    def _acquire(self, handle: IO[str]) -> bool:
+        """Take the flock within ``lock_wait`` seconds (True), else give up (False)."""
+        if fcntl is None:
+            return True
+        deadline = time.monotonic() + self.lock_wait
+        step = LOCK_POLL_FIRST_S
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    logger.warning(
+                        "Another process has held the token cache lock for over %.0f s; "
+                        "minting an access token without it",
+                        self.lock_wait,
+                    )
+                    return False
+                time.sleep(min(step, left))
+                step = min(step * 2, LOCK_POLL_MAX_S)
+            except OSError as exc:
+                logger.debug("token cache not locked (%s: %s)", type(exc).__name__, exc.strerror)
+                return False
+            else:
+                return True
 
     def load(self, key: str) -> CachedEntry:
         """The key's entry; an empty one if the file is missing, unreadable or malformed."""

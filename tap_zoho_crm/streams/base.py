@@ -191,6 +191,7 @@ class ZohoStream(Stream):
         concerns this stream only ends its read, not the run (run_outcome.py).
         """
         finished = False
+        emitted = False
         try:
             ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
             if ahead is None:
@@ -201,6 +202,7 @@ class ZohoStream(Stream):
                 if isinstance(item, Effect):
                     item()
                 else:
+                    emitted = True
                     yield item
             finished = True
             self._zoho_tap.outcome.stream_finished()
@@ -208,6 +210,12 @@ class ZohoStream(Stream):
             if not self.settings.skip_unavailable_streams:
                 exc.stream = self.name
                 raise
+            if emitted:
+                # Readable at first, refused midway (a permission or the module changed during
+                # the run): part of the stream was sent, so it failed; it is not "unavailable".
+                exc.stream = self.name
+                self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
+                return
             finished = True
             self.logger.warning(
                 "Skipping stream %s: Zoho answered %s (%s)",

@@ -67,12 +67,20 @@ def sync_leads(config_arg: str, env: dict[str, str], tmp_path: Path) -> set[str]
     return {str(r["record"]["id"]) for r in records if r["stream"] == "Leads"}
 
 
-def test_self_client_mode_end_to_end(zoho: ZohoEmulator, tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", ["module", "tap-word-after-options"])
+def test_self_client_mode_end_to_end(zoho: ZohoEmulator, tmp_path: Path, entry: str) -> None:
+    """Through ``python -m tap_zoho_crm.auth``, and as ``meltano invoke tap-zoho-crm auth``
+    calls the tap: its ``--config`` (still without a refresh token) before the word."""
     code = zoho.self_client_code(SCOPES)
     config_path = tmp_path / "zoho.json"
+    command = [sys.executable, "-m", "tap_zoho_crm.auth"]
+    if entry == "tap-word-after-options":
+        partial = tmp_path / "partial.json"
+        partial.write_text(json.dumps({"client_id": zoho.client_id}), encoding="utf-8")
+        command = [sys.executable, "-m", "tap_zoho_crm", "--config", str(partial), "auth"]
     result = subprocess.run(
         [
-            *(sys.executable, "-m", "tap_zoho_crm.auth"),
+            *command,
             *("--client-id", zoho.client_id, "--accounts-url", zoho.base_url),
             *("--write-config", str(config_path)),
         ],

@@ -21,7 +21,7 @@ import pytest
 
 from tap_zoho_crm.client.auth import TOKEN_CACHE, throttle_wait
 from tap_zoho_crm.client.errors import ZohoTokenThrottledError
-from tap_zoho_crm.client.token_cache import CACHE_DIR_ENV, token_cache_dir
+from tap_zoho_crm.client.token_cache import CACHE_DIR_ENV, FileTokenCache, token_cache_dir
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
@@ -225,3 +225,29 @@ def test_throttled_message_is_a_clear_error_in_process() -> None:
         with pytest.raises(ZohoTokenThrottledError, match=r"retry after .* UTC"):
             TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
         assert zoho.stats.calls[TOKEN] == 1
+
+
+def test_a_lock_held_too_long_is_given_up_then_taken_again(tmp_path: Path) -> None:
+    """Another process holding the cache lock past the bound does not block this one forever."""
+    cache = FileTokenCache(tmp_path, lock_wait=0.3)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            str(tmp_path / "key.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with cache.locked("key") as usable:
+            assert usable is False
+    finally:
+        holder.kill()
+        holder.wait()
+    with cache.locked("key") as usable:
+        assert usable is True

@@ -7,6 +7,8 @@ import threading
 from collections import Counter, deque
 from typing import Any
 
+from .errors import ApiError
+
 CREDIT_WINDOW = 86_400
 #: Longest a held call waits for its test to release it (`Faults.hold`).
 HOLD_TIMEOUT_S = 30.0
@@ -58,6 +60,11 @@ class Faults:
         #: ``"Deals/Contact_Roles"``): Zoho answers 400 ``INVALID_DATA`` for a list the layout
         #: hides or the profile cannot see, as for a list name that does not exist (section 7).
         self.hidden_related_lists: set[str] = set()
+        #: Modules the API user's profile may no longer read (an admin changed it during a
+        #: run): every CRM call under ``/crm/v8/{module}`` answers 403 ``NO_PERMISSION``
+        #: (section 3), once ``denied_after`` such calls went out well (to meet it mid-walk).
+        self.denied_modules: set[str] = set()
+        self.denied_after: int = 0
         #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
         #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
         #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
@@ -102,6 +109,18 @@ class Faults:
         """Count one injected fault."""
         with self._lock:
             self.injected[kind] += 1
+
+    def check_denied(self, path: str) -> None:
+        """Refuse a call on ``path`` whose profile lost the module (`denied_modules`)."""
+        parts = path.split("?", 1)[0].split("/")
+        if len(parts) < 4 or parts[1:3] != ["crm", "v8"] or parts[3] not in self.denied_modules:
+            return
+        with self._lock:
+            if self.denied_after > 0:
+                self.denied_after -= 1
+                return
+            self.injected["denied_modules"] += 1
+        raise ApiError(403, "NO_PERMISSION", "permission denied", {"permissions": ["Crm_View"]})
 
     def bad_answer_due(self, path: str) -> str | None:
         """The bad-answer kind to give a success answer on ``path`` now, if any."""
@@ -152,6 +171,8 @@ class Faults:
             "bad_records_param": self.bad_records_param,
             "bad_records": dict(self.bad_records),
             "hidden_related_lists": sorted(self.hidden_related_lists),
+            "denied_modules": sorted(self.denied_modules),
+            "denied_after": self.denied_after,
             "fault_seed": self.fault_seed,
         }
 

@@ -222,6 +222,8 @@ class App:
                 )
             emu.stats.charge(cost)
             try:
+                if faults.denied_modules:
+                    faults.check_denied(path)
                 with emu.org.lock:
                     response = route.handler(ctx, req)
             except ApiError as exc:

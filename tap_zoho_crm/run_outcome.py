@@ -19,6 +19,7 @@ from tap_zoho_crm.client.errors import (
     TapZohoCrmError,
     ZohoAPIError,
     ZohoBadRecordError,
+    ZohoBudgetStalledError,
     ZohoConnectionError,
     ZohoCreditsExhaustedError,
     ZohoResponseError,
@@ -43,7 +44,9 @@ def fails_stream_only(exc: BaseException) -> bool:
     """
     if isinstance(exc, ZohoCreditsExhaustedError | ZohoConnectionError):
         return False
-    return isinstance(exc, ZohoAPIError | ZohoResponseError | ZohoBadRecordError)
+    return isinstance(
+        exc, ZohoAPIError | ZohoResponseError | ZohoBadRecordError | ZohoBudgetStalledError
+    )
 
 
 @dataclass

@@ -95,6 +95,10 @@ class ZohoBadRecordError(TapZohoCrmError):
     """A record Zoho answered cannot be keyed (no usable id or Modified_Time)."""
 
 
+class ZohoBudgetStalledError(TapZohoCrmError):
+    """A pass that run after run finds no credit left for it under ``max_credits_per_run``."""
+
+
 class ZohoAPIError(TapZohoCrmError):
     """A CRM error answer, carrying Zoho's code so callers can decide what it means."""
 

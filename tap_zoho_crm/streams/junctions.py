@@ -37,8 +37,8 @@ changes under parents no timestamp shows as changed, wait for the next complete 
 A pass spends from the run's credit budget (``max_credits_per_run``, by default a share of the
 org's remaining daily credits; client/credits.py). Before a complete pass the stream counts the
 parents (1 credit) and estimates the pass; one that does not fit reads what fits, says so in one
-log line and resumes in the next run, like a pass stopped by exhausted credits. A stream never
-fails the run for its budget.
+log line and resumes in the next run, like a pass stopped by exhausted credits. Only a pass
+that finds no credit at all `MAX_STALLED_RUNS` runs in a row fails its stream (and so the run).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.client.credits import per_parent_pass_credits
-from tap_zoho_crm.client.errors import ZohoModuleUnavailableError
+from tap_zoho_crm.client.errors import ZohoBudgetStalledError, ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
@@ -86,6 +86,12 @@ PARENTS_READ = "parents_read"
 #: The pass under way: ``full``, ``version``, ``started`` and a parent bookmark; gone once the
 #: pass is complete.
 PASS_IN_PROGRESS = "pass_in_progress"  # noqa: S105 - a state key, not a secret
+
+#: In ``pass_in_progress``: runs in a row that found no credit for a single parent.
+STALLED_RUNS = "stalled_runs"
+#: Runs in a row without progress after which the stream fails the run (non-zero exit): one
+#: such run is a tight night; several mean the pass would never finish, its rows going stale.
+MAX_STALLED_RUNS = 3
 
 #: Parents whose related lists are read per batch (bounds memory; calls are concurrent).
 PARENT_BATCH = 200
@@ -358,6 +364,7 @@ class JunctionStream(WholePassStream):
             if stopped:
                 break
         if stopped:
+            self._count_stall(progress, parents)
             if not told:
                 self.logger.warning(
                     "%s: the %s pass did not fit the %d credit(s) this run may spend on it; it "
@@ -411,6 +418,22 @@ class JunctionStream(WholePassStream):
         state.pop(PASS_IN_PROGRESS, None)
 
     # -- the credit budget ----------------------------------------------------------------------
+
+    def _count_stall(self, progress: dict[str, Any], parents: int) -> None:
+        """Count runs in a row whose budget left nothing for this pass; fail at the limit.
+
+        A budget that module streams use up every night would otherwise hold the pass (and
+        every removal it would show) back for ever behind warnings and exit code 0.
+        """
+        stalled = 0 if parents else int(progress.get(STALLED_RUNS) or 0) + 1
+        progress[STALLED_RUNS] = stalled
+        if stalled >= MAX_STALLED_RUNS:
+            self._write_state_message()
+            raise ZohoBudgetStalledError(
+                f"{stalled} runs in a row left no credit for the {self.spec.related_list} "
+                f"related lists of {self.spec.parent} (max_credits_per_run, after the module "
+                "streams): raise max_credits_per_run, or sync this stream in a run of its own"
+            )
 
     def allowance(self) -> int | None:
         """Credits this stream may spend now; None when the run has no budget.

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tap_zoho_crm.run_outcome import StreamsFailedError
+from tap_zoho_crm.streams.junctions import MAX_STALLED_RUNS
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.tap.tap_helpers import discover, instant, run_sync, select_only
 from tests.tap_extras.extras_helpers import (
@@ -312,3 +314,25 @@ def test_a_budget_too_small_for_one_parent_reads_nothing_and_fails_nothing(fresh
     assert not result.records.get(stream)
     assert len([r for r in caplog.records if SPREAD_LINE in r.getMessage()]) == 1
     assert "pass_in_progress" in result.final_state["bookmarks"][stream]
+
+
+def test_a_pass_without_credit_run_after_run_fails_the_third_run(fresh):
+    """Warnings alone would let a budget the module streams use up hold a pass back for ever."""
+    zoho = fresh
+    stream = "Deals_Contact_Roles"
+    config = zoho.tap_config(max_credits_per_run=2, **VERSIONS)
+    catalog = select_only(discover(config), {stream})
+    state: dict[str, Any] | None = None
+    for _ in range(MAX_STALLED_RUNS - 1):
+        state = run_sync(config, catalog=catalog, state=state).final_state
+    messages: list[dict[str, Any]] = []
+    with pytest.raises(StreamsFailedError, match="raise max_credits_per_run"):
+        run_sync(config, catalog=catalog, state=state, on_message=messages.append)
+    assert zoho.stats.calls[RELATED_ROUTE] == 0
+    state = next(m["value"] for m in reversed(messages) if m["type"] == "STATE")
+    assert state["bookmarks"][stream]["pass_in_progress"]["stalled_runs"] == MAX_STALLED_RUNS
+
+    # With room again the pass completes from where it stood.
+    done = run_sync(zoho.tap_config(**VERSIONS), catalog=catalog, state=state)
+    assert "pass_in_progress" not in done.final_state["bookmarks"][stream]
+    assert junction_rows(stream, done.records[stream]) == junction_truth(zoho, stream)

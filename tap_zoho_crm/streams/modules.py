@@ -322,9 +322,22 @@ class ModuleStream(ZohoStream):
     # -- plan and progress (read_plan.py) ---------------------------------------------------------
 
     def expected_records(self) -> int | None:
-        """Records this sync reads: ``actions/count``, or a count of those changed since."""
+        """Records this sync reads, for a progress line's ETA: at most one credit.
+
+        ``actions/count`` without a start; from one, one COQL ``count(id)`` of the records
+        modified after the second before it (None without COQL: no ETA). Not `CheapCounts.since`,
+        whose exact count (a page, then COQL probes) `plan` pays for and a progress line
+        should not.
+        """
         since = self.read_from if self.replication_key == REPLICATION_KEY else None
-        return CheapCounts(self.client, self.settings.page_size).since(self.module, since)
+        if since is None:
+            return CheapCounts(self.client, self.settings.page_size).total(self.module)
+        try:
+            return CoqlRangeFacts(self.client, self.module).count_after(
+                since - dt.timedelta(seconds=1)
+            )
+        except ZohoAPIError:
+            return None
 
     def read_plan(self, counts: CheapCounts) -> ReadPlan:
         """Pages of the walk, ``ids=`` calls of the other field chunks, rich-text re-reads.

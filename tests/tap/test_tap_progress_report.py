@@ -19,6 +19,7 @@ from tap_helpers import cli, discover, run_sync, select_only, write_json
 from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.zoho_truth import modified_times
 
 PROGRESS = re.compile(
     r"Progress (?P<stream>\S+): (?P<records>[\d,]+)(?: of (?P<total>[\d,]+))? records, "
@@ -197,3 +198,30 @@ def test_a_run_stopped_by_the_credit_budget_still_reports_what_it_spent(fresh_de
     assert number(summary["calls"]) == crm_calls(zoho)
     assert number(summary["credits"]) == zoho.stats.credits == 100
     assert number(summary["remaining"]) == 0
+
+
+def test_an_incremental_eta_costs_one_coql_count():
+    """From a start, the expected total is one COQL count(id), not `plan`'s exact bisection."""
+    with ZohoEmulator(profile="minimal", seed=5, size={"Leads": 20_000}) as zoho:
+        times = sorted(modified_times(zoho, "Leads").values())
+        start = times[len(times) // 2]
+        expected = sum(1 for at in times if at >= start)
+        config = {
+            **zoho.tap_config(windowed_reads=False),
+            "progress_interval_seconds": 1,
+            "start_date": start.isoformat(),
+        }
+        catalog = select_only(discover(config), {"Leads"})
+        zoho.stats.reset()
+        with tap_lines() as lines:
+            TapZohoCrm(
+                config=config,
+                catalog=catalog,
+                parse_env_config=False,
+                message_writer=CountingWriter(),
+            ).sync_all()
+        coql_calls = zoho.stats.calls["POST /crm/v8/coql"]
+    progress = [m for m in lines.matching(PROGRESS) if m["stream"] == "Leads"]
+    assert progress, lines.messages
+    assert {number(m["total"]) for m in progress if m["total"]} == {expected}
+    assert coql_calls == 1

@@ -225,6 +225,8 @@ class Limits:
         self.sub_in_flight = 0
         #: Most CRM calls served at once since the last `reset_peak` (observed, not sampled).
         self.peak_in_flight = 0
+        #: Calls refused with 429 for concurrency since the last `reset_peak`.
+        self.refused = 0
         self._ledger: deque[tuple[float, int]] = deque()
         self._spent = 0
 
@@ -232,9 +234,10 @@ class Limits:
         with self._lock:
             limit = self.faults.concurrency_limit
             sub_limit = self.faults.sub_concurrency_limit
-            if limit is not None and self.in_flight >= limit:
-                return False
-            if sub and sub_limit is not None and self.sub_in_flight >= sub_limit:
+            if (limit is not None and self.in_flight >= limit) or (
+                sub and sub_limit is not None and self.sub_in_flight >= sub_limit
+            ):
+                self.refused += 1
                 return False
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -245,6 +248,7 @@ class Limits:
     def reset_peak(self) -> None:
         with self._lock:
             self.peak_in_flight = self.in_flight
+            self.refused = 0
 
     def leave(self, sub: bool) -> None:
         with self._lock:

@@ -402,6 +402,14 @@ class JunctionStream(WholePassStream):
         if full and self._stream_version is not None and self.activates_versions:
             # Every current row is out with this version: targets may now drop older rows.
             self._write_activate_version_message(self._stream_version)
+        elif full and LAST_FULL_PASS not in self.stream_state:
+            # The first complete pass, once in a stream's life: say what the target misses.
+            self.logger.warning(
+                "%s: complete pass done without ACTIVATE_VERSION, so rows removed in Zoho "
+                "will stay in the target. Set emit_activate_version_messages to true if the "
+                "target supports it (target-postgres does)",
+                self.name,
+            )
         self.logger.info(
             "%s: %s pass over %d %s record(s)",
             self.name,

@@ -336,3 +336,24 @@ def test_a_pass_without_credit_run_after_run_fails_the_third_run(fresh):
     done = run_sync(zoho.tap_config(**VERSIONS), catalog=catalog, state=state)
     assert "pass_in_progress" not in done.final_state["bookmarks"][stream]
     assert junction_rows(stream, done.records[stream]) == junction_truth(zoho, stream)
+
+
+def test_without_activate_version_the_first_complete_pass_says_what_the_target_misses(
+    fresh, caplog
+):
+    zoho = fresh
+    stream = "Deals_Contact_Roles"
+    config = zoho.tap_config(emit_activate_version_messages=False)
+    catalog = select_only(discover(config), {stream})
+    line = "rows removed in Zoho will stay in the target"
+    with caplog.at_level(logging.WARNING):
+        first = run_sync(config, catalog=catalog)
+    assert len([r for r in caplog.records if line in r.getMessage()]) == 1
+    caplog.clear()
+    later = {**config, "junction_full_pass_hours": 0}  # every run a complete pass
+    with caplog.at_level(logging.WARNING):
+        again = run_sync(later, catalog=catalog, state=first.final_state)
+    assert not [r for r in caplog.records if line in r.getMessage()]
+    passes = [run.final_state["bookmarks"][stream]["last_full_pass"] for run in (first, again)]
+    assert passes[0] < passes[1]  # the second run made a complete pass too
+    assert not [m for m in first.messages + again.messages if m["type"] == "ACTIVATE_VERSION"]

@@ -36,6 +36,8 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "bad_records_param": None,
         "bad_records": {},
         "hidden_related_lists": [],
+        "denied_modules": [],
+        "denied_after": 0,
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

@@ -51,6 +51,8 @@ class ModuleStore:
         self._mod_order: array[int] | None = None
         self._mod_keys: array[int] | None = None
         self._results: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+        #: (converted, version) -> every matching record by Modified_Time, and their times.
+        self._by_modified: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
         self._records: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._names: dict[int, str] = {}
 
@@ -181,12 +183,28 @@ class ModuleStore:
             return hit
         if descending:
             result = self.ordered(sort_by, False, converted, since)[::-1]
+        elif sort_by == "Modified_Time" and since is not None:
+            # A keyset walk asks from a new instant each call: a suffix of the whole ordered
+            # list, found by bisection, instead of filtering every record again.
+            every, times = self._modified_order(converted)
+            result = every[bisect_left(times, since) :]
         else:
             result = self._ascending(sort_by, converted, since)
         self._results[key] = result
         if len(self._results) > RESULT_CACHE:
             self._results.popitem(last=False)
         return result
+
+    def _modified_order(self, converted: str) -> tuple[list[int], list[int]]:
+        """Every matching live record by (Modified_Time, index), and their Modified_Times."""
+        key = (converted, self.version)
+        hit = self._by_modified.get(key)
+        if hit is None:
+            every = self._ascending("Modified_Time", converted, None)
+            hit = (every, [self.modified(i) for i in every])
+            self._by_modified = {k: v for k, v in self._by_modified.items() if k[1] == self.version}
+            self._by_modified[key] = hit
+        return hit
 
     def _ascending(self, sort_by: str, converted: str, since: int | None) -> list[int]:
         self._ensure_skeleton()

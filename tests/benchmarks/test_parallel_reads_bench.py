@@ -19,9 +19,6 @@ Calls, the most calls in flight and 429s for concurrency are the emulator's own 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +28,8 @@ import pytest
 
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.tap.tap_helpers import REPO, write_json
+from tests.benchmarks.child_process import run_child
+from tests.tap.tap_helpers import write_json
 
 LATENCY_S = 0.15
 LIMIT = 10
@@ -79,40 +77,25 @@ def _crm_calls(zoho: ZohoEmulator) -> int:
 def _sync(zoho: ZohoEmulator, label: str, config: dict[str, Any], workdir: Path) -> Run:
     """One run of the real CLI over the catalog in ``workdir``; its stdout kept in a file."""
     config_path = write_json(workdir / "config.json", config)
-    out_path, err_path = workdir / "tap.out", workdir / "tap.err"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ZOHO_CRM_")}
-    env["TAP_ZOHO_CRM_CACHE_DIR"] = str(workdir / "tokens")
+    catalog_path = str(workdir / "catalog.json")
     zoho.stats.reset()
     zoho.limits.reset_peak()
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        started, emulator_cpu = time.monotonic(), time.process_time()
-        catalog_path = str(workdir / "catalog.json")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tap_zoho_crm",
-                "--config",
-                config_path,
-                "--catalog",
-                catalog_path,
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            cwd=REPO,
-            env=env,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall, emulator_cpu = time.monotonic() - started, time.process_time() - emulator_cpu
-    assert os.waitstatus_to_exitcode(status) == 0, err_path.read_text(errors="replace")[-3000:]
-    with out_path.open("rb") as lines:
+    emulator_cpu = time.process_time()
+    child = run_child(
+        ["-m", "tap_zoho_crm", "--config", config_path, "--catalog", catalog_path],
+        workdir,
+        keep_stdout=True,
+        extra_env={"TAP_ZOHO_CRM_CACHE_DIR": str(workdir / "tokens")},
+    )
+    emulator_cpu = time.process_time() - emulator_cpu
+    assert child.stdout is not None
+    with child.stdout.open("rb") as lines:
         records = sum(1 for line in lines if line.startswith(RECORD_PREFIX))
     return Run(
         label=label,
         calls=_crm_calls(zoho),
-        wall_s=wall,
-        tap_cpu_s=usage.ru_utime + usage.ru_stime,
+        wall_s=child.wall_s,
+        tap_cpu_s=child.cpu_s,
         emulator_cpu_s=emulator_cpu,
         peak=zoho.limits.peak_in_flight,
         refused=zoho.limits.refused,

@@ -21,10 +21,7 @@ compared with the full run, both as one walk. Everything a figure depends on is 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +29,9 @@ import pytest
 
 from tap_zoho_crm.paging import chunk_fields
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.benchmarks.child_process import run_child
 from tests.support.zoho_truth import modified_times
-from tests.tap.tap_helpers import REPO, discover, select_only, write_json
+from tests.tap.tap_helpers import discover, select_only, write_json
 
 N = 120_000
 MODULE = "Leads"
@@ -44,7 +42,6 @@ MAX_RATIO = 2.0
 RSS_SLACK_MB = 8.0
 
 RAW_LOOP = Path(__file__).with_name("raw_loop.py")
-PEAK_RSS = Path(__file__).with_name("peak_rss.py")
 _RECORD_COUNT = re.compile(r'"metric": ?"record_count", ?"value": ?(\d+)')
 
 
@@ -66,34 +63,10 @@ class Run:
 def _measure(
     args: list[str], workdir: Path, *, keep_stdout: bool, extra_env: dict[str, str] | None = None
 ) -> tuple[str, str, float, float]:
-    """Run a child to completion; its stdout and stderr, CPU seconds and peak RSS (MB).
-
-    The tap's stdout goes to /dev/null: the cost of writing is in, no reader's cost is.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ZOHO_CRM_")}
-    out_path, err_path = workdir / "child.out", workdir / "child.err"
-    rss_path = workdir / "child.rss"
-    env["PEAK_RSS_FILE"] = str(rss_path)
-    env.update(extra_env or {})
-    with (
-        open(out_path if keep_stdout else os.devnull, "wb") as out,
-        err_path.open("wb") as err,
-    ):
-        proc = subprocess.Popen(
-            [sys.executable, str(PEAK_RSS), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            cwd=REPO,
-            env=env,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    text_out = out_path.read_text(errors="replace") if keep_stdout else ""
-    text_err = err_path.read_text(errors="replace")
-    assert proc.returncode == 0, text_err[-3000:]
-    peak_mb = int(rss_path.read_text()) / 1024
-    return text_out, text_err, usage.ru_utime + usage.ru_stime, peak_mb
+    """Run a child to completion; its stdout and stderr, CPU seconds and peak RSS (MB)."""
+    child = run_child(args, workdir, keep_stdout=keep_stdout, extra_env=extra_env)
+    text_out = child.stdout.read_text(errors="replace") if child.stdout else ""
+    return text_out, child.stderr, child.cpu_s, child.peak_rss_mb
 
 
 def _calls(zoho: ZohoEmulator) -> int:

@@ -46,6 +46,10 @@ try:
 except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     VERSION = "0.0.0"
 
+#: How long the end of a run waits for reads still running ahead to stop (each stops after the
+#: call it has in flight), so that the report counts every call.
+READERS_STOP_WAIT_S = 30.0
+
 
 def _selected_schema(schema: Mapping[str, Any], mask: SelectionMask) -> dict[str, Any]:
     """A copy of ``schema`` without deselected properties (annotations kept)."""
@@ -474,6 +478,10 @@ class TapZohoCrm(Tap):
         try:
             super().sync_all()
         finally:
+            if self._read_ahead is not None:
+                # Stop reads still running ahead (a run that ended early) before reporting.
+                self._read_ahead.cancel(wait=READERS_STOP_WAIT_S)
+                self._read_ahead = None
             ticker.stop()
             for line in ledger.report_lines(self.client.credits_remaining):
                 self.logger.info("%s", line)

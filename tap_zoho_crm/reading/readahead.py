@@ -20,6 +20,7 @@ import contextvars
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -54,13 +55,13 @@ class _Reader:
         self._read = read
         self._stop = stop
         self._queue: queue.Queue[list[Any] | BaseException | None] = queue.Queue(QUEUE_BATCHES)
-        thread = threading.Thread(
+        self.thread = threading.Thread(
             target=contextvars.copy_context().run,
             args=(self._run,),
             name="zoho-read-ahead",
             daemon=True,
         )
-        thread.start()
+        self.thread.start()
 
     def _put(self, item: list[Any] | BaseException | None) -> bool:
         while not self._stop.is_set():
@@ -75,6 +76,9 @@ class _Reader:
         batch: list[Any] = []
         try:
             for item in self._read:
+                if self._stop.is_set():  # the run ended: not one more call for this read
+                    _close(self._read)
+                    return
                 batch.append(item)
                 if len(batch) >= BATCH:
                     if not self._put(batch):
@@ -113,6 +117,7 @@ class ReadAhead:
         self._ahead = ahead
         self._logger = logger
         self._readers: dict[str, _Reader] = {}
+        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
     def turn(self, stream: ZohoStream) -> Iterator[Any] | None:
@@ -126,10 +131,28 @@ class ReadAhead:
             upcoming = [s for s in order[after:] if s.reads_ahead and s.selected][:ahead]
             for later in upcoming:
                 if later.name not in self._readers:
-                    self._readers[later.name] = _Reader(later.read_ahead(), self._stop)
+                    reader = _Reader(later.read_ahead(), self._stop)
+                    self._readers[later.name] = reader
+                    self._threads.append(reader.thread)
         return reader.items() if reader is not None else None
 
-    def cancel(self) -> None:
-        """The run ended early: readers still running stop at their next hand-over."""
+    def cancel(self, wait: float = 0.0) -> None:
+        """The run ended: readers stop at their next item; wait up to ``wait`` s for them.
+
+        Waiting lets the run's report count every call: a reader stops at its next item, so
+        after at most the call it has in flight.
+        """
         self._stop.set()
         self._readers.clear()
+        deadline = time.monotonic() + wait
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            self._logger.debug("a read ahead was still in a call when the run ended")
+
+
+def _close(read: Iterable[Any]) -> None:
+    """Close a generator read (its ``finally`` blocks run in this thread), if it is one."""
+    close = getattr(read, "close", None)
+    if close is not None:
+        close()

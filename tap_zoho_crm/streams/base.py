@@ -190,7 +190,9 @@ class ZohoStream(Stream):
         before it were emitted (and so whether the read ran ahead or not). An error that
         concerns this stream only ends its read, not the run (run_outcome.py).
         """
-        finished = False
+        # Readers of the next streams stop only when the run stops, not when this stream
+        # fails alone: the run goes on, and so do their reads.
+        run_goes_on = False
         emitted = False
         try:
             ahead = self._zoho_tap.read_ahead.turn(self) if context is None else None
@@ -204,7 +206,7 @@ class ZohoStream(Stream):
                 else:
                     emitted = True
                     yield item
-            finished = True
+            run_goes_on = True
             self._zoho_tap.outcome.stream_finished()
         except ZohoModuleUnavailableError as exc:
             if not self.settings.skip_unavailable_streams:
@@ -215,8 +217,9 @@ class ZohoStream(Stream):
                 # the run): part of the stream was sent, so it failed; it is not "unavailable".
                 exc.stream = self.name
                 self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
+                run_goes_on = True
                 return
-            finished = True
+            run_goes_on = True
             self.logger.warning(
                 "Skipping stream %s: Zoho answered %s (%s)",
                 self.name,
@@ -235,8 +238,9 @@ class ZohoStream(Stream):
             # stands, the bookmark of the last record sent. Nothing marks it complete: the
             # kinds that activate a version or close a pass do so only after a whole read.
             self._zoho_tap.outcome.stream_failed(self.name, exc, self.logger)
+            run_goes_on = True
         finally:
-            if not finished:
+            if not run_goes_on:
                 self._zoho_tap.read_ahead.cancel()
 
     # -- usage: progress, report, plan (client/usage.py, read_plan.py) -------------------------

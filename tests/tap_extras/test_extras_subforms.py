@@ -11,8 +11,9 @@ import pytest
 
 from tap_zoho_crm.streams.subforms import SubformStream
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import checked_walk_calls, walks_of
 from tests.tap.tap_helpers import compare_record, discover, instant, run_sync, select_only
-from tests.tap_extras.extras_helpers import COQL_ROUTE, RECORDS_ROUTE, SINGLE_ROUTE, walk_calls
+from tests.tap_extras.extras_helpers import COQL_ROUTE, RECORDS_ROUTE, SINGLE_ROUTE
 
 SUBFORMS = {
     "Quoted_Items": ("Quotes", "Quoted_Items"),
@@ -61,10 +62,6 @@ def check_rows(
         assert not problems, (subform, row["id"], problems)
 
 
-def modified(zoho: ZohoEmulator, module: str, record_id: str) -> Any:
-    return instant(zoho.get_record(module, record_id)["Modified_Time"])
-
-
 def coql_calls(zoho: ZohoEmulator, subform: str, parents: list[str]) -> int:
     """One COQL call per 100 parents (LIMIT 200), plus 2,000-row pages past the first 200 rows."""
     calls = 0
@@ -98,13 +95,14 @@ def test_rows_match_the_emulator_at_the_documented_cost(demo):
     for subform, (parent_module, _) in SUBFORMS.items():
         check_rows(demo, subform, result.records[subform])
         ids = demo.record_ids(parent_module)
-        assert demo.stats.calls_by_module[(RECORDS_ROUTE, parent_module)] == walk_calls(
+        assert demo.stats.calls_by_module[(RECORDS_ROUTE, parent_module)] == checked_walk_calls(
             demo, parent_module, ids
         )
-        ordered = sorted(ids, key=lambda p, m=parent_module: (modified(demo, m, p), int(p)))
-        # The walk hands over 200 parents at a time; each COQL batch is 100 of them.
-        for start in range(0, len(ordered), 200):
-            expected_coql += coql_calls(demo, subform, ordered[start : start + 200])
+        # The walk hands over each page's new parents (as Zoho listed them); each COQL batch
+        # is 100 of them.
+        (walk,) = walks_of(demo.stats.log, parent_module)
+        for page in walk.new:
+            expected_coql += coql_calls(demo, subform, page)
     assert demo.stats.calls[COQL_ROUTE] == expected_coql
     assert demo.stats.calls[SINGLE_ROUTE] == 0
     parents = sum(demo.count(p) for p, _ in SUBFORMS.values())

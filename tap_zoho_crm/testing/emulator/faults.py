@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any
 
 CREDIT_WINDOW = 86_400
@@ -156,6 +157,28 @@ class Faults:
         }
 
 
+@dataclass(frozen=True)
+class LoggedCall:
+    """One CRM call as the emulator served it.
+
+    Tests derive expected costs from what Zoho was asked and answered, instead of re-running
+    the tap's own logic.
+    """
+
+    route: str
+    module: str | None
+    query: dict[str, list[str]]
+    status: int
+    #: Record ids a Get Records answer listed, in order (empty for other routes and for 204/304).
+    ids: tuple[str, ...] = ()
+    #: The If-Modified-Since header as sent, if any.
+    since: str | None = None
+
+
+#: Most calls `Stats.log` keeps (the oldest go first).
+CALL_LOG_SIZE = 100_000
+
+
 class Stats:
     """Per-endpoint call counts (every request received, errors included) and credits charged."""
 
@@ -164,6 +187,8 @@ class Stats:
         self.calls_by_module: Counter[tuple[str, str | None]] = Counter()
         self.credits = 0
         self.server_ms: deque[float] = deque(maxlen=10_000)
+        #: Every CRM call, in the order of its answer (429s, errors and resets included).
+        self.log: deque[LoggedCall] = deque(maxlen=CALL_LOG_SIZE)
         self._lock = threading.Lock()
 
     def record(self, route: str, module: str | None) -> None:
@@ -175,12 +200,22 @@ class Stats:
         with self._lock:
             self.credits += credits
 
+    def logged(self, call: LoggedCall) -> None:
+        with self._lock:
+            self.log.append(call)
+
+    def calls_to(self, route: str, module: str | None) -> list[LoggedCall]:
+        """The logged calls of one route and module, oldest first."""
+        with self._lock:
+            return [c for c in self.log if c.route == route and c.module == module]
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
             self.calls_by_module.clear()
             self.credits = 0
             self.server_ms.clear()
+            self.log.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -232,6 +232,7 @@ def get_records(ctx: Context, req: Request) -> Response:
         )
         for i in chunk
     ]
+    req.answered = tuple(str(record["id"]) for record in data)
     info = page_info(
         req,
         emu.page_tokens,

@@ -36,6 +36,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "bad_records_param": None,
         "bad_records": {},
         "hidden_related_lists": [],
+        "no_deleted_list": {},
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

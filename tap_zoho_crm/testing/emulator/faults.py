@@ -59,6 +59,10 @@ class Faults:
         #: ``"Deals/Contact_Roles"``): Zoho answers 400 ``INVALID_DATA`` for a list the layout
         #: hides or the profile cannot see, as for a list name that does not exist (section 7).
         self.hidden_related_lists: set[str] = set()
+        #: Modules without a deleted-records list, with the error ``/{module}/deleted`` answers
+        #: (``INVALID_URL_PATTERN`` 404, ``INVALID_MODULE`` 400 or ``NOT_SUPPORTED`` 403). Zoho
+        #: does not say which modules lack the list (spec section 6) nor how it answers.
+        self.no_deleted_list: dict[str, str] = {}
         #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
         #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
         #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
@@ -153,6 +157,7 @@ class Faults:
             "bad_records_param": self.bad_records_param,
             "bad_records": dict(self.bad_records),
             "hidden_related_lists": sorted(self.hidden_related_lists),
+            "no_deleted_list": dict(self.no_deleted_list),
             "fault_seed": self.fault_seed,
         }
 

@@ -289,6 +289,10 @@ def deleted_records(ctx: Context, req: Request) -> Response:
     org = emu.org
     module = req.params["module"]
     mdef = readable_module(org, module)
+    missing = emu.faults.no_deleted_list.get(module)
+    if missing is not None:
+        status = {"INVALID_URL_PATTERN": 404, "INVALID_MODULE": 400}.get(missing, 403)
+        raise ApiError(status, missing, "The module has no deleted-records list", {})
     kind = req.arg("type") or "all"
     if kind not in ("all", "recycle", "permanent"):
         raise ApiError(

@@ -76,3 +76,16 @@ def test_without_coql_a_second_past_page_tokens_reach_fails_clearly(org):
     token = org.issue_refresh_token(scope=SCOPES_WITHOUT_COQL)
     with pytest.raises(Exception, match="cannot page past the records sharing Modified_Time"):
         _sync_dense_update(org, org.tap_config(refresh_token=token), 450)
+
+
+def test_a_tie_block_is_followed_by_page_number_where_zoho_gives_no_token(org, caplog):
+    """Section 13's other reading: a token only from page 10 on. Inside a 450-record second the
+    walk follows ``page`` + 1 (the query's own If-Modified-Since) and misses nothing."""
+    org.faults.records_token_from_page_10 = True
+    caplog.set_level(logging.INFO)
+    emitted, changed = _sync_dense_update(org, org.tap_config(), 450)
+    assert sorted(emitted) == sorted(changed)
+    assert [r for r in caplog.records if "following page tokens" in r.getMessage()]
+    followed = [c for c in org.stats.log if c.route == "GET /crm/v8/{module}" and "page" in c.query]
+    assert followed, "the block was followed by page number"
+    assert not [c for c in org.stats.log if "page_token" in c.query]

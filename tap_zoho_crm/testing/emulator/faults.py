@@ -52,6 +52,11 @@ class Faults:
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
+        #: Section 13: the doc says both that ``next_page_token`` comes on the first page and to
+        #: "use the token from the page=10 response for 2001+". Off, Get Records hands out a
+        #: token whenever more records exist; on, only from the page that ends at record 2,000
+        #: (before that, ``more_records`` alone, so clients follow with ``page`` + 1).
+        self.records_token_from_page_10: bool = False
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
@@ -146,6 +151,7 @@ class Faults:
             "deleted_oldest_first": self.deleted_oldest_first,
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
+            "records_token_from_page_10": self.records_token_from_page_10,
             "unstable_tie_order": self.unstable_tie_order,
             "relation_change_touches_parent": self.relation_change_touches_parent,
             "relation_change_touches_member": self.relation_change_touches_member,

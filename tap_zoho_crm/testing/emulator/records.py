@@ -14,7 +14,7 @@ from .errors import ApiError, invalid_data, invalid_module, required_param
 from .http import Context, Request, Response
 from .metadata import ModuleDef
 from .org import Org
-from .paging import page_info, window
+from .paging import DISCRETE_LIMIT, page_info, window
 from .store import ModuleStore
 from .timefmt import parse_datetime
 
@@ -241,6 +241,11 @@ def get_records(ctx: Context, req: Request) -> Response:
         total=len(result),
         since=since,
         fmt_dt=renderer.dt,
+        with_tokens=not (
+            emu.faults.records_token_from_page_10
+            and not win.token_mode
+            and win.position + len(chunk) < DISCRETE_LIMIT
+        ),
     )
     info = {
         "call": False,

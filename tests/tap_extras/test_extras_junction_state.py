@@ -55,6 +55,13 @@ def complete_pass(zoho: ZohoEmulator, result: Any) -> None:
             },
             id="pass-in-progress-no-version",
         ),
+        pytest.param(
+            {
+                "parents_modified_since": None,
+                "pass_in_progress": {"full": False, "started": "2026-01-01T00:00:00+00:00"},
+            },
+            id="changed-parents-pass-without-since",
+        ),
     ],
 )
 def test_an_unreadable_junction_state_falls_back_to_a_complete_pass(fresh, spoil):

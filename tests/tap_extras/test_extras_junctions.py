@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
+from tap_zoho_crm.plan import make_plan
+from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.tap.tap_helpers import discover, instant, is_utc_string, run_sync, select_only
 from tests.tap_extras.extras_helpers import (
@@ -287,10 +289,17 @@ def test_a_full_pass_stopped_by_the_credit_budget_resumes_where_it_stopped(fresh
     assert 0 < len(left) < len(deals) - 50  # stopped part-way, after whole batches
 
     zoho.faults.daily_credits = None
+    # `plan` foresees the resumed pass: the Deals left, one related-list call each, plus the
+    # walk over them (within the plan's 10 %).
+    planner = TapZohoCrm(config=dict(config), catalog=catalog, state=state, parse_env_config=False)
+    (row,) = [r for r in make_plan(planner, catalog_given=True).rows if r.stream == stream]
+    assert row.mode.startswith("resumed complete pass"), row.mode
     zoho.stats.reset()
     resumed = run_sync(config, catalog=catalog, state=state)
     # Only the Deals the stopped run had not finished are read again.
     assert zoho.stats.calls_by_module[(RELATED_ROUTE, "Deals")] == len(left)
+    spent = calls_for(zoho, "Deals")
+    assert abs(row.calls - spent) <= 0.1 * spent, (row.calls, spent)
     first_rows = [m["record"] for m in seen if m["type"] == "RECORD"]
     assert junction_rows(stream, first_rows + resumed.records[stream]) == junction_truth(
         zoho, stream

@@ -186,8 +186,9 @@ class LoggedCall:
     since: str | None = None
 
 
-#: Most calls `Stats.log` keeps (the oldest go first).
-CALL_LOG_SIZE = 100_000
+#: Most calls `Stats.log` keeps (the oldest go first): enough for any one test run, and a
+#: long-running emulator stays small (a page of ids is kept per Get Records call).
+CALL_LOG_SIZE = 5_000
 
 
 class Stats:

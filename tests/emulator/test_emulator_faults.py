@@ -26,6 +26,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "unknown_id_answers_400": False,
         "page_token_reach": 100_000,
         "records_token_from_page_10": False,
+        "coql_empty_as_data": False,
         "unstable_tie_order": False,
         "relation_change_touches_parent": False,
         "relation_change_touches_member": False,

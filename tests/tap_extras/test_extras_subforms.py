@@ -197,3 +197,30 @@ def test_a_sync_stopped_inside_a_parent_resumes_without_losing_its_rows(monkeypa
         mark = instant(last["bookmarks"]["Installation_Parts"]["replication_key_value"])
         for row in resumed.records["Installation_Parts"]:
             assert instant(row["_parent_modified_time"]) >= mark
+
+
+@pytest.mark.parametrize("as_data", [False, True], ids=["empty-204", "empty-data"])
+def test_a_changed_parent_without_rows_reads_an_empty_coql_answer_either_way(fresh, as_data):
+    """Section 9 leaves open whether an empty COQL result is 204 or ``data: []``: a run whose
+    only changed parent has no subform rows left reads that answer cleanly either way, and the
+    next change still comes through whole."""
+    zoho = fresh
+    zoho.faults.coql_empty_as_data = as_data
+    config = zoho.tap_config(include_subforms=True)
+    catalog = select_only(discover(config), {"Quoted_Items"})
+    first = run_sync(config, catalog=catalog)
+    check_rows(zoho, "Quoted_Items", first.records["Quoted_Items"])
+    quotes = sorted(zoho.record_ids("Quotes"))
+    zoho.clock.advance(3)
+    zoho.update_record("Quotes", quotes[1], {"Quoted_Items": []})
+    zoho.stats.reset()
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    assert not second.records.get("Quoted_Items")
+    coql = [c for c in zoho.stats.log if c.route == COQL_ROUTE]
+    assert len(coql) == 1
+    assert coql[0].status == (200 if as_data else 204)
+
+    zoho.clock.advance(3)
+    zoho.update_record("Quotes", quotes[2])
+    third = run_sync(config, catalog=catalog, state=second.final_state)
+    check_rows(zoho, "Quoted_Items", third.records["Quoted_Items"], parents=[quotes[2]])

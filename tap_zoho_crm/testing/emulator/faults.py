@@ -57,6 +57,9 @@ class Faults:
         #: token whenever more records exist; on, only from the page that ends at record 2,000
         #: (before that, ``more_records`` alone, so clients follow with ``page`` + 1).
         self.records_token_from_page_10: bool = False
+        #: Section 9 / 15.11: a COQL query matching nothing answers 204 or ``data: []``
+        #: (unclear). Off, 204; on, 200 with ``{"data": [], "info": {"count": 0, ...}}``.
+        self.coql_empty_as_data: bool = False
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
@@ -152,6 +155,7 @@ class Faults:
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
             "records_token_from_page_10": self.records_token_from_page_10,
+            "coql_empty_as_data": self.coql_empty_as_data,
             "unstable_tie_order": self.unstable_tie_order,
             "relation_change_touches_parent": self.relation_change_touches_parent,
             "relation_change_touches_member": self.relation_change_touches_member,

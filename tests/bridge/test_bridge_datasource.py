@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_helpers import connection_options, read_to_end
+from bridge_helpers import connection_options
 
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.datasource import ZohoCrmDataSource
+from tests.tap.tap_helpers import expected_nested, instant, is_utc_string, listable_fields
 
 pytestmark = pytest.mark.spark  # a local SparkSession
 
@@ -38,21 +41,66 @@ def run_available_now(
     assert query.exception() is None
 
 
-def test_batch_read_returns_the_same_rows_as_the_bridge(
+def spark_value_problems(raw: Any, got: Any, where: str) -> list[str]:
+    """How a Spark value differs from the emulator's raw value (Zoho's shape).
+
+    Structs have a fixed set of fields, so keys the truth lacks must be null there (a lookup
+    without an email); ids compare as integers, datetimes as instants, ``$`` keys are Zoho's.
+    Objects without a fixed shape (``Tag``, ``Layout``) come as JSON text.
+    """
+    if isinstance(raw, dict | list) and isinstance(got, str):
+        got = json.loads(got)
+    if isinstance(raw, dict):
+        if not isinstance(got, dict):
+            return [f"{where}: {got!r:.60} is not a struct"]
+        problems = []
+        for key, value in raw.items():
+            if not key.startswith("$"):
+                problems += spark_value_problems(value, got.get(key), f"{where}.{key}")
+        extra = {k: v for k, v in got.items() if k not in raw and v is not None}
+        return problems + ([f"{where}: extra {extra!r:.60}"] if extra else [])
+    if isinstance(raw, list):
+        if not isinstance(got, list) or len(got) != len(raw):
+            return [f"{where}: {got!r:.60} != {raw!r:.60}"]
+        return [
+            p
+            for i, (r, g) in enumerate(zip(raw, got, strict=True))
+            for p in spark_value_problems(r, g, f"{where}[{i}]")
+        ]
+    expected = expected_nested(raw)
+    if isinstance(expected, datetime):
+        ok = isinstance(got, str) and is_utc_string(got) and instant(got) == expected
+    elif isinstance(raw, str) and where.rsplit(".", 1)[-1] == "id":
+        ok = got == int(raw)
+    else:
+        ok = got == expected
+    return [] if ok else [f"{where}: {got!r:.60} != {raw!r:.60}"]
+
+
+def test_batch_read_returns_the_emulators_records(
     spark: Any, demo_zoho: Any, demo_connector: ZohoCrmLakeflowConnect
 ) -> None:
+    """Rows compared with the emulator's stored records, not with the connector's output."""
     options = connection_options(demo_zoho, max_records_per_batch="400")
-    for table in ("Leads", "Roles"):
-        frame = spark.read.format("zoho_crm").options(**options).load(table)
-        assert frame.schema == demo_connector.get_table_schema(table, {})
-        spark_rows = by_id([r.asDict(recursive=True) for r in frame.collect()])
-        bridge = read_to_end(demo_connector, table, {"max_records_per_batch": "400"})
-        bridge_rows = by_id(bridge.records)
-        assert len(spark_rows) == len(bridge_rows) > 0, table
-        assert spark_rows == bridge_rows, table
+    frame = spark.read.format("zoho_crm").options(**options).load("Leads")
+    assert frame.schema == demo_connector.get_table_schema("Leads", {})
+    rows = by_id([r.asDict(recursive=True) for r in frame.collect()])
+    assert set(rows) == {int(i) for i in demo_zoho.record_ids("Leads")}
+    fields = listable_fields(demo_zoho, "Leads")
+    assert set(fields) <= set(frame.schema.fieldNames())
+    for record_id, row in rows.items():
+        truth = demo_zoho.get_record("Leads", str(record_id))
+        problems = [
+            p for name in fields for p in spark_value_problems(truth.get(name), row[name], name)
+        ]
+        assert not problems, (record_id, problems[:5])
+    roles = spark.read.format("zoho_crm").options(**options).load("Roles").collect()
+    assert sorted(r["id"] for r in roles) == sorted(int(i) for i in demo_zoho.role_ids())
     emails = spark.read.format("zoho_crm").options(**options).option("tableName", "Leads").load()
     owners = {r["email"] for r in emails.select("Owner.email").collect()}
+    truth_owners = {(r.get("Owner") or {}).get("email") for r in demo_zoho.iter_records("Leads")}
     assert owners - {None}
+    assert owners == truth_owners
 
 
 def test_available_now_stream_picks_up_an_update_between_runs(
@@ -165,27 +213,52 @@ def test_available_now_stops_at_the_instant_it_started(
     spark: Any, fresh_zoho: Any, tmp_path: Path
 ) -> None:
     """Changes stamped after the run began wait for the next run, so a busy org cannot keep
-    an availableNow run going; the next run picks them up, so nothing is lost."""
+    an availableNow run going; the next run picks them up, so nothing is lost.
+
+    No timing is assumed: the emulator holds the run's first CRM call (made after the run
+    pinned its instant) until the records are changed, so the run sees the changes yet must
+    leave them out.
+    """
     zoho = fresh_zoho(size={"Leads": 600})
     options = connection_options(zoho, max_records_per_batch="200")
     output, checkpoint = tmp_path / "leads", tmp_path / "checkpoint"
-    ahead = 30.0
-    zoho.clock.advance(ahead)
     later = sorted(zoho.record_ids("Leads"))[:5]
-    zoho.update_records("Leads", later, {"Last_Name": "After the pin"})
-    stamped = datetime.fromisoformat(zoho.get_record("Leads", later[0])["Modified_Time"])
 
-    def run_stream() -> float:
-        run_available_now(spark, options, "Leads", output, checkpoint)
-        return time.time()
-
-    finished = run_stream()
-    assert finished < stamped.timestamp(), "the run must end before the changes' stamp"
+    stream = spark.readStream.format("zoho_crm").options(**options).load("Leads")  # discovers
+    release = threading.Event()
+    zoho.faults.hold = release
+    try:
+        query = (
+            stream.writeStream.format("parquet")
+            .option("checkpointLocation", str(checkpoint))
+            .trigger(availableNow=True)
+            .start(str(output))
+        )
+        wait_for_a_held_call(zoho, query)
+        # Zoho stamps whole seconds: one second on, a change cannot share the pin's second.
+        zoho.clock.advance(1)
+        zoho.update_records("Leads", later, {"Last_Name": "After the pin"})
+    finally:
+        release.set()
+    assert query.awaitTermination(300)
+    assert query.exception() is None
+    zoho.faults.hold = None
     first = {r["id"] for r in spark.read.parquet(str(output)).collect()}
     assert first == {int(i) for i in zoho.record_ids("Leads")} - {int(i) for i in later}
 
-    time.sleep(max(0.0, stamped.timestamp() - time.time()) + 1)
-    run_stream()
+    # The next run pins a later instant: wall time past the changes' stamp (at most a second
+    # more, usually already gone by while the first run ran).
+    stamped = datetime.fromisoformat(zoho.get_record("Leads", later[0])["Modified_Time"])
+    while time.time() <= stamped.timestamp():
+        time.sleep(stamped.timestamp() - time.time() + 0.01)
+    run_available_now(spark, options, "Leads", output, checkpoint)
     rows = spark.read.parquet(str(output)).collect()
     assert {r["id"] for r in rows} == {int(i) for i in zoho.record_ids("Leads")}
     assert {r["id"] for r in rows if r["Last_Name"] == "After the pin"} == {int(i) for i in later}
+
+
+def wait_for_a_held_call(zoho: Any, query: Any) -> None:
+    """Until the emulator holds a call of the query (or the query has stopped)."""
+    while zoho.calls_in_flight() == 0:
+        assert query.isActive, f"the query ended without calling Zoho: {query.exception()}"
+        time.sleep(0.01)

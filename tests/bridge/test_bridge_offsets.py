@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -35,18 +36,26 @@ def make_records(count: int, distinct_times: int, seed: int = 3) -> list[dict[st
     ]
 
 
+def instant(value: str) -> datetime:
+    """An ISO datetime with an offset as an aware instant (the source's own reading, not the
+    bridge's `cursor_key`)."""
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, value
+    return parsed
+
+
 def bookmark_honouring_source(records: list[dict[str, Any]]) -> Source:
     def read(offset: dict[str, Any] | None) -> list[dict[str, Any]]:
-        ordered = sorted(records, key=lambda r: cursor_key(r["Modified_Time"]))
+        ordered = sorted(records, key=lambda r: instant(r["Modified_Time"]))
         if not offset:
             return ordered
-        start = cursor_key(offset["replication_key_value"])
+        start = instant(offset["replication_key_value"])
         skip = set(offset["ids_at_replication_key_value"])
         return [
             r
             for r in ordered
-            if cursor_key(r["Modified_Time"]) > start
-            or (cursor_key(r["Modified_Time"]) == start and r["id"] not in skip)
+            if instant(r["Modified_Time"]) > start
+            or (instant(r["Modified_Time"]) == start and r["id"] not in skip)
         ]
 
     return read

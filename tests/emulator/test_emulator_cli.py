@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -69,7 +68,6 @@ def test_cli_serves_token_modules_and_leads() -> None:
 
 
 def test_cli_rejects_bad_input_with_one_line() -> None:
-    started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "tap_zoho_crm.testing.emulator", "--size", "Nope=5"],
         capture_output=True,
@@ -80,7 +78,6 @@ def test_cli_rejects_bad_input_with_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error:")
     assert "Traceback" not in result.stderr
-    assert time.perf_counter() - started < 30
 
 
 def test_stopped_emulator_stops_answering_kept_alive_connections() -> None:

@@ -170,3 +170,18 @@ def test_bulk_read_errors(fresh: ZohoEmulator) -> None:
         state = api.get(f"/crm/bulk/v8/read/{job_id}").json()["data"][0]
     assert state["state"] == "FAILURE"
     assert state["result"]["error_message"]["code"]
+
+
+def test_coql_empty_result_as_data_under_the_other_reading(
+    api: Api, emulator: ZohoEmulator
+) -> None:
+    """Section 9: an empty COQL result is 204 or ``data: []``; the switch gives the latter."""
+    emulator.faults.coql_empty_as_data = True
+    try:
+        empty = coql(
+            api, "select Last_Name from Leads where Modified_Time > '2999-01-01T00:00:00Z'"
+        )
+    finally:
+        emulator.faults.coql_empty_as_data = False
+    assert empty.status_code == 200
+    assert empty.json() == {"data": [], "info": {"count": 0, "more_records": False}}

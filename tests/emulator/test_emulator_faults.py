@@ -25,6 +25,8 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "deleted_oldest_first": False,
         "unknown_id_answers_400": False,
         "page_token_reach": 100_000,
+        "records_token_from_page_10": False,
+        "coql_empty_as_data": False,
         "unstable_tie_order": False,
         "relation_change_touches_parent": False,
         "relation_change_touches_member": False,
@@ -38,6 +40,7 @@ def test_faults_are_off_by_default(api: Api, emulator: ZohoEmulator) -> None:
         "hidden_related_lists": [],
         "denied_modules": [],
         "denied_after": 0,
+        "no_deleted_list": {},
         "fault_seed": 0,
     }
     response = api.get("/crm/v8/org")

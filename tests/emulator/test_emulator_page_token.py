@@ -174,3 +174,25 @@ def test_the_page_token_reach_can_be_lowered_for_small_tests() -> None:
             "PAGINATION_LIMIT_EXCEEDED",
         )
         assert body["details"]["limit"] == 400
+
+
+def test_tokens_only_from_page_10_under_the_other_reading(big: ZohoEmulator) -> None:
+    """``records_token_from_page_10``: pages 1-9 say more_records without a token; the page
+    ending at record 2,000 carries the token that reaches past it."""
+    big.faults.records_token_from_page_10 = True
+    try:
+        api = Api(big)
+        seen: list[str] = []
+        for page in range(1, 11):
+            body = first_page(api, page=str(page))
+            assert body["info"]["more_records"]
+            assert bool(body["info"].get("next_page_token")) == (page == 10), page
+            seen += [r["id"] for r in body["data"]]
+        rest = first_page(api, page_token=body["info"]["next_page_token"])
+        seen += [r["id"] for r in rest["data"]]
+        while rest["info"]["more_records"]:
+            rest = first_page(api, page_token=rest["info"]["next_page_token"])
+            seen += [r["id"] for r in rest["data"]]
+    finally:
+        big.faults.records_token_from_page_10 = False
+    assert sorted(seen) == sorted(big.record_ids("Contacts"))

@@ -19,6 +19,7 @@ from tap_helpers import discover, run_sync, select_only
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
+MAX_PAGE = 200
 SCOPES_WITHOUT_COQL = (
     "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,ZohoCRM.bulk.READ"
 )
@@ -76,3 +77,51 @@ def test_without_coql_a_second_past_page_tokens_reach_fails_clearly(org):
     token = org.issue_refresh_token(scope=SCOPES_WITHOUT_COQL)
     with pytest.raises(Exception, match="cannot page past the records sharing Modified_Time"):
         _sync_dense_update(org, org.tap_config(refresh_token=token), 450)
+
+
+def test_a_tie_block_is_followed_by_page_number_where_zoho_gives_no_token(org, caplog):
+    """Section 13's other reading: a token only from page 10 on. Inside a 450-record second the
+    walk follows ``page`` + 1 (the query's own If-Modified-Since) and misses nothing."""
+    org.faults.records_token_from_page_10 = True
+    caplog.set_level(logging.INFO)
+    emitted, changed = _sync_dense_update(org, org.tap_config(), 450)
+    assert sorted(emitted) == sorted(changed)
+    assert [r for r in caplog.records if "following page tokens" in r.getMessage()]
+    followed = [c for c in org.stats.log if c.route == "GET /crm/v8/{module}" and "page" in c.query]
+    assert followed, "the block was followed by page number"
+    assert not [c for c in org.stats.log if "page_token" in c.query]
+
+
+def test_records_deleted_inside_a_tie_block_mid_walk_leave_no_survivor_behind(org, caplog):
+    """Positions shift when records of a same-second block are deleted while it is walked by
+    page token: the token then points past the end (Zoho answers 204). The walk takes the
+    block again from its instant and every record still there is emitted."""
+    config = org.tap_config(streams_in_flight=1)
+    catalog = select_only(discover(config), {"Contacts"})
+    first = run_sync(config, catalog=catalog)
+    block = sorted(org.record_ids("Contacts"))[:450]
+    org.clock.advance(100)
+    org.update_records("Contacts", block)  # one second, the newest of the module
+    deleted: list[str] = []
+    emitted: list[str] = []
+
+    def delete_once(message: dict) -> None:
+        """While the block's second page is out, delete 60 records already emitted: the 50
+        not yet read move up to positions the token walk has passed, and the next token
+        position (400) lies past the end of the answer (390)."""
+        if message.get("type") != "RECORD" or message["stream"] != "Contacts":
+            return
+        emitted.append(str(message["record"]["id"]))
+        if len(emitted) == MAX_PAGE + 1 and not deleted:
+            deleted.extend(emitted[:60])
+            for record_id in deleted:
+                org.delete_record("Contacts", record_id)
+
+    caplog.set_level(logging.INFO)
+    second = run_sync(config, catalog=catalog, state=first.final_state, on_message=delete_once)
+    assert deleted, "the block was being emitted when its records were deleted"
+    assert [r for r in caplog.records if "following page tokens" in r.getMessage()]
+    survivors = {int(r) for r in block} - {int(r) for r in deleted}
+    assert len(survivors) == 390
+    assert survivors <= set(second.ids("Contacts"))
+    assert set(second.ids("Contacts")) <= {int(r) for r in block}

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+import requests
 from tap_helpers import discover, run_sync, select_only
 
 from tap_zoho_crm.client.auth import TOKEN_CACHE
@@ -16,6 +17,7 @@ from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 TOKEN = "POST /oauth/v2/token"
+RECORDS_ROUTE = "GET /crm/v8/{module}"
 
 
 def test_token_expiring_mid_sync_is_refreshed_once(fresh_demo, fresh_tokens, caplog):
@@ -74,16 +76,48 @@ def test_500s_and_connection_resets_are_retried(caplog):
 
 
 def test_concurrency_429s_are_retried(caplog):
+    """Another client holds the org's only slot until Zoho has turned the tap away once, so the
+    429 comes however fast or slow the machine is (the emulator holds that client's call)."""
     with ZohoEmulator(profile="minimal", seed=7) as zoho:
         config = zoho.tap_config(max_concurrency=5)
         catalog = select_only(discover(config), {"Installations"})
-        zoho.faults.concurrency_limit = 1  # the tap's fan-out of 5 exceeds it
-        zoho.faults.latency_s = 0.05
+        zoho.faults.concurrency_limit = 1
+        zoho.faults.hold = threading.Event()
+        other = threading.Thread(
+            target=requests.get,
+            args=(zoho.base_url + "/crm/v8/org",),
+            kwargs={
+                "headers": {"Authorization": f"Zoho-oauthtoken {zoho.access_token()}"},
+                "timeout": 120,
+            },
+        )
+        other.start()
+        while zoho.calls_in_flight() == 0:  # until the emulator holds the other client's call
+            time.sleep(0.01)
+        turned_away = threading.Event()
+
+        def release_after_a_429() -> None:
+            while not turned_away.is_set():
+                if any(
+                    c.status == 429 for c in zoho.stats.calls_to(RECORDS_ROUTE, "Installations")
+                ):
+                    break
+                time.sleep(0.01)
+            zoho.faults.hold.set()
+
+        gate = threading.Thread(target=release_after_a_429)
+        gate.start()
         caplog.set_level(logging.WARNING)
-        result = run_sync(config, catalog=catalog)
+        try:
+            result = run_sync(config, catalog=catalog)
+        finally:
+            turned_away.set()
+            gate.join()
+            other.join()
         assert sorted(result.ids("Installations")) == sorted(
             int(i) for i in zoho.record_ids("Installations")
         )
+        assert any(c.status == 429 for c in zoho.stats.calls_to(RECORDS_ROUTE, "Installations"))
     assert any("HTTP 429 TOO_MANY_REQUESTS" in m for m in _retries(caplog))
 
 
@@ -119,20 +153,30 @@ def test_token_throttling_is_waited_out_within_the_bound(fresh_tokens):
     with ZohoEmulator(profile="minimal", seed=8, token_mint_limit=1) as zoho:
         TapZohoCrm(config=zoho.tap_config(include_modules=["Leads"]), parse_env_config=False)
         TOKEN_CACHE.clear()  # a second machine: it must mint again, and Zoho throttles it
-        # Zoho lifts the block after its 10-minute window; here the window passes in 1.5 s.
+        # Zoho lifts the block after its 10-minute window; here the window passes as soon as
+        # Zoho has refused this process once (an event, not a timer: however slow the start).
         # The mints are not this machine's, so the wait is unknown: the whole window must fit.
-        lift = threading.Timer(1.5, zoho.clock.advance, args=(600,))
+        refused = threading.Event()
+
+        def lift_after_a_refusal() -> None:
+            while zoho.stats.calls[TOKEN] < 2 and not refused.is_set():
+                time.sleep(0.01)
+            zoho.clock.advance(600)
+            refused.set()
+
+        lift = threading.Thread(target=lift_after_a_refusal, daemon=True)
         lift.start()
-        started = time.monotonic()
-        tap = TapZohoCrm(
-            config=zoho.tap_config(
-                include_modules=["Leads"], token_throttle_max_wait=600, token_cache=False
-            ),
-            parse_env_config=False,
-        )
-        lift.join()
+        try:
+            tap = TapZohoCrm(
+                config=zoho.tap_config(
+                    include_modules=["Leads"], token_throttle_max_wait=600, token_cache=False
+                ),
+                parse_env_config=False,
+            )
+        finally:
+            refused.set()
+            lift.join()
         assert "Leads" in tap.streams
-        assert 1.5 <= time.monotonic() - started < 120
         assert zoho.stats.calls[TOKEN] >= 3  # minted, refused at least once, minted
 
 

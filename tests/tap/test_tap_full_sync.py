@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,12 +20,28 @@ from tap_helpers import (
 )
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tap_zoho_crm.testing.emulator.faults import LoggedCall
+from tests.support.call_log import RECORDS_ROUTE, checked_walk_calls, chunk_calls, listed, walks_of
+
+#: Zoho's cap on ``fields`` names per call (spec section 5).
+FIELDS_CAP = 50
+#: The ``ids`` list cap the tap assumes (the smallest documented list cap; paging.py).
+IDS_CAP = 100
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the emulator served during the sync: counts, the call log, and the reading."""
+
+    counts: Counter[tuple[str, str | None]]
+    log: list[LoggedCall]
+    inclusive: bool
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["ims-inclusive", "ims-exclusive"])
 def full(
     demo: ZohoEmulator, request: pytest.FixtureRequest
-) -> tuple[dict[str, Any], SyncResult, Counter]:
+) -> tuple[dict[str, Any], SyncResult, Served]:
     """One full sync under each reading of If-Modified-Since (spec section 15, point 1)."""
     catalog = discover(demo.tap_config())
     demo.faults.if_modified_since_exclusive = request.param
@@ -33,8 +50,8 @@ def full(
         result = run_sync(demo.tap_config(), catalog=catalog)
     finally:
         demo.faults.if_modified_since_exclusive = False
-    calls = Counter(demo.stats.calls_by_module)
-    return catalog, result, calls
+    served = Served(Counter(demo.stats.calls_by_module), list(demo.stats.log), not request.param)
+    return catalog, result, served
 
 
 def test_catalog_has_every_readable_module_and_the_settings_streams(demo, full):
@@ -95,7 +112,7 @@ def test_every_field_of_every_record_matches_the_truth(demo, full):
 
 
 def test_wide_module_comes_back_complete_at_the_documented_cost(demo, full):
-    _, result, calls = full
+    _, result, served = full
     wide = [m for m in demo.module_names() if len(listable_fields(demo, m)) > 50]
     assert wide, "the demo org has a module with more than 50 fields"
     for module in wide:
@@ -104,15 +121,34 @@ def test_wide_module_comes_back_complete_at_the_documented_cost(demo, full):
         assert len(records) == demo.count(module)
         for record in records:
             assert set(fields) <= set(record), module
-        # Cost: one sorted call per page, then one ids= call per 100 ids per extra chunk of
-        # (at most) 49 fields, plus one single-record GET per record whose rich text reaches
-        # Zoho's 500-character list cut.
-        pages = math.ceil(len(records) / 200)
-        chunks = 1 + math.ceil((len(fields) - 50) / 49)
-        per_page = [200] * (len(records) // 200) + (
-            [len(records) % 200] if len(records) % 200 else []
+        # Cost, from what Zoho was asked (the call log) against the documented caps: the sorted
+        # walk (docs/cost.md), then for each page the records it brought, asked by ids= (at most
+        # 100) once for each further set of at most 50 fields, each set holding id to merge by;
+        # plus one single-record GET per record whose rich text reaches the 500-character cut.
+        ids = demo.record_ids(module)
+        walk_calls = checked_walk_calls(
+            demo, module, ids, inclusive=served.inclusive, log=served.log
         )
-        list_calls = pages + (chunks - 1) * sum(math.ceil(n / 100) for n in per_page)
+        (walk,) = walks_of(served.log, module)
+        chunks = chunk_calls(served.log, module)
+        field_sets = {tuple(listed(call, "fields")) for call in chunks}
+        walk_fields = {tuple(listed(call, "fields")) for call in walk.calls}
+        assert len(walk_fields) == 1, "one field set drives the walk"
+        asked = [name for names in field_sets | walk_fields for name in names]
+        assert set(asked) == set(fields), module
+        assert all(len(names) <= FIELDS_CAP and "id" in names for names in field_sets | walk_fields)
+        fewest_sets = math.ceil((len(fields) - 1) / (FIELDS_CAP - 1))  # "id" in every call
+        assert len(field_sets | walk_fields) == fewest_sets, module
+        for names in field_sets:
+            per_set = [
+                listed(call, "ids") for call in chunks if tuple(listed(call, "fields")) == names
+            ]
+            assert all(len(batch) <= IDS_CAP for batch in per_set)
+            asked_ids = [record for batch in per_set for record in batch]
+            assert sorted(asked_ids) == sorted(ids), "each record once per further field set"
+        pages = [page for page in walk.new if page]
+        chunk_calls_expected = (fewest_sets - 1) * sum(math.ceil(len(p) / IDS_CAP) for p in pages)
+        assert len(chunks) == chunk_calls_expected, module
         rich = [
             m["api_name"]
             for m in fields.values()
@@ -120,11 +156,11 @@ def test_wide_module_comes_back_complete_at_the_documented_cost(demo, full):
         ]
         long_rich = sum(
             1
-            for record_id in demo.record_ids(module)
+            for record_id in ids
             if any(len(demo.get_record(module, record_id).get(f) or "") >= 500 for f in rich)
         )
-        assert calls[("GET /crm/v8/{module}", module)] == list_calls
-        assert calls[("GET /crm/v8/{module}/{id}", module)] == long_rich
+        assert served.counts[(RECORDS_ROUTE, module)] == walk_calls + chunk_calls_expected
+        assert served.counts[("GET /crm/v8/{module}/{id}", module)] == long_rich
 
 
 def test_converted_leads_are_included(demo, full):

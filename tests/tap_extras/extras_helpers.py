@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import checked_walk_calls
 from tests.tap.tap_helpers import instant, is_utc_string
 
 PAGE = 200
@@ -92,44 +93,48 @@ def junction_rows(stream: str, rows: Iterable[dict[str, Any]]) -> set[tuple[int,
     return {(r["_parent_id"], r[key], r["Member_Status"]) for r in rows}
 
 
-def walk_calls(zoho: ZohoEmulator, module: str, ids: Iterable[str], size: int = PAGE) -> int:
-    """Get Records calls of the parent walk (keyset on Modified_Time, as paging.py documents).
-
-    Each query starts AT the instant of the last record read (If-Modified-Since is inclusive), so
-    the records sharing that instant come back once more: a page boundary inside such a tie
-    costs part of a page more. Simulated on the emulator's truth, in Zoho's order.
-    """
-    rows = sorted(
-        (instant(zoho.get_record(module, record_id)["Modified_Time"]), int(record_id))
-        for record_id in ids
-    )
-    calls = done = 0
-    while True:
-        start = 0
-        if done:
-            cursor = rows[done - 1][0]
-            start = next(i for i, row in enumerate(rows) if row[0] == cursor)
-        page = rows[start : start + size]
-        calls += 1
-        assert not (start + size < len(rows) and page[0][0] == page[-1][0]), "a tie block"
-        done = max(done, start + len(page))
-        if start + size >= len(rows):
-            return calls
+PARENT_MODULES = {
+    "Campaigns_Leads": "Campaigns",
+    "Campaigns_Contacts": "Campaigns",
+    "Deals_Contact_Roles": "Deals",
+}
 
 
-def junction_cost(zoho: ZohoEmulator, stream: str, parents: Iterable[str] | None = None) -> int:
-    """The documented cost of a pass: the parent walk, plus one call per 200 rows of each parent
-    (at least one). `parents`: the parents read (default: all of them)."""
-    parent_module = "Deals" if stream == "Deals_Contact_Roles" else "Campaigns"
-    ids = sorted(zoho.record_ids(parent_module)) if parents is None else list(parents)
+def parent_ids(zoho: ZohoEmulator, stream: str, parents: Iterable[str] | None = None) -> list[str]:
+    """The parents a pass reads (default: all of them)."""
+    return sorted(zoho.record_ids(PARENT_MODULES[stream])) if parents is None else list(parents)
+
+
+def related_cost(zoho: ZohoEmulator, stream: str, parents: Iterable[str] | None = None) -> int:
+    """The documented related-list cost of a pass: one call per 200 rows of each parent (at
+    least one), from the emulator's stored relations."""
     per_parent = 0
-    for parent in ids:
+    for parent in parent_ids(zoho, stream, parents):
         if stream == "Deals_Contact_Roles":
             rows = len(zoho.contact_roles(parent))
         else:
             rows = len(zoho.campaign_members(parent, JUNCTION_MEMBERS[stream]))
         per_parent += pages(rows)
-    return walk_calls(zoho, parent_module, ids) + per_parent
+    return per_parent
+
+
+def junction_cost(zoho: ZohoEmulator, stream: str, parents: Iterable[str] | None = None) -> int:
+    """The documented cost of a pass: the parent walk, plus `related_cost`.
+
+    The walk's calls come from the emulator's call log, checked against docs/cost.md
+    (`checked_walk_calls`): call this right after the pass, and only when the pass is the one
+    walk of its parent module since the counters were reset.
+    """
+    ids = parent_ids(zoho, stream, parents)
+    walk = checked_walk_calls(zoho, PARENT_MODULES[stream], ids)
+    return walk + related_cost(zoho, stream, ids)
+
+
+def campaign_passes_cost(zoho: ZohoEmulator) -> int:
+    """Both campaign junctions' complete passes: two walks of Campaigns and their lists."""
+    ids = parent_ids(zoho, "Campaigns_Leads")
+    walks = checked_walk_calls(zoho, "Campaigns", ids, walks=2)
+    return walks + sum(related_cost(zoho, s) for s in ("Campaigns_Leads", "Campaigns_Contacts"))
 
 
 def align_to_second_start(zoho: ZohoEmulator) -> None:

@@ -315,3 +315,30 @@ def test_start_date_bounds_the_first_read_by_instant(demo, demo_catalog):
     result = run_sync(demo.tap_config(start_date=start), catalog=catalog)
     expected = {i for i, t in truth.items() if t["deleted_time"] >= cut}
     assert {r["id"] for r in result.records["Leads_deleted"]} == expected
+
+
+@pytest.mark.parametrize("code", ["INVALID_URL_PATTERN", "INVALID_MODULE", "NOT_SUPPORTED"])
+def test_a_module_without_a_deleted_list_is_skipped_with_one_warning(fresh, caplog, code):
+    """Zoho does not say which modules lack `/deleted` (emulator `no_deleted_list`): that stream
+    is skipped with one warning, and the module and the other deleted lists are read whole."""
+    zoho = fresh
+    zoho.faults.no_deleted_list = {"Leads": code}
+    try:
+        gone = sorted(zoho.record_ids("Contacts"))[0]
+        zoho.delete_record("Contacts", gone)
+        config = zoho.tap_config()
+        catalog = select_only(discover(config), {"Leads", "Leads_deleted", "Contacts_deleted"})
+        with caplog.at_level(logging.WARNING):
+            result = run_sync(config, catalog=catalog)
+    finally:
+        zoho.faults.no_deleted_list = {}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    skipped = [w for w in warnings if "no deleted-records list" in w]
+    assert len(skipped) == 1, warnings
+    assert "Leads_deleted" in skipped[0]
+    assert code in skipped[0]
+    assert not result.records.get("Leads_deleted")
+    assert set(result.ids("Leads")) == {int(i) for i in zoho.record_ids("Leads")}
+    emitted = {r["id"] for r in result.records["Contacts_deleted"]}
+    assert emitted == set(deleted_truth(zoho, "Contacts"))
+    assert int(gone) in emitted

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import checked_walk_calls
 from tests.tap.tap_helpers import discover, instant, is_utc_string, run_sync, select_only
-from tests.tap_extras.extras_helpers import RECORDS_ROUTE, RELATED_ROUTE, walk_calls
+from tests.tap_extras.extras_helpers import RECORDS_ROUTE, RELATED_ROUTE
 
 
 def notes_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -100,7 +101,7 @@ def test_attachments_are_opt_in_read_whole_then_appended_at_the_documented_cost(
         for module in modules:
             ids = zoho.record_ids(module)
             calls = zoho.stats.calls_by_module
-            assert calls[(RECORDS_ROUTE, module)] == walk_calls(zoho, module, ids)
+            assert calls[(RECORDS_ROUTE, module)] == checked_walk_calls(zoho, module, ids)
             assert calls[(RELATED_ROUTE, module)] == len(ids)
         cost = sum(zoho.stats.calls.values())
         print(f"\nAttachments over {len(modules)} modules: {cost} API calls per run")

@@ -11,8 +11,9 @@ import pytest
 
 from tap_zoho_crm.streams.subforms import SubformStream
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import checked_walk_calls, walks_of
 from tests.tap.tap_helpers import compare_record, discover, instant, run_sync, select_only
-from tests.tap_extras.extras_helpers import COQL_ROUTE, RECORDS_ROUTE, SINGLE_ROUTE, walk_calls
+from tests.tap_extras.extras_helpers import COQL_ROUTE, RECORDS_ROUTE, SINGLE_ROUTE
 
 SUBFORMS = {
     "Quoted_Items": ("Quotes", "Quoted_Items"),
@@ -61,10 +62,6 @@ def check_rows(
         assert not problems, (subform, row["id"], problems)
 
 
-def modified(zoho: ZohoEmulator, module: str, record_id: str) -> Any:
-    return instant(zoho.get_record(module, record_id)["Modified_Time"])
-
-
 def coql_calls(zoho: ZohoEmulator, subform: str, parents: list[str]) -> int:
     """One COQL call per 100 parents (LIMIT 200), plus 2,000-row pages past the first 200 rows."""
     calls = 0
@@ -98,13 +95,14 @@ def test_rows_match_the_emulator_at_the_documented_cost(demo):
     for subform, (parent_module, _) in SUBFORMS.items():
         check_rows(demo, subform, result.records[subform])
         ids = demo.record_ids(parent_module)
-        assert demo.stats.calls_by_module[(RECORDS_ROUTE, parent_module)] == walk_calls(
+        assert demo.stats.calls_by_module[(RECORDS_ROUTE, parent_module)] == checked_walk_calls(
             demo, parent_module, ids
         )
-        ordered = sorted(ids, key=lambda p, m=parent_module: (modified(demo, m, p), int(p)))
-        # The walk hands over 200 parents at a time; each COQL batch is 100 of them.
-        for start in range(0, len(ordered), 200):
-            expected_coql += coql_calls(demo, subform, ordered[start : start + 200])
+        # The walk hands over each page's new parents (as Zoho listed them); each COQL batch
+        # is 100 of them.
+        (walk,) = walks_of(demo.stats.log, parent_module)
+        for page in walk.new:
+            expected_coql += coql_calls(demo, subform, page)
     assert demo.stats.calls[COQL_ROUTE] == expected_coql
     assert demo.stats.calls[SINGLE_ROUTE] == 0
     parents = sum(demo.count(p) for p, _ in SUBFORMS.values())
@@ -199,3 +197,30 @@ def test_a_sync_stopped_inside_a_parent_resumes_without_losing_its_rows(monkeypa
         mark = instant(last["bookmarks"]["Installation_Parts"]["replication_key_value"])
         for row in resumed.records["Installation_Parts"]:
             assert instant(row["_parent_modified_time"]) >= mark
+
+
+@pytest.mark.parametrize("as_data", [False, True], ids=["empty-204", "empty-data"])
+def test_a_changed_parent_without_rows_reads_an_empty_coql_answer_either_way(fresh, as_data):
+    """Section 9 leaves open whether an empty COQL result is 204 or ``data: []``: a run whose
+    only changed parent has no subform rows left reads that answer cleanly either way, and the
+    next change still comes through whole."""
+    zoho = fresh
+    zoho.faults.coql_empty_as_data = as_data
+    config = zoho.tap_config(include_subforms=True)
+    catalog = select_only(discover(config), {"Quoted_Items"})
+    first = run_sync(config, catalog=catalog)
+    check_rows(zoho, "Quoted_Items", first.records["Quoted_Items"])
+    quotes = sorted(zoho.record_ids("Quotes"))
+    zoho.clock.advance(3)
+    zoho.update_record("Quotes", quotes[1], {"Quoted_Items": []})
+    zoho.stats.reset()
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    assert not second.records.get("Quoted_Items")
+    coql = [c for c in zoho.stats.log if c.route == COQL_ROUTE]
+    assert len(coql) == 1
+    assert coql[0].status == (200 if as_data else 204)
+
+    zoho.clock.advance(3)
+    zoho.update_record("Quotes", quotes[2])
+    third = run_sync(config, catalog=catalog, state=second.final_state)
+    check_rows(zoho, "Quoted_Items", third.records["Quoted_Items"], parents=[quotes[2]])

@@ -416,6 +416,8 @@ def handle(ctx: Context, req: Request) -> Response:
         return Response.json(200, {"data": data, "info": {"count": counted, "more_records": False}})
     chunk = rows[query.offset : query.offset + query.limit]
     if not chunk:
+        if ctx.emu.faults.coql_empty_as_data:
+            return Response.json(200, {"data": [], "info": {"count": 0, "more_records": False}})
         return Response.empty(204)
     r = org.renderer(req.user_id)
     data = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError
@@ -53,6 +54,14 @@ class Faults:
         #: How many records page tokens reach (Zoho: 100,000). Not a fault: a limit that tests
         #: lower to meet ``PAGINATION_LIMIT_EXCEEDED`` without generating 100,000 records.
         self.page_token_reach: int = 100_000
+        #: Section 13: the doc says both that ``next_page_token`` comes on the first page and to
+        #: "use the token from the page=10 response for 2001+". Off, Get Records hands out a
+        #: token whenever more records exist; on, only from the page that ends at record 2,000
+        #: (before that, ``more_records`` alone, so clients follow with ``page`` + 1).
+        self.records_token_from_page_10: bool = False
+        #: Section 9 / 15.11: a COQL query matching nothing answers 204 or ``data: []``
+        #: (unclear). Off, 204; on, 200 with ``{"data": [], "info": {"count": 0, ...}}``.
+        self.coql_empty_as_data: bool = False
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
@@ -65,6 +74,10 @@ class Faults:
         #: (section 3), once ``denied_after`` such calls went out well (to meet it mid-walk).
         self.denied_modules: set[str] = set()
         self.denied_after: int = 0
+        #: Modules without a deleted-records list, with the error ``/{module}/deleted`` answers
+        #: (``INVALID_URL_PATTERN`` 404, ``INVALID_MODULE`` 400 or ``NOT_SUPPORTED`` 403). Zoho
+        #: does not say which modules lack the list (spec section 6) nor how it answers.
+        self.no_deleted_list: dict[str, str] = {}
         #: Not documented API behaviour, seen from Zoho or a proxy before it (badanswers.py):
         #: a CRM success answer replaced by one bad-answer kind (``error_body_200``,
         #: ``data_entry_error``, ``html_200``, ``malformed_json``, ``truncated_json``,
@@ -160,6 +173,8 @@ class Faults:
             "deleted_oldest_first": self.deleted_oldest_first,
             "unknown_id_answers_400": self.unknown_id_answers_400,
             "page_token_reach": self.page_token_reach,
+            "records_token_from_page_10": self.records_token_from_page_10,
+            "coql_empty_as_data": self.coql_empty_as_data,
             "unstable_tie_order": self.unstable_tie_order,
             "relation_change_touches_parent": self.relation_change_touches_parent,
             "relation_change_touches_member": self.relation_change_touches_member,
@@ -173,8 +188,32 @@ class Faults:
             "hidden_related_lists": sorted(self.hidden_related_lists),
             "denied_modules": sorted(self.denied_modules),
             "denied_after": self.denied_after,
+            "no_deleted_list": dict(self.no_deleted_list),
             "fault_seed": self.fault_seed,
         }
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    """One CRM call as the emulator served it.
+
+    Tests derive expected costs from what Zoho was asked and answered, instead of re-running
+    the tap's own logic.
+    """
+
+    route: str
+    module: str | None
+    query: dict[str, list[str]]
+    status: int
+    #: Record ids a Get Records answer listed, in order (empty for other routes and for 204/304).
+    ids: tuple[str, ...] = ()
+    #: The If-Modified-Since header as sent, if any.
+    since: str | None = None
+
+
+#: Most calls `Stats.log` keeps (the oldest go first): enough for any one test run, and a
+#: long-running emulator stays small (a page of ids is kept per Get Records call).
+CALL_LOG_SIZE = 5_000
 
 
 class Stats:
@@ -185,6 +224,8 @@ class Stats:
         self.calls_by_module: Counter[tuple[str, str | None]] = Counter()
         self.credits = 0
         self.server_ms: deque[float] = deque(maxlen=10_000)
+        #: Every CRM call, in the order of its answer (429s, errors and resets included).
+        self.log: deque[LoggedCall] = deque(maxlen=CALL_LOG_SIZE)
         self._lock = threading.Lock()
 
     def record(self, route: str, module: str | None) -> None:
@@ -196,12 +237,22 @@ class Stats:
         with self._lock:
             self.credits += credits
 
+    def logged(self, call: LoggedCall) -> None:
+        with self._lock:
+            self.log.append(call)
+
+    def calls_to(self, route: str, module: str | None) -> list[LoggedCall]:
+        """The logged calls of one route and module, oldest first."""
+        with self._lock:
+            return [c for c in self.log if c.route == route and c.module == module]
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
             self.calls_by_module.clear()
             self.credits = 0
             self.server_ms.clear()
+            self.log.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -25,6 +25,8 @@ class Request:
     route: str = ""
     #: Whether If-Modified-Since excludes its own instant (``Faults.if_modified_since_exclusive``).
     since_exclusive: bool = False
+    #: Record ids a list answer carries, set by the handler for the call log (`Stats.log`).
+    answered: tuple[str, ...] = ()
 
     def arg(self, name: str) -> str | None:
         values = self.query.get(name)

@@ -14,7 +14,7 @@ from .errors import ApiError, invalid_data, invalid_module, required_param
 from .http import Context, Request, Response
 from .metadata import ModuleDef
 from .org import Org
-from .paging import page_info, window
+from .paging import DISCRETE_LIMIT, page_info, window
 from .store import ModuleStore
 from .timefmt import parse_datetime
 
@@ -232,6 +232,7 @@ def get_records(ctx: Context, req: Request) -> Response:
         )
         for i in chunk
     ]
+    req.answered = tuple(str(record["id"]) for record in data)
     info = page_info(
         req,
         emu.page_tokens,
@@ -240,6 +241,11 @@ def get_records(ctx: Context, req: Request) -> Response:
         total=len(result),
         since=since,
         fmt_dt=renderer.dt,
+        with_tokens=not (
+            emu.faults.records_token_from_page_10
+            and not win.token_mode
+            and win.position + len(chunk) < DISCRETE_LIMIT
+        ),
     )
     info = {
         "call": False,
@@ -288,6 +294,10 @@ def deleted_records(ctx: Context, req: Request) -> Response:
     org = emu.org
     module = req.params["module"]
     mdef = readable_module(org, module)
+    missing = emu.faults.no_deleted_list.get(module)
+    if missing is not None:
+        status = {"INVALID_URL_PATTERN": 404, "INVALID_MODULE": 400}.get(missing, 403)
+        raise ApiError(status, missing, "The module has no deleted-records list", {})
     kind = req.arg("type") or "all"
     if kind not in ("all", "recycle", "permanent"):
         raise ApiError(

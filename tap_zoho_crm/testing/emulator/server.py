@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import admin, bulk, coql, records, related, scopes, settings_api
 from .badanswers import bad_answer, spoil_records
 from .errors import ApiError
-from .faults import HOLD_TIMEOUT_S
+from .faults import HOLD_TIMEOUT_S, LoggedCall
 from .http import Context, Request, Response
 
 if TYPE_CHECKING:
@@ -173,6 +173,25 @@ class App:
                 return _error(exc)
             except (ValueError, KeyError, TypeError) as exc:
                 return Response.json(400, {"error": str(exc)})
+        response = self._crm(ctx, req, route, started, cpu_started)
+        emu.stats.logged(
+            LoggedCall(
+                req.route,
+                module,
+                query,
+                0 if response is None else response.status,
+                req.answered if response is not None and response.status == 200 else (),
+                req.header("If-Modified-Since"),
+            )
+        )
+        return response
+
+    def _crm(
+        self, ctx: Context, req: Request, route: Route, started: float, cpu_started: float
+    ) -> Response | None:
+        """Serve one CRM call: faults, auth, limits and credits, then the handler."""
+        emu = self.emu
+        method, path, query, params = req.method, req.path, req.query, req.params
         faults = emu.faults
         if faults.reset_rate and faults.roll() < faults.reset_rate:
             faults.count("reset_rate")

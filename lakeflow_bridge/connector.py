@@ -464,7 +464,10 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         resumable = state_key is not None and (start or {}).get("replication_key") == state_key
         self._run_tap(
             table_name,
-            self._tap_config,
+            # One walk, in cursor order. The tap's windows interleave several windows' records,
+            # which can look sorted while they skip the rest of an earlier window, so a batch
+            # cut at its first `limit` records would lose that rest. Partitions read in parallel.
+            {**self._tap_config, "windowed_reads": False},
             self._catalog_for(stream),
             tap_state_for(stream, start) if resumable else None,
             collector.offer,

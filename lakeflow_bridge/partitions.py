@@ -17,9 +17,10 @@ numbers of records however Modified_Time is skewed.
   sub-pool for those is 10), each reading with ``max_concurrency = budget // partitions``. The
   sum over partitions stays within the budget however many of them Spark runs at once.
 * **A batch read** (no offsets) covers every record modified before the instant the connector
-  first planned (``pin``, whole seconds): a record changed while the read runs moves past the
-  pin, so it appears at most once: as it was, if its window was read before the change, else not
-  at all (the next incremental read has it). A table too small for two partitions, a table that
+  first planned (``pin``, whole seconds), or up to the newest record if Zoho's clock is ahead:
+  a record changed while the read runs moves past that end, so it appears at most once: as it
+  was, if its window was read before the change, else not at all (the next incremental read
+  has it). A table too small for two partitions, a table that
   is not a module, or ``max_partitions=1``, is read in one partition as before (`WHOLE`).
 * **A micro-batch** (offsets given) ends at an exclusive instant: ``latest_offset`` returns
   ``{"replication_key_value": U, "ids_at_replication_key_value": []}``, which in the offset
@@ -250,13 +251,21 @@ class PartitionPlanner:
 
     def batch(self, pin: dt.datetime) -> list[dict[str, Any]]:
         """Partitions of a whole-table read of what was modified before ``pin``."""
-        total = self._count(self._from, pin)
+        total = self._count(self._from, None)
         if total is None or total < 2 * self._min_records or self.width() < 2:
             return [dict(WHOLE)]
-        boundaries = self._boundaries(self._from, pin, self.width())
+        # Zoho's clock may run ahead of this one: the range ends after the newest record too.
+        try:
+            newest = CoqlRangeFacts(self._client, self._module).instant_at(
+                self._from, total - 1, total
+            )
+        except ZohoAPIError:
+            newest = None
+        end = max(pin, newest + SECOND) if newest is not None else pin
+        boundaries = self._boundaries(self._from, end, self.width())
         if not boundaries:
             return [dict(WHOLE)]
-        return self._windows(self._start_date, frozenset(), boundaries, pin, frozenset())
+        return self._windows(self._start_date, frozenset(), boundaries, end, frozenset())
 
     def latest_offset(self, start: Mapping[str, Any] | None, cap: dt.datetime) -> dict[str, Any]:
         """Where the micro-batch from ``start`` ends: at most ``max_records_per_batch`` on."""

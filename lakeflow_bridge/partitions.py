@@ -46,7 +46,7 @@ from lakeflow_bridge.offsets import (
     incremental_offset,
     is_from_start,
 )
-from lakeflow_bridge.options import OptionsError, option
+from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, OptionsError, option
 from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.reading.windows import STATE_KEY, CoqlRangeFacts, plan_boundaries
 from tap_zoho_crm.records import format_utc, parse_instant
@@ -56,7 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MAX_PARTITIONS_OPTION = "max_partitions"
 KIND = "kind"
 WINDOW = "window"
 WHOLE: dict[str, Any] = {KIND: "whole"}

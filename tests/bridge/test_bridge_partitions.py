@@ -118,8 +118,11 @@ def test_small_and_non_module_tables_are_read_whole_in_one_partition(
         assert sorted(ids_of(records)) == sorted(truth), table
 
 
-def test_max_partitions_one_is_the_old_single_partition_read(zoho: ZohoEmulator) -> None:
+def test_max_partitions_one_is_the_old_single_partition_read(
+    zoho: ZohoEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
     single = ZohoCrmLakeflowConnect(options_for(zoho, max_partitions="1"))
+    assert "max_partitions" not in caplog.text  # the bridge's own option: no warning
     assert single.get_partitions("Leads", {}) == [WHOLE]
     assert not single.is_partitioned("Leads")
     with pytest.raises(OptionsError, match="max_partitions"):

@@ -45,7 +45,7 @@ from lakeflow_bridge.partitions import (
     pin_now,
 )
 from lakeflow_bridge.replay import RecordEvent, SingerReplay
-from lakeflow_bridge.rows import RecordConformError, conform_record
+from lakeflow_bridge.rows import RecordConformError, record_conformer
 from lakeflow_bridge.sources import (
     InProcessTapSource,
     Message,
@@ -523,6 +523,7 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         table_name: str, records: list[dict[str, Any]], schema: StructType
     ) -> list[dict[str, Any]]:
         try:
-            return [conform_record(record, schema) for record in records]
+            conform = record_conformer(schema)
+            return [conform(record) for record in records]
         except RecordConformError as exc:
             raise ZohoCrmReadError(f"table '{table_name}': {exc}") from exc

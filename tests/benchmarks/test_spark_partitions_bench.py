@@ -8,8 +8,8 @@ limit of 10 calls in flight (a Standard org, as in test_parallel_reads_bench.py)
 * an availableNow stream of the whole module as a backlog (``max_records_per_batch`` left at
   its default, 100,000: two micro-batches), each micro-batch in partitions.
 
-Ids are compared with the emulator's store. The partitioned read goes first, so it, not the
-baseline, pays for starting Spark's Python workers.
+Ids are compared with the emulator's store. Spark's Python workers are started, with the tap
+imported, before the clock runs; the partitioned read goes first.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ LIMIT = 10
 RECORDS = 120_000
 MIN_PARTITIONS = 4
 WALL_SHARE_MAX = 1 / 3
+
+
+def _import_the_tap(_: Any) -> None:
+    import lakeflow_bridge.connector  # noqa: F401, PLC0415
+    import tap_zoho_crm.tap  # noqa: F401, PLC0415
 
 
 def _options(zoho: ZohoEmulator, **extra: str) -> dict[str, str]:
@@ -82,6 +87,8 @@ def test_120k_module_in_partitions_on_local4_at_150ms(tmp_path: Path) -> None:
         spark_local_dir=str(tmp_path / "local"),
     )
     register(spark)
+    # Start the Python workers and import the tap in them before any clock runs.
+    spark.sparkContext.parallelize(range(8), 8).foreach(_import_the_tap)
     try:
         with ZohoEmulator(profile="minimal", seed=5, size={"Leads": RECORDS}) as zoho:
             details = dict(zoho.org.org_info["license_details"])

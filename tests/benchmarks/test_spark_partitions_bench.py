@@ -32,11 +32,6 @@ MIN_PARTITIONS = 4
 WALL_SHARE_MAX = 1 / 3
 
 
-def _import_the_tap(_: Any) -> None:
-    import lakeflow_bridge.connector  # noqa: F401, PLC0415
-    import tap_zoho_crm.tap  # noqa: F401, PLC0415
-
-
 def _options(zoho: ZohoEmulator, **extra: str) -> dict[str, str]:
     options = {key: str(value) for key, value in zoho.tap_config().items()}
     options.update(include_modules="Leads", **extra)
@@ -88,7 +83,10 @@ def test_120k_module_in_partitions_on_local4_at_150ms(tmp_path: Path) -> None:
     )
     register(spark)
     # Start the Python workers and import the tap in them before any clock runs.
-    spark.sparkContext.parallelize(range(8), 8).foreach(_import_the_tap)
+    # (A lambda: Spark pickles it by value; this module is not importable in the workers.)
+    spark.sparkContext.parallelize(range(8), 8).foreach(
+        lambda _: [__import__(m) for m in ("lakeflow_bridge.connector", "tap_zoho_crm.tap")]
+    )
     try:
         with ZohoEmulator(profile="minimal", seed=5, size={"Leads": RECORDS}) as zoho:
             details = dict(zoho.org.org_info["license_details"])

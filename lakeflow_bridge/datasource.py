@@ -45,7 +45,11 @@ from lakeflow_bridge.workers import check_worker_python
 
 try:  # Spark >= 4.2
     from pyspark.sql.streaming.datasource import SupportsTriggerAvailableNow
+
+    #: ``latestOffset(start, limit)``: the partitioned stream reader needs the start it is given.
+    STREAM_READER_GETS_START = True
 except ImportError:  # pragma: no cover - older Spark: availableNow runs a single batch
+    STREAM_READER_GETS_START = False
 
     class SupportsTriggerAvailableNow:  # type: ignore[no-redef]
         """Placeholder so the reader's bases stay the same on older Spark."""
@@ -95,12 +99,17 @@ class ZohoCrmDataSource(DataSource):
     def streamReader(self, schema: StructType) -> DataSourceStreamReader:  # noqa: N802
         """Partitioned streaming reads, for a module big enough for two partitions.
 
-        Any other table (and a deletes flow) raises NotImplementedError here, and Spark falls
-        back to `simpleStreamReader`.
+        Any other table (and a deletes flow, and Spark before 4.2, whose ``latestOffset`` is not
+        given the start) raises NotImplementedError here, and Spark falls back to
+        `simpleStreamReader`.
         """
         options = _plain(self.options)
         deletes = str(option(options, DELETE_FLOW_OPTION) or "").lower() == "true"
-        if deletes or not self._connector().is_partitioned(self._table()):
+        if (
+            deletes
+            or not STREAM_READER_GETS_START
+            or not self._connector().is_partitioned(self._table())
+        ):
             return super().streamReader(schema)
         return ZohoCrmPartitionedStreamReader(
             options, self._table(), self._catalog, schema, self._driver_token()

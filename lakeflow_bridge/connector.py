@@ -15,6 +15,7 @@ as an option, so it is never in a plan, ``EXPLAIN`` or the Spark UI.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -427,6 +428,7 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             min_records=settings.window_min_records,
             limit=limit,
             batch_limit=max_records_per_batch(table_options, self.options),
+            lookback=dt.timedelta(seconds=settings.lookback_seconds),
         )
 
     def _module_name(self, stream: str) -> str | None:

@@ -218,6 +218,7 @@ class PartitionPlanner:
         min_records: int,
         limit: int | None,
         batch_limit: int,
+        lookback: dt.timedelta = dt.timedelta(0),
     ) -> None:
         self._client = client
         self._module = module
@@ -226,6 +227,9 @@ class PartitionPlanner:
         self._min_records = min_records
         self._limit = limit
         self._batch_limit = batch_limit
+        #: The tap's ``lookback_seconds``: a micro-batch ends that long before now, so a write
+        #: Zoho makes visible late is still ahead of the stream when it shows.
+        self._lookback = lookback
         #: Counting starts a second before start_date (COQL's ``>``, whole seconds).
         self._from = start_date - SECOND if start_date is not None else EPOCH
 
@@ -270,6 +274,8 @@ class PartitionPlanner:
         """Where the micro-batch from ``start`` ends: at most ``max_records_per_batch`` on."""
         instant, _ = offset_position(start)
         same = dict(start or {})
+        if self._lookback:
+            cap = min(cap, pin_now() - self._lookback)
         if instant is not None and instant >= cap:
             return same
         after = instant - SECOND if instant is not None else self._from

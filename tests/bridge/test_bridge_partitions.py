@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -251,3 +251,25 @@ def test_batches_of_a_module_the_tap_would_window_lose_nothing(zoho: ZohoEmulato
         assert read.converged
         assert len(read.records) == len(set(ids_of(read.records)))
         assert set(ids_of(read.records)) == zoho.record_ids("Leads")
+
+
+def test_a_stream_stays_lookback_seconds_behind_now() -> None:
+    """With the tap's ``lookback_seconds``, a micro-batch ends that long before now: a write
+    Zoho shows late, stamped within that span, is still ahead of the stream when it shows."""
+    lookback = 3_600
+    with ZohoEmulator(profile="minimal", seed=DEMO_SEED + 63, size={"Leads": 600}) as zoho:
+        recent = sorted(zoho.record_ids("Leads"))[:5]
+        zoho.update_records("Leads", recent, {"Last_Name": "Just now"})
+        stream = ZohoCrmLakeflowConnect(options_for(zoho, lookback_seconds=str(lookback)))
+        seen: list[str] = []
+        ends: list[dict[str, Any]] = []
+        for end, partitions in micro_batches(stream):
+            ends.append(end)
+            for partition in partitions:
+                seen += ids_of(list(stream.read_partition("Leads", partition, {})))
+        cap = instant(ends[-1]["replication_key_value"])
+        assert cap <= datetime.now(UTC) - timedelta(seconds=lookback)
+        before = {i for i in zoho.record_ids("Leads") if stored_instant(zoho, "Leads", i) < cap}
+        assert set(recent).isdisjoint(before)
+        assert len(seen) == len(set(seen))
+        assert set(seen) == before

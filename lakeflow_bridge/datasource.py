@@ -328,8 +328,14 @@ class ZohoCrmPartitionedStreamReader(
 
     def partitions(self, start: dict, end: dict) -> list[InputPartition]:
         """The micro-batch's windows; none when ``start`` equals ``end``."""
-        descriptors = self._connector().get_partitions(self._table, self._options, start, end)
-        return [TablePartition(self._table, self._token, d) for d in descriptors]
+        connector = self._connector()
+        descriptors = connector.get_partitions(self._table, self._options, start, end)
+        if not descriptors:
+            return []
+        # A query outlives a token (an hour): each micro-batch ships the driver's current one,
+        # so executors never mint (Zoho allows 10 mints in 10 minutes).
+        token = connector.access_token()
+        return [TablePartition(self._table, token, d) for d in descriptors]
 
     def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
         """The rows of one window (on an executor, with the driver's token)."""

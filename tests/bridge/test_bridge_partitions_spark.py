@@ -6,6 +6,7 @@ never from the connector.
 
 from __future__ import annotations
 
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,34 @@ def test_available_now_reads_a_backlog_in_partitioned_micro_batches(
         assert max(len(partitions) for _, partitions, _ in batches) >= 2
         assert len(ids) == len(set(ids))
         assert set(ids) == zoho.record_ids("Leads")
+
+
+def test_each_micro_batch_ships_a_fresh_token_so_executors_never_mint() -> None:
+    """A query outlives its first token. With the token cache file off, only what the pickled
+    partitions carry can spare an executor a mint: the runner refreshes once, not each executor."""
+    TOKEN_CACHE.clear()
+    with ZohoEmulator(profile="minimal", seed=DEMO_SEED + 73, size={"Leads": BIG}) as zoho:
+        time.sleep(1.1)  # a micro-batch ends before the second it is planned in
+        zoho.token_ttl = 8  # fresh for 6 s (a quarter of the lifetime is the safety margin)
+        options = {**options_for(zoho, token_cache="false", max_records_per_batch="600")}
+        source = ZohoCrmDataSource({**options, "path": "Leads"})
+        reader = source.streamReader(source.schema())
+        assert isinstance(reader, ZohoCrmPartitionedStreamReader)
+        seen: list[str] = []
+        start: dict[str, Any] = {}
+        for _ in range(2):
+            end = reader.latestOffset(start, None)
+            partitions = reader.partitions(start, end)
+            assert len(partitions) >= 2
+            for partition in partitions:
+                TOKEN_CACHE.clear()  # an executor: nothing but what was pickled
+                executor = pickle.loads(pickle.dumps(reader))  # noqa: S301
+                rows = executor.read(pickle.loads(pickle.dumps(partition)))  # noqa: S301
+                seen += [str(row[executor._schema.fieldNames().index("id")]) for row in rows]
+            start = end
+            time.sleep(7)  # the token the query started with is stale now
+        assert len(seen) == len(set(seen))
+        assert set(seen) <= zoho.record_ids("Leads")
+        assert len(seen) >= 1_000
+        # The first token, and one refresh by the runner for the second micro-batch.
+        assert zoho.stats.calls[TOKEN] == 2

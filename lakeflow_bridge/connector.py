@@ -15,6 +15,7 @@ as an option, so it is never in a plan, ``EXPLAIN`` or the Spark UI.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -25,16 +26,27 @@ from typing import Any, Self
 
 from pyspark.sql.types import StructType
 
-from lakeflow_bridge.interface import LakeflowConnect
+from lakeflow_bridge.interface import LakeflowConnect, SupportsPartitionedStream
 from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, tap_state_for
 from lakeflow_bridge.options import (
     OptionsError,
     max_records_per_batch,
     native_spark_types,
+    option,
     tap_config_from_options,
 )
+from lakeflow_bridge.partitions import (
+    KIND,
+    WHOLE,
+    WINDOW,
+    PartitionPlanner,
+    WindowCollector,
+    WindowPartition,
+    max_partitions,
+    pin_now,
+)
 from lakeflow_bridge.replay import RecordEvent, SingerReplay
-from lakeflow_bridge.rows import RecordConformError, conform_record
+from lakeflow_bridge.rows import RecordConformError, record_conformer
 from lakeflow_bridge.sources import (
     InProcessTapSource,
     Message,
@@ -56,6 +68,16 @@ BUDGET_SETTING = "max_credits_per_run"
 #: The tap's largest ``max_credits_per_run``: in effect no budget of the tap's own.
 NO_RUN_BUDGET = 100_000_000
 TOMBSTONE_COLUMN = "_sdc_deleted_at"
+DELETE_FLOW_OPTION = "isDeleteFlow"
+MAX_REPLAY_CALLS = 10_000
+"""Bound on the tap runs one whole-table read may make (each advances the offset)."""
+_NOT_CONVERGED = (
+    "reading table '{table}' did not finish within its bound on tap runs; raise "
+    "max_records_per_batch so each run covers more records"
+)
+#: Settings of the tap run that reads one window partition: the window is in the state, and
+#: the run is one walk (no plan of its own, no other stream ahead of it).
+WINDOW_RUN_SETTINGS = {"windowed_reads": False, "streams_in_flight": 1}
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +93,11 @@ def _tap_class() -> Any:
     return TapZohoCrm
 
 
-class ZohoCrmLakeflowConnect(LakeflowConnect):
-    """Zoho CRM as a Lakeflow Connect source, replaying the tap-zoho-crm Singer tap."""
+class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
+    """Zoho CRM as a Lakeflow Connect source, replaying the tap-zoho-crm Singer tap.
+
+    Big modules are read in partitions (``SupportsPartitionedStream``): see partitions.py.
+    """
 
     def __init__(self, options: dict[str, str]) -> None:
         super().__init__(options)
@@ -102,6 +127,11 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         self._tables: dict[str, TableSpec] | None = None
         self._schemas: dict[tuple[str, bool], StructType] = {}
         native_spark_types(options)  # a bad spark_types value fails here, at construction
+        max_partitions(options)  # so does a bad max_partitions
+        #: The instant batch reads of this connector end at (set when first planned).
+        self._pin: Any = None
+        self._client: Any = None
+        self._partitioned: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         # Never show the options: they hold the client secret and the refresh token.
@@ -111,6 +141,7 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         """Pickle with this process's access token, so a worker does not mint its own."""
         state = dict(self.__dict__)
         state["_carried_token"] = self.carried_token()
+        state["_client"] = None  # sessions and locks stay in this process
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -259,6 +290,157 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         ]
         return iter(self._conform(table.name, tombstones, schema)), end_offset
 
+    def read_whole_table(
+        self, table_name: str, table_options: dict[str, str], *, deletes: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every current row: batch after batch from the start, the newest version per key.
+
+        A record updated between two batches appears once, as updated.
+        """
+        table = self._table(table_name)
+        read = self.read_table_deletes if deletes else self.read_table
+        if table.ingestion_type == "snapshot" and not deletes:
+            snapshot, _ = read(table.name, {}, table_options)
+            return list(snapshot)
+        keys = list(table.key_properties) or [MODULE_KEY]
+        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        offset: dict = {}
+        for _ in range(MAX_REPLAY_CALLS):
+            batch, end = read(table.name, offset, table_options)
+            records = list(batch)
+            for record in records:
+                latest[tuple(record.get(k) for k in keys)] = record
+            if end == offset or not records:
+                return list(latest.values())
+            offset = end
+        raise ZohoCrmReadError(_NOT_CONVERGED.format(table=table.name))
+
+    # -- partitions (SupportsPartitionedStream) ---------------------------------------------
+
+    def is_partitioned(self, table_name: str) -> bool:
+        """True for a module big enough for two partitions (one COQL count, then remembered).
+
+        Deletes flows (``isDeleteFlow``), other tables and small modules keep the simple
+        reader. ``max_partitions=1`` turns partitions off.
+        """
+        if str(option(self.options, DELETE_FLOW_OPTION) or "").lower() == "true":
+            return False
+        if table_name not in self._partitioned:
+            planner = self._planner(table_name, self.options)
+            self._partitioned[table_name] = planner is not None and planner.worth_partitioning()
+        return self._partitioned[table_name]
+
+    def latest_offset(
+        self, table_name: str, table_options: dict[str, str], start_offset: dict | None = None
+    ) -> dict:
+        """The end of the micro-batch from ``start_offset``, capped at this connector's pin.
+
+        The pin is the instant of the first call: a query started on this connector ends
+        (the framework's availableNow reader relies on the connector for that).
+        """
+        if self._pin is None:
+            self._pin = pin_now()
+        return self.offset_until(table_name, table_options, start_offset, self._pin)
+
+    def offset_until(
+        self,
+        table_name: str,
+        table_options: dict[str, str],
+        start_offset: dict | None,
+        cap: Any,
+    ) -> dict:
+        """The end of the micro-batch from ``start_offset``, never past ``cap`` (exclusive)."""
+        planner = self._planner(table_name, table_options)
+        if planner is None:
+            raise ValueError(f"table '{table_name}' is not read in partitions; use read_table")
+        return planner.latest_offset(start_offset, cap)
+
+    def get_partitions(
+        self,
+        table_name: str,
+        table_options: dict[str, str],
+        start_offset: dict | None = None,
+        end_offset: dict | None = None,
+    ) -> list[dict]:
+        """Partition descriptors: of the whole table (offsets None) or of one micro-batch."""
+        planner = self._planner(table_name, table_options)
+        if start_offset is None and end_offset is None:
+            if planner is None or not self._partitionable_batch(table_options):
+                return [dict(WHOLE)]
+            if self._pin is None:
+                self._pin = pin_now()
+            return planner.batch(self._pin)
+        if start_offset == end_offset or end_offset is None:
+            return []
+        if planner is None:
+            raise ValueError(f"table '{table_name}' is not read in partitions; use read_table")
+        return planner.stream(start_offset, end_offset)
+
+    def read_partition(
+        self, table_name: str, partition: dict, table_options: dict[str, str]
+    ) -> Iterator[dict]:
+        """The records of one partition (on an executor, with the driver's token)."""
+        if partition.get(KIND) != WINDOW:
+            deletes = str(option(table_options, DELETE_FLOW_OPTION) or "").lower() == "true"
+            return iter(self.read_whole_table(table_name, table_options, deletes=deletes))
+        table = self._table(table_name)
+        cursor = table.cursor_field or ""
+        window = WindowPartition.from_descriptor(partition)
+        collector = WindowCollector(cursor, MODULE_KEY, window)
+        config = {
+            **self._tap_config,
+            **WINDOW_RUN_SETTINGS,
+            "max_concurrency": window.max_concurrency,
+        }
+        self._run_tap(
+            table.name,
+            config,
+            self._catalog_for(table.name),
+            window.tap_state(table.name, cursor),
+            collector.offer,
+        )
+        schema = self.get_table_schema(table.name, table_options)
+        return iter(self._conform(table.name, collector.records(), schema))
+
+    def _partitionable_batch(self, table_options: dict[str, str]) -> bool:
+        if str(option(table_options, DELETE_FLOW_OPTION) or "").lower() == "true":
+            return False
+        return str(option(self.options, DELETE_FLOW_OPTION) or "").lower() != "true"
+
+    def _planner(self, table_name: str, table_options: dict[str, str]) -> PartitionPlanner | None:
+        """The planner of a module read on Modified_Time (None for every other table)."""
+        table = self._table(table_name)
+        if table.kind != "module" or not table.sorted_by_cursor or table.cursor_field is None:
+            return None
+        settings = self._zoho_settings()
+        limit = max_partitions(table_options, self.options)
+        if limit == 1:
+            return None
+        if self._client is None:
+            from tap_zoho_crm.client.http import ZohoClient  # noqa: PLC0415
+
+            self._client = ZohoClient(settings)
+        return PartitionPlanner(
+            self._client,
+            self._module_name(table.name) or table.name,
+            table.cursor_field,
+            start_date=settings.start_date,
+            min_records=settings.window_min_records,
+            limit=limit,
+            batch_limit=max_records_per_batch(table_options, self.options),
+            lookback=dt.timedelta(seconds=settings.lookback_seconds),
+        )
+
+    def _module_name(self, stream: str) -> str | None:
+        """The Zoho module API name behind a module stream (from the catalog)."""
+        for entry in self.catalog.get("streams") or ():
+            if (entry.get("tap_stream_id") or entry.get("stream")) == stream:
+                for item in entry.get("metadata") or ():
+                    if list(item.get("breadcrumb") or []) == []:
+                        module = (item.get("metadata") or {}).get("zoho-module")
+                        return str(module) if module else None
+        return None
+
     def _table_specs(self) -> dict[str, TableSpec]:
         if self._tables is None:
             self._tables = tables_from_catalog(self.catalog)
@@ -282,29 +464,47 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         """Run the tap for one stream and feed its records to ``collector``."""
         start = collector.start_offset
         resumable = state_key is not None and (start or {}).get("replication_key") == state_key
-        source = InProcessTapSource(
-            _tap_class(),
-            config=self._tap_config,
-            catalog=self._catalog_for(stream),
-            state=tap_state_for(stream, start) if resumable else None,
+        self._run_tap(
+            table_name,
+            # One walk, in cursor order. The tap's windows interleave several windows' records,
+            # which can look sorted while they skip the rest of an earlier window, so a batch
+            # cut at its first `limit` records would lose that rest. Partitions read in parallel.
+            {**self._tap_config, "windowed_reads": False},
+            self._catalog_for(stream),
+            tap_state_for(stream, start) if resumable else None,
+            collector.offer,
+            stream=stream,
         )
+        return collector.result()
+
+    def _run_tap(  # noqa: PLR0917 - one tap run, in full
+        self,
+        table_name: str,
+        config: Mapping[str, Any],
+        catalog: dict[str, Any],
+        state: dict[str, Any] | None,
+        offer: Any,
+        stream: str | None = None,
+    ) -> None:
+        """Run the tap in-process; ``offer`` takes each record and says when it has enough."""
+        wanted = stream or table_name
+        source = InProcessTapSource(_tap_class(), config=config, catalog=catalog, state=state)
         replay = SingerReplay()
 
         def sink(message: Message) -> bool:
             event = replay.feed(message)
             if (
                 isinstance(event, RecordEvent)
-                and event.stream == stream
+                and event.stream == wanted
                 and event.record.get(TOMBSTONE_COLUMN) is None
             ):
-                return not collector.offer(event.record)
+                return not offer(event.record)
             return True
 
         try:
             source.run(sink)
         except Exception as exc:
             raise ZohoCrmReadError(f"reading table '{table_name}' failed: {exc}") from exc
-        return collector.result()
 
     def _catalog_for(self, stream: str) -> dict[str, Any]:
         """A copy of the cached catalog that holds and selects only ``stream``."""
@@ -325,6 +525,7 @@ class ZohoCrmLakeflowConnect(LakeflowConnect):
         table_name: str, records: list[dict[str, Any]], schema: StructType
     ) -> list[dict[str, Any]]:
         try:
-            return [conform_record(record, schema) for record in records]
+            conform = record_conformer(schema)
+            return [conform(record) for record in records]
         except RecordConformError as exc:
             raise ZohoCrmReadError(f"table '{table_name}': {exc}") from exc

@@ -24,6 +24,7 @@ from typing import Any
 from pyspark.sql.datasource import (
     DataSource,
     DataSourceReader,
+    DataSourceStreamReader,
     InputPartition,
     SimpleDataSourceStreamReader,
 )
@@ -38,12 +39,17 @@ from lakeflow_bridge.offsets import (
     record_within,
 )
 from lakeflow_bridge.options import option
+from lakeflow_bridge.partitions import KIND, WHOLE, pin_now
 from lakeflow_bridge.tables import MODULE_KEY
 from lakeflow_bridge.workers import check_worker_python
 
 try:  # Spark >= 4.2
     from pyspark.sql.streaming.datasource import SupportsTriggerAvailableNow
+
+    #: ``latestOffset(start, limit)``: the partitioned stream reader needs the start it is given.
+    STREAM_READER_GETS_START = True
 except ImportError:  # pragma: no cover - older Spark: availableNow runs a single batch
+    STREAM_READER_GETS_START = False
 
     class SupportsTriggerAvailableNow:  # type: ignore[no-redef]
         """Placeholder so the reader's bases stay the same on older Spark."""
@@ -90,6 +96,25 @@ class ZohoCrmDataSource(DataSource):
             _plain(self.options), self._table(), self._catalog, schema, self._driver_token()
         )
 
+    def streamReader(self, schema: StructType) -> DataSourceStreamReader:  # noqa: N802
+        """Partitioned streaming reads, for a module big enough for two partitions.
+
+        Any other table (and a deletes flow, and Spark before 4.2, whose ``latestOffset`` is not
+        given the start) raises NotImplementedError here, and Spark falls back to
+        `simpleStreamReader`.
+        """
+        options = _plain(self.options)
+        deletes = str(option(options, DELETE_FLOW_OPTION) or "").lower() == "true"
+        if (
+            deletes
+            or not STREAM_READER_GETS_START
+            or not self._connector().is_partitioned(self._table())
+        ):
+            return super().streamReader(schema)
+        return ZohoCrmPartitionedStreamReader(
+            options, self._table(), self._catalog, schema, self._driver_token()
+        )
+
     def _driver_token(self) -> Any:
         """The token to ship to workers: the one got with the schema, else one got now."""
         if self._token is None or not self._token.is_fresh():
@@ -112,15 +137,21 @@ class ZohoCrmDataSource(DataSource):
 
 
 class TablePartition(InputPartition):
-    """The one partition of a table read; it carries the driver's token to the executor."""
+    """One partition of a table read; it carries the driver's token to the executor.
 
-    def __init__(self, table: str, token: Any) -> None:
+    ``descriptor`` is the connector's partition dict (partitions.py): a window of a module, or
+    the whole table.
+    """
+
+    def __init__(self, table: str, token: Any, descriptor: dict[str, Any] | None = None) -> None:
         super().__init__(table)
         self.token = token
+        self.descriptor = dict(descriptor) if descriptor is not None else dict(WHOLE)
 
     def __repr__(self) -> str:
-        """Name the table only (the token must not reach logs)."""
-        return f"TablePartition({self.value!r})"
+        """Name the table and the window only (the token must not reach logs)."""
+        window = {k: v for k, v in self.descriptor.items() if k in ("start", "until")}
+        return f"TablePartition({self.value!r}, {window})"
 
 
 class _TableReading:
@@ -168,34 +199,26 @@ class _TableReading:
 
 
 class ZohoCrmBatchReader(_TableReading, DataSourceReader):
-    """Reads the whole table: batch after batch from the start, one row per primary key."""
+    """Reads the whole table, one row per primary key; a big module in several partitions."""
 
     def partitions(self) -> list[InputPartition]:
-        """One partition: the tap reads a stream sequentially."""
-        return [TablePartition(self._table, self._token)]
+        """The connector's plan: windows of a big module (partitions.py), else one partition."""
+        if self._deletes:
+            descriptors = [dict(WHOLE)]
+        else:
+            descriptors = self._connector().get_partitions(self._table, self._options)
+        return [TablePartition(self._table, self._token, d) for d in descriptors]
 
     def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
-        """Every current row; a record updated between two batches appears once, as updated."""
+        """The partition's rows; a record updated between two batches appears once, as updated."""
         connector = self._connector()
         connector.adopt_token(getattr(partition, "token", None))
-        meta = connector.read_table_metadata(self._table, self._options)
-        if meta["ingestion_type"] == "snapshot" and not self._deletes:
-            records, _ = self._read_batch({})
-            yield from self._rows(records)
-            return
-        keys = meta.get("primary_keys") or [MODULE_KEY]
-        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-        offset: dict = {}
-        for _ in range(MAX_REPLAY_CALLS):
-            records, end = self._read_batch(offset)
-            for record in records:
-                latest[tuple(record.get(k) for k in keys)] = record
-            if end == offset or not records:
-                break
-            offset = end
+        descriptor = getattr(partition, "descriptor", None) or dict(WHOLE)
+        if descriptor.get(KIND) == WHOLE[KIND]:
+            records = connector.read_whole_table(self._table, self._options, deletes=self._deletes)
         else:
-            raise ZohoCrmReadError(_NOT_CONVERGED.format(table=self._table))
-        yield from self._rows(list(latest.values()))
+            records = list(connector.read_partition(self._table, descriptor, self._options))
+        yield from self._rows(records)
 
 
 class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -279,6 +302,55 @@ class ZohoCrmStreamReader(_TableReading, SimpleDataSourceStreamReader, SupportsT
         for record in kept:
             batch.offer(record)
         return batch.result()
+
+
+class ZohoCrmPartitionedStreamReader(
+    _TableReading, DataSourceStreamReader, SupportsTriggerAvailableNow
+):
+    """Micro-batches of a big module, each read as several windows on the executors.
+
+    ``latestOffset`` ends a micro-batch before an instant: ``max_records_per_batch`` records on
+    from the start, or now (the availableNow pin) if fewer are left; ``partitions`` splits it
+    into windows (partitions.py). Offsets are the simple reader's (the tap's bookmark), so a
+    checkpoint survives a switch between the two readers.
+    """
+
+    _until: Any = None
+
+    def initialOffset(self) -> dict:  # noqa: N802
+        """A new query starts from the beginning of the table."""
+        return {}
+
+    def latestOffset(self, start: dict, limit: Any = None) -> dict:  # noqa: N802
+        """The end of the next micro-batch (``start`` itself when nothing is new)."""
+        cap = self._until if self._until is not None else pin_now()
+        return self._connector().offset_until(self._table, self._options, start, cap)
+
+    def partitions(self, start: dict, end: dict) -> list[InputPartition]:
+        """The micro-batch's windows; none when ``start`` equals ``end``."""
+        connector = self._connector()
+        descriptors = connector.get_partitions(self._table, self._options, start, end)
+        if not descriptors:
+            return []
+        # A query outlives a token (an hour): each micro-batch ships the driver's current one,
+        # so executors never mint (Zoho allows 10 mints in 10 minutes).
+        token = connector.access_token()
+        return [TablePartition(self._table, token, d) for d in descriptors]
+
+    def read(self, partition: InputPartition) -> Iterator[tuple[Any, ...]]:
+        """The rows of one window (on an executor, with the driver's token)."""
+        connector = self._connector()
+        connector.adopt_token(getattr(partition, "token", None))
+        descriptor = getattr(partition, "descriptor", None) or dict(WHOLE)
+        records = list(connector.read_partition(self._table, descriptor, self._options))
+        return iter(self._rows(records))
+
+    def commit(self, end: dict) -> None:
+        """Nothing to release: each window read is a finished tap run."""
+
+    def prepareForTriggerAvailableNow(self) -> None:  # noqa: N802
+        """Pin the end of an availableNow run at the current instant."""
+        self._until = pin_now()
 
 
 def _plain(options: Mapping[str, str]) -> dict[str, str]:

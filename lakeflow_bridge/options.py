@@ -80,6 +80,7 @@ def tap_config_from_options(
 
 #: Options that belong to Spark, Lakeflow or this bridge rather than the tap (lower case).
 SPARK_TYPES_OPTION = "spark_types"
+MAX_PARTITIONS_OPTION = "max_partitions"
 
 NOT_TAP_OPTIONS = frozenset(
     {
@@ -88,6 +89,7 @@ NOT_TAP_OPTIONS = frozenset(
         "isdeleteflow",
         MAX_RECORDS_PER_BATCH,
         SPARK_TYPES_OPTION,
+        MAX_PARTITIONS_OPTION,
         "externaloptionsallowlist",
         "sourcename",
         "connection_name",

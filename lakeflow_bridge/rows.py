@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +36,29 @@ class RecordConformError(ValueError):
     """A value cannot be represented in its column's Spark type (the message names the column)."""
 
 
+Conform = Callable[[Any], Any]
+
+
+def record_conformer(schema: StructType) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """`conform_record` for one schema, with each column's conversion chosen once.
+
+    A partitioned read conforms hundreds of thousands of records: choosing the conversion by
+    the column's type for every value cost more than the rest of the bridge's record path.
+    """
+    columns = [(f.name, _converter(f.dataType, f.name), f.nullable) for f in schema.fields]
+
+    def conform(record: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, convert, nullable in columns:
+            value = convert(record.get(name))
+            if value is None and not nullable:
+                raise RecordConformError(f"column '{name}' is null but the schema forbids nulls")
+            out[name] = value
+        return out
+
+    return conform
+
+
 def conform_record(record: Mapping[str, Any], schema: StructType) -> dict[str, Any]:
     """Return a dict with exactly the schema's columns, each value of the column's Spark type.
 
@@ -43,13 +66,7 @@ def conform_record(record: Mapping[str, Any], schema: StructType) -> dict[str, A
     columns become None; an empty object for a struct column becomes None, as the Lakeflow
     implementation rules require.
     """
-    out: dict[str, Any] = {}
-    for field in schema.fields:
-        value = _conform(record.get(field.name), field.dataType, field.name)
-        if value is None and not field.nullable:
-            raise RecordConformError(f"column '{field.name}' is null but the schema forbids nulls")
-        out[field.name] = value
-    return out
+    return record_conformer(schema)(record)
 
 
 def record_to_row(record: Mapping[str, Any], schema: StructType) -> tuple[Any, ...]:
@@ -58,45 +75,63 @@ def record_to_row(record: Mapping[str, Any], schema: StructType) -> tuple[Any, .
     return tuple(conformed[name] for name in schema.fieldNames())
 
 
-def _conform(value: Any, data_type: DataType, path: str) -> Any:
-    if value is None:
-        return None
+def _converter(data_type: DataType, path: str) -> Conform:
+    """The conversion of one column: values already of the Spark type pass through."""
     if isinstance(data_type, StringType):
-        return _to_string(value)
+        return lambda v: v if v is None or type(v) is str else _to_string(v)
     if isinstance(data_type, LongType):
-        return _to_long(value, path)
+        return lambda v: v if v is None or type(v) is int else _to_long(v, path)
     if isinstance(data_type, DoubleType):
-        return _to_double(value, path)
+        return lambda v: v if v is None or type(v) is float else _to_double(v, path)
     if isinstance(data_type, BooleanType):
-        return _to_boolean(value, path)
+        return lambda v: v if v is None or type(v) is bool else _to_boolean(v, path)
     if isinstance(data_type, TimestampType):
-        return _to_timestamp(value, path)
+        return lambda v: None if v is None else _to_timestamp(v, path)
     if isinstance(data_type, DateType):
-        return _to_date(value, path)
+        return lambda v: None if v is None else _to_date(v, path)
     if isinstance(data_type, DecimalType):
-        return _to_decimal(value, data_type, path)
+        decimal_type = data_type
+        return lambda v: None if v is None else _to_decimal(v, decimal_type, path)
     if isinstance(data_type, ArrayType):
-        items = value if isinstance(value, list | tuple) else [value]
-        return [_conform(item, data_type.elementType, f"{path}[]") for item in items]
+        item = _converter(data_type.elementType, f"{path}[]")
+
+        def array(value: Any) -> Any:
+            if value is None:
+                return None
+            return [item(v) for v in (value if isinstance(value, list | tuple) else [value])]
+
+        return array
     if isinstance(data_type, StructType):
-        return _to_struct(value, data_type, path)
-    raise RecordConformError(f"column '{path}' has an unsupported Spark type {data_type}")
+        return _struct_converter(data_type, path)
+    unsupported = data_type
 
-
-def _to_struct(value: Any, data_type: StructType, path: str) -> dict[str, Any] | None:
-    if isinstance(value, Mapping):
-        if not value:
+    def fail(value: Any) -> Any:
+        if value is None:
             return None
-        return {
-            f.name: _conform(value.get(f.name), f.dataType, f"{path}.{f.name}")
-            for f in data_type.fields
-        }
-    if "id" in data_type.fieldNames():
-        # A bare id where a lookup object was expected (older API versions answer that way).
-        conformed = {f.name: None for f in data_type.fields}
-        conformed["id"] = _conform(value, data_type["id"].dataType, f"{path}.id")
-        return conformed
-    raise RecordConformError(f"column '{path}' expects an object, got {type(value).__name__}")
+        raise RecordConformError(f"column '{path}' has an unsupported Spark type {unsupported}")
+
+    return fail
+
+
+def _struct_converter(data_type: StructType, path: str) -> Conform:
+    fields = [(f.name, _converter(f.dataType, f"{path}.{f.name}")) for f in data_type.fields]
+    id_converter = dict(fields).get("id")
+
+    def struct(value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            if not value:
+                return None
+            return {name: convert(value.get(name)) for name, convert in fields}
+        if id_converter is not None:
+            # A bare id where a lookup object was expected (older API versions answer that way).
+            conformed: dict[str, Any] = dict.fromkeys(name for name, _ in fields)
+            conformed["id"] = id_converter(value)
+            return conformed
+        raise RecordConformError(f"column '{path}' expects an object, got {type(value).__name__}")
+
+    return struct
 
 
 def _to_string(value: Any) -> str:

@@ -154,11 +154,16 @@ class RangeFacts(Protocol):
 
 
 class CoqlRangeFacts:
-    """`RangeFacts` through COQL: one credit per question (LIMIT 1)."""
+    """`RangeFacts` through COQL: one credit per question (LIMIT 1).
 
-    def __init__(self, client: ZohoClient, module: str) -> None:
+    ``before`` bounds the range above (exclusive): the Spark bridge plans the partitions of a
+    micro-batch that ends there.
+    """
+
+    def __init__(self, client: ZohoClient, module: str, before: dt.datetime | None = None) -> None:
         self._client = client
         self._module = module
+        self._bound = f" and Modified_Time < '{format_utc(before)}'" if before is not None else ""
 
     def _rows(self, query: str) -> list[dict[str, Any]]:
         response = self._client.post_json("coql", {"select_query": query})
@@ -166,7 +171,7 @@ class CoqlRangeFacts:
 
     def count_after(self, after: dt.datetime) -> int | None:
         """``select count(id)``; Zoho does not document the row's key, so its one value is read."""
-        where = f"Modified_Time > '{format_utc(after)}'"
+        where = f"Modified_Time > '{format_utc(after)}'{self._bound}"
         # A module API name and an instant: nothing user-supplied.
         rows = self._rows(f"select count(id) from {self._module} where {where}")  # noqa: S608
         values = [value for row in rows[:1] for value in row.values()]
@@ -182,7 +187,7 @@ class CoqlRangeFacts:
                 return None
         query = (
             f"select Modified_Time from {self._module} "  # noqa: S608 - see count_after
-            f"where Modified_Time > '{format_utc(after)}' "
+            f"where Modified_Time > '{format_utc(after)}'{self._bound} "
             f"order by Modified_Time {order} limit 1 offset {offset}"
         )
         rows = self._rows(query)

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoAPIError
+from tap_zoho_crm.bookmarks import Bookmark
 from tap_zoho_crm.paging import (
     CONVERTED_PARAM_MODULES,
+    FIELDS_PER_CALL,
     MAX_PER_PAGE,
     REPLICATION_KEY,
     ModifiedTimeWalk,
     Page,
+    at_list_cut,
     chunk_fields,
     chunk_ids,
     if_modified_since,
@@ -34,7 +38,9 @@ from tap_zoho_crm.read_plan import (
     pages,
     truncated_share,
 )
+from tap_zoho_crm.reading.bulk import BulkLoad, BulkUnavailableError
 from tap_zoho_crm.reading.readahead import Effect
+from tap_zoho_crm.reading.windows import STATE_KEY as WINDOWS_STATE_KEY
 from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
 from tap_zoho_crm.records import to_int_id
 from tap_zoho_crm.schema import rich_text_properties
@@ -44,7 +50,6 @@ from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_zoho_crm.bookmarks import Bookmark
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
@@ -70,6 +75,8 @@ class ModuleStream(ZohoStream):
         self._dropped_fields: set[str] = set()
         #: The windowed read in progress (reading/windows.py), which keeps its own state.
         self._windows: WindowedRead | None = None
+        #: The Bulk Read load in progress (reading/bulk.py), which keeps its own state.
+        self._bulk: BulkLoad | None = None
 
     @property
     def module(self) -> str:
@@ -100,21 +107,7 @@ class ModuleStream(ZohoStream):
 
         pages: Iterator[list[dict[str, Any]] | Effect]
         if self.replication_key == REPLICATION_KEY:
-            start, skip_ids = self.starting_point()
-            self._windows = WindowedRead(
-                state=self.get_context_state(context) if self._bookmark is not None else None,
-                key=REPLICATION_KEY,
-                walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
-                facts=CoqlRangeFacts(self.client, self.module),
-                client=self.client,
-                plan_new=self.settings.windowed_reads,
-                plan_after=max(1, self.settings.window_min_records // 4),
-                min_window_records=self.settings.window_min_records,
-                complete=complete,
-                on_collapse=self._use_bookmark,
-                logger=self.logger,
-            )
-            pages = self._windows.pages(start, skip_ids)
+            pages = self._modified_time_pages(context, chunks, complete)
         else:
             pages = map(
                 complete,
@@ -125,6 +118,91 @@ class ModuleStream(ZohoStream):
                 yield page
             else:
                 yield from page
+
+    def _modified_time_pages(
+        self,
+        context: Context | None,
+        chunks: list[list[str]],
+        complete: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> Iterator[list[dict[str, Any]] | Effect]:
+        """An initial load through Bulk Read when it pays, then the (windowed) keyset walk."""
+        start, skip_ids = self.starting_point()
+        load = self._bulk_load(context, start)
+        if load is not None:
+            try:
+                yield from load.pages()
+            except BulkUnavailableError as exc:
+                self.logger.warning(
+                    "%s: reading through Get Records instead of Bulk Read: %s", self.name, exc
+                )
+                yield Effect(load.progress.clear)
+            else:
+                if load.instant is not None:
+                    start, skip_ids = load.instant, set()
+                    yield Effect(partial(self._hand_over, context, load.instant))
+        self._windows = WindowedRead(
+            state=self.get_context_state(context) if self._bookmark is not None else None,
+            key=REPLICATION_KEY,
+            walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
+            facts=CoqlRangeFacts(self.client, self.module),
+            client=self.client,
+            plan_new=self.settings.windowed_reads,
+            plan_after=max(1, self.settings.window_min_records // 4),
+            min_window_records=self.settings.window_min_records,
+            complete=complete,
+            on_collapse=self._use_bookmark,
+            logger=self.logger,
+        )
+        yield from self._windows.pages(start, skip_ids)
+
+    def _bulk_load(self, context: Context | None, start: dt.datetime | None) -> BulkLoad | None:
+        """The Bulk Read load of a first sync that pays for it (or was interrupted), else None."""
+        threshold = self.settings.bulk_read_min_records
+        if not threshold or self._bookmark is None or self._bookmark.instant is not None:
+            return None
+        state = self.get_context_state(context)
+        if state.get(WINDOWS_STATE_KEY):
+            return None  # a windowed Get Records read to resume
+        load = BulkLoad(
+            client=self.client,
+            module=self.module,
+            schema=self.schema,
+            selected=self.selected_fields(),
+            state=state,
+            since=start,
+            normalise=self.normalise,
+            fetch_by_ids=self._fetch_by_ids,
+            finish_page=self._finish_bulk_page,
+            truncate_rich_text=not self.settings.full_rich_text,
+            logger=self.logger,
+        )
+        if load.progress.saved is None:
+            count = CheapCounts(self.client, self.settings.page_size).since(self.module, start)
+            if count < threshold:
+                return None
+        self._bulk = load
+        return load
+
+    def _finish_bulk_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page of a Bulk Read load: fields Bulk Read cannot export read by id, then screened.
+
+        Rich text is re-read only where the CSV value is exactly at the list cut (500
+        characters): a longer value is whole.
+        """
+        bulk = self._bulk
+        completed = list(bulk.fields.completed) if bulk is not None else []
+        if completed and records:
+            step = FIELDS_PER_CALL - 1
+            chunks = [["id", *completed[i : i + step]] for i in range(0, len(completed), step)]
+            records = self._complete(records, chunks)
+        rich = [name for name in rich_text_properties(self.schema) if name in self._property_names]
+        if rich and self.settings.full_rich_text:
+            self._untruncate(records, rich, cut=at_list_cut)
+        return self.screen(records, more_records=True)
+
+    def _hand_over(self, context: Context | None, instant: dt.datetime) -> None:
+        """The Bulk Read load is done: the bookmark is its export instant; the walk goes on."""
+        self._use_bookmark(Bookmark(self.get_context_state(context), REPLICATION_KEY, instant))
 
     def _use_bookmark(self, bookmark: Bookmark) -> None:
         """Windows collapsed into this bookmark: records advance it from now on."""
@@ -153,7 +231,10 @@ class ModuleStream(ZohoStream):
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
-        """A record of a window advances its window; any other, the bookmark."""
+        """A record of a Bulk Read load or a window advances its state; any other, the bookmark."""
+        bulk = self._bulk
+        if bulk is not None and bulk.account(latest_record):
+            return
         windows = self._windows
         if windows is not None and windows.account(latest_record):
             return
@@ -270,13 +351,18 @@ class ModuleStream(ZohoStream):
         row = single_record(self.client, self.module, record_id)
         return self.normalise(row) if row is not None else None
 
-    def _untruncate(self, records: list[dict[str, Any]], fields: list[str]) -> None:
+    def _untruncate(
+        self,
+        records: list[dict[str, Any]],
+        fields: list[str],
+        cut: Callable[[Any], bool] = maybe_truncated,
+    ) -> None:
         """Replace rich-text values cut by the list response with the full ones.
 
         Only records with a value at the cut length are re-read (one call each, concurrently):
         shorter values are already complete.
         """
-        todo = [r for r in records if any(maybe_truncated(r.get(name)) for name in fields)]
+        todo = [r for r in records if any(cut(r.get(name)) for name in fields)]
         if not todo:
             return
         full = self.client.map_concurrent(self._fetch_one, [int(r["id"]) for r in todo])

@@ -1,0 +1,495 @@
+"""Initial loads through Bulk Read: a module's records exported as CSV, 50 credits per job.
+
+A first sync (no bookmark) of a module with more than ``bulk_read_min_records`` records reads
+it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 records):
+
+* **Jobs.** Each job exports up to 200,000 records in ascending id order; the next chunk is a
+  new job whose criteria start after the last id of the previous one (id keyset: a record
+  deleted or added meanwhile cannot shift a later chunk, as ``page`` offsets would). The next
+  job is created as soon as the previous result is downloaded, so Zoho prepares it while this
+  one is emitted. Polls back off from 0.5 s to 30 s, for at most `JOB_WAIT_MAX_S`.
+* **Downloads** keep to Zoho's 10 per minute (`DownloadPacer`); a 429 is retried by the client
+  (``Retry-After`` honoured, bounded). The ZIP is streamed to a temporary file and its CSV read
+  row by row, twice: once to learn which records carry the lookup objects and tag names the
+  CSV gives only as ids and names (`ReferenceBook`, read by ``ids=``: one credit per 100
+  records chosen), once to emit. Memory stays flat whatever the size.
+* **Handover.** The export instant is the first job's ``created_time`` (Zoho's clock). Rows
+  modified at or after it are left out, and once the jobs are done the stream's bookmark is
+  that instant: the ordinary keyset walk reads from it, so a record changed during the export
+  is read by the walk, and the bookmark obeys the usual invariants from then on.
+* **State** (`BulkProgress`, under ``bulk_read`` in the stream's state) holds the instant, the
+  current job, the id it starts after, the last id emitted and the next job once created, so a
+  killed run resumes with the same jobs (results are kept 24 h) and skips what was emitted.
+  A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is created again for the same chunk.
+* **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read
+  refuses, a job ending in ``FAILURE``, a result not in ascending id order: one warning, and
+  the stream reads through Get Records from the start (records already sent come again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tap_zoho_crm.client.errors import (
+    ZohoAPIError,
+    ZohoAuthError,
+    ZohoModuleUnavailableError,
+)
+from tap_zoho_crm.client.http import ZohoClient
+from tap_zoho_crm.paging import IDS_PER_CALL, REPLICATION_KEY
+from tap_zoho_crm.reading.bulk_csv import BulkFields, ReferenceBook, RowConverter, csv_rows
+from tap_zoho_crm.reading.readahead import Effect
+from tap_zoho_crm.records import format_utc, parse_instant
+
+BULK_PATH = "/crm/bulk/v8/read"
+#: The stream-state key of a Bulk Read load in progress.
+STATE_KEY = "bulk_read"
+#: Records one job exports (spec section 10).
+RECORDS_PER_JOB = 200_000
+#: Zoho's download limit: this many per rolling minute.
+DOWNLOADS_PER_MINUTE = 10
+DOWNLOAD_WINDOW_S = 60.0
+#: Poll waits: from the first to the longest, doubling; a job waited on longer is given up.
+POLL_FIRST_S = 0.5
+POLL_LONGEST_S = 30.0
+JOB_WAIT_MAX_S = 6 * 3600.0
+#: Records per emitted page (completed fields are read by id for a page at once).
+PAGE_RECORDS = 200
+#: Credits of one job; Get Records reads 200 records per credit.
+JOB_CREDITS = 50
+
+Records = list[dict[str, Any]]
+
+
+class BulkUnavailableError(Exception):
+    """Bulk Read cannot serve this load: read through Get Records instead (the reason says why)."""
+
+
+class _JobGoneError(Exception):
+    """The job or its result is no longer kept (expired): create it again."""
+
+
+class DownloadPacer:
+    """At most `DOWNLOADS_PER_MINUTE` downloads started per rolling minute, process-wide."""
+
+    def __init__(self, limit: int = DOWNLOADS_PER_MINUTE, window_s: float = DOWNLOAD_WINDOW_S):
+        self._limit = limit
+        self._window = window_s
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        """Block until a download may start (at most one window)."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._starts and now - self._starts[0] >= self._window:
+                    self._starts.popleft()
+                if len(self._starts) < self._limit:
+                    self._starts.append(now)
+                    return
+                wait = self._window - (now - self._starts[0])
+            time.sleep(min(max(wait, 0.05), self._window))
+
+
+#: One pacer per client (Zoho counts an org's downloads; one tap run has one client).
+_PACERS: weakref.WeakKeyDictionary[ZohoClient, DownloadPacer] = weakref.WeakKeyDictionary()
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(client: ZohoClient) -> DownloadPacer:
+    """The download pacer of ``client``'s run."""
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(client)
+        if pacer is None:
+            pacer = _PACERS[client] = DownloadPacer()
+        return pacer
+
+
+@dataclass
+class JobResult:
+    """A completed job: how many records it holds, whether more follow, where its file is."""
+
+    count: int
+    more_records: bool
+    download_url: str
+
+
+class BulkProgress:
+    """The load's state, bound to (and written straight into) the stream's state dict."""
+
+    def __init__(self, state: MutableMapping[str, Any]) -> None:
+        self._state = state
+
+    @property
+    def saved(self) -> dict[str, Any] | None:
+        """The load in progress, if the state holds one."""
+        value = self._state.get(STATE_KEY)
+        return value if isinstance(value, dict) and value.get("instant") else None
+
+    def begin(self, instant: dt.datetime, job_id: str) -> None:
+        """The first job is created: its instant is the export's."""
+        self._state[STATE_KEY] = {
+            "instant": format_utc(instant),
+            "job": job_id,
+            "after": None,
+            "emitted": None,
+            "next": None,
+        }
+
+    def _load(self) -> dict[str, Any]:
+        value = self._state[STATE_KEY]
+        assert isinstance(value, dict)  # noqa: S101 - begun or resumed before any update
+        return value
+
+    def replace_job(self, job_id: str) -> None:
+        """The current chunk's job was created again (the first one expired)."""
+        self._load()["job"] = job_id
+
+    def set_next(self, job_id: str, after: int) -> None:
+        """The next chunk's job is created (before this one is emitted)."""
+        self._load()["next"] = {"job": job_id, "after": after}
+
+    def move_on(self) -> None:
+        """Every row of the current job was emitted: the next one is current."""
+        load = self._load()
+        following = load.get("next") or {}
+        load.update(job=following.get("job"), after=following.get("after"), emitted=None)
+        load["next"] = None
+
+    def account(self, record_id: int) -> None:
+        """One record of the current job was emitted (they come in ascending id order)."""
+        self._load()["emitted"] = record_id
+
+    def clear(self) -> None:
+        """The load is over (done, or given up for Get Records)."""
+        self._state.pop(STATE_KEY, None)
+
+
+class BulkLoad:
+    """One module's initial load through Bulk Read; `pages` yields records and `Effect` steps."""
+
+    def __init__(  # noqa: PLR0913 - each is a different collaborator
+        self,
+        *,
+        client: ZohoClient,
+        module: str,
+        schema: dict[str, Any],
+        selected: Sequence[str],
+        state: MutableMapping[str, Any],
+        since: dt.datetime | None,
+        normalise: Callable[[dict[str, Any]], dict[str, Any]],
+        fetch_by_ids: Callable[[tuple[list[str], list[int]]], Records],
+        finish_page: Callable[[Records], Records],
+        truncate_rich_text: bool,
+        logger: logging.Logger,
+    ) -> None:
+        self._client = client
+        self._module = module
+        self._schema = schema
+        self.fields = BulkFields.plan(schema, selected)
+        self.progress = BulkProgress(state)
+        self._since = since
+        self._normalise = normalise
+        self._fetch_by_ids = fetch_by_ids
+        self._finish_page = finish_page
+        self._truncate = truncate_rich_text
+        self._logger = logger
+        self._pacer = pacer_for(client)
+        #: Whether the stream's emitted records are this load's (between `Effect` steps).
+        self.active = False
+        #: The export instant, once known: the walk after the load starts there.
+        self.instant: dt.datetime | None = None
+
+    # -- the jobs -------------------------------------------------------------------------
+
+    def _criteria(self, after: int | None) -> dict[str, Any] | None:
+        group: list[dict[str, Any]] = []
+        if after is not None:
+            group.append(
+                {"field": {"api_name": "id"}, "comparator": "greater_than", "value": str(after)}
+            )
+        if self._since is not None:
+            group.append(
+                {
+                    "field": {"api_name": REPLICATION_KEY},
+                    "comparator": "greater_equal",
+                    "value": format_utc(self._since),
+                }
+            )
+        if not group:
+            return None
+        return group[0] if len(group) == 1 else {"group_operator": "and", "group": group}
+
+    def create_job(self, after: int | None) -> tuple[str, dt.datetime | None]:
+        """Create the job of the chunk after id ``after``: its id and Zoho's created_time."""
+        query: dict[str, Any] = {
+            "module": {"api_name": self._module},
+            "fields": self.fields.exported,
+            "page": 1,
+        }
+        criteria = self._criteria(after)
+        if criteria is not None:
+            query["criteria"] = criteria
+        try:
+            response = self._client.post_json(BULK_PATH, {"query": query, "file_type": "csv"})
+        except (ZohoModuleUnavailableError, ZohoAuthError) as exc:
+            raise BulkUnavailableError(f"Zoho refused the Bulk Read job ({exc})") from None
+        except ZohoAPIError as exc:
+            if exc.status in {400, 403, 404}:  # noqa: PLR2004 - refusals, not outages
+                raise BulkUnavailableError(
+                    f"Zoho refused the Bulk Read job ({exc.status} {exc.code})"
+                ) from None
+            raise
+        entries = response.items("data")
+        details = entries[0].get("details") if entries else None
+        if not isinstance(details, dict) or not details.get("id"):
+            raise BulkUnavailableError("Zoho's answer to the Bulk Read job named no job id")
+        created = details.get("created_time")
+        try:
+            instant = parse_instant(str(created)) if created else None
+        except ValueError:
+            instant = None
+        return str(details["id"]), instant
+
+    def wait(self, job_id: str) -> JobResult:
+        """Poll a job until it completes (backing off); raise for FAILURE, gone or too long."""
+        delay, waited = POLL_FIRST_S, 0.0
+        while True:
+            try:
+                response = self._client.get(f"{BULK_PATH}/{job_id}")
+            except ZohoAPIError as exc:
+                if exc.status == 404:  # noqa: PLR2004 - RESOURCE_NOT_FOUND: expired
+                    raise _JobGoneError(job_id) from None
+                raise
+            entries = response.items("data")
+            job = entries[0] if entries else {}
+            state = str(job.get("state") or "")
+            result = job.get("result") if isinstance(job.get("result"), dict) else {}
+            if state == "COMPLETED":
+                return JobResult(
+                    count=int(result.get("count") or 0),
+                    more_records=bool(result.get("more_records")),
+                    download_url=str(result.get("download_url") or f"{BULK_PATH}/{job_id}/result"),
+                )
+            if state == "FAILURE":
+                error = result.get("error_message") or {}
+                code = error.get("code") if isinstance(error, dict) else None
+                raise BulkUnavailableError(f"Bulk Read job {job_id} ended in FAILURE ({code})")
+            if waited >= JOB_WAIT_MAX_S:
+                raise BulkUnavailableError(
+                    f"Bulk Read job {job_id} did not complete in {JOB_WAIT_MAX_S / 3600:.0f} h"
+                )
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, POLL_LONGEST_S)
+
+    def download(self, url: str, sink: Any) -> None:
+        """Download a result into ``sink`` (paced; a 404 means the result expired)."""
+        self._pacer.wait_turn()
+        path = url if url.startswith("/crm/") else "/" + url.split("/crm/", 1)[-1]
+        if not path.startswith("/crm/"):
+            path = "/crm/" + path.lstrip("/")
+        try:
+            self._client.download(path, sink)
+        except ZohoAPIError as exc:
+            if exc.status == 404:  # noqa: PLR2004 - RESOURCE_NOT_FOUND: expired
+                raise _JobGoneError(url) from None
+            raise
+
+    # -- the load -------------------------------------------------------------------------
+
+    def pages(self) -> Iterator[Records | Effect]:
+        """Pages of records of every chunk, then the step that hands over to the walk.
+
+        Raises `BulkUnavailableError` (before or between pages) when Get Records must take over.
+        """
+        saved = self.progress.saved
+        if saved is None:
+            job_id, created = self.create_job(None)
+            self.instant = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+            instant = self.instant
+            yield Effect(lambda: self.progress.begin(instant, job_id))
+            after: int | None = None
+            emitted: int | None = None
+            following: dict[str, Any] | None = None
+            self._logger.info(
+                "%s: initial load through Bulk Read (export instant %s)",
+                self._module,
+                format_utc(instant),
+            )
+        else:
+            self.instant = parse_instant(str(saved["instant"]))
+            job_id, after, emitted = saved.get("job"), saved.get("after"), saved.get("emitted")
+            following = saved.get("next") if isinstance(saved.get("next"), dict) else None
+            self._logger.info(
+                "%s: resuming the Bulk Read load (job %s, after id %s, emitted up to %s)",
+                self._module,
+                job_id,
+                after,
+                emitted,
+            )
+        while job_id is not None:
+            chunk = yield from self._chunk(job_id, after, emitted, following)
+            job_id, after, emitted, following = chunk
+        yield Effect(self.progress.clear)
+
+    def _chunk(
+        self,
+        job_id: str,
+        after: int | None,
+        emitted: int | None,
+        following: dict[str, Any] | None,
+    ) -> Iterator[Records | Effect]:
+        """Emit one job's rows; returns (next job, its after, None, None) or all None."""
+        with tempfile.TemporaryFile(prefix="zoho-bulk-") as archive:
+            for attempt in range(2):
+                try:
+                    result = self.wait(job_id)
+                    self.download(result.download_url, archive)
+                    break
+                except _JobGoneError:
+                    if attempt:
+                        raise BulkUnavailableError(
+                            f"Bulk Read job {job_id} was gone again right after it was created"
+                        ) from None
+                    self._logger.warning(
+                        "%s: Bulk Read job %s is no longer kept (expired); creating it again",
+                        self._module,
+                        job_id,
+                    )
+                    job_id = self.create_job(after)[0]
+                    new_id = job_id
+                    yield Effect(lambda: self.progress.replace_job(new_id))
+            archive.seek(0)
+            header, last_id, chosen, book = self._survey(archive, emitted)
+            next_job: dict[str, Any] | None = None
+            if result.more_records and last_id is not None:
+                next_job = following if following and following.get("after") == last_id else None
+                if next_job is None:
+                    next_id = self.create_job(last_id)[0]
+                    next_job = {"job": next_id, "after": last_id}
+                    created_next = next_job
+                    yield Effect(
+                        lambda: self.progress.set_next(created_next["job"], created_next["after"])
+                    )
+            self._learn(book, chosen)
+            archive.seek(0)
+            yield from self._emit(archive, header, book, emitted)
+        if book.missing:
+            self._logger.warning(
+                "%s: %d lookup or tag value(s) of job %s were no longer on any record read "
+                "by id (changed meanwhile); emitted with their id or name only",
+                self._module,
+                book.missing,
+                job_id,
+            )
+        yield Effect(self.progress.move_on)
+        if next_job is None:
+            return None, None, None, None
+        return next_job["job"], next_job["after"], None, None
+
+    def _survey(
+        self, archive: Any, emitted: int | None
+    ) -> tuple[list[str], int | None, list[int], ReferenceBook]:
+        """First pass: header, last id, order check, and the records that carry each object."""
+        rows = csv_rows(archive)
+        header = next(rows, None)
+        if header is None:
+            return [], None, [], ReferenceBook(self.fields.references, self.fields.name_lists)
+        converter = self._converter(header)
+        book = ReferenceBook(self.fields.references, self.fields.name_lists)
+        chosen: list[int] = []
+        last: int | None = None
+        wanted = bool(book.references or book.name_lists)
+        for row in rows:
+            record_id = int(row[converter.id_index])
+            if last is not None and record_id <= last:
+                raise BulkUnavailableError(
+                    "the Bulk Read result is not in ascending id order, which resuming needs"
+                )
+            last = record_id
+            if wanted and (emitted is None or record_id > emitted):
+                if book.needs(converter.cells(row)):
+                    chosen.append(record_id)
+        return header, last, chosen, book
+
+    def _converter(self, header: Sequence[str]) -> RowConverter:
+        converter = RowConverter(
+            self._schema, self.fields, header, truncate_rich_text=self._truncate
+        )
+        if converter.absent:
+            raise BulkUnavailableError(
+                f"the Bulk Read result lacks the column(s) {', '.join(converter.absent[:5])}"
+            )
+        return converter
+
+    def _learn(self, book: ReferenceBook, chosen: list[int]) -> None:
+        """Read the chosen records by id (the reference fields only) into the book."""
+        if not chosen:
+            return
+        names = [*book.references, *book.name_lists]
+        chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
+        jobs = [
+            (["id", *chunk], chosen[i : i + IDS_PER_CALL])
+            for chunk in chunks
+            for i in range(0, len(chosen), IDS_PER_CALL)
+        ]
+        for records in self._client.map_concurrent(self._fetch_by_ids, jobs):
+            for record in records:
+                book.learn(record)
+
+    def _emit(
+        self, archive: Any, header: list[str], book: ReferenceBook, emitted: int | None
+    ) -> Iterator[Records | Effect]:
+        """Second pass: rows after ``emitted`` and before the export instant, as records."""
+        if not header:
+            return
+        rows = csv_rows(archive)
+        next(rows)
+        converter = self._converter(header)
+        assert self.instant is not None  # noqa: S101 - set before any chunk
+        cut = format_utc(self.instant)
+        page: Records = []
+        for row in rows:
+            if emitted is not None and int(row[converter.id_index]) <= emitted:
+                continue
+            record = self._normalise(converter.scalars(row))
+            modified = record.get(REPLICATION_KEY)
+            if isinstance(modified, str) and modified >= cut:
+                continue  # changed since the export began: the walk reads it
+            record.update(converter.objects(row, book))
+            page.append(record)
+            if len(page) >= PAGE_RECORDS:
+                yield from self._hand_over(page)
+                page = []
+        if page:
+            yield from self._hand_over(page)
+
+    def _hand_over(self, page: Records) -> Iterator[Records | Effect]:
+        records = self._finish_page(page)
+        yield Effect(self._enter)
+        yield records
+        yield Effect(self._leave)
+
+    def _enter(self) -> None:
+        self.active = True
+
+    def _leave(self) -> None:
+        self.active = False
+
+    def account(self, record: dict[str, Any]) -> bool:
+        """Record an emitted record of the load; False when the load is not emitting."""
+        if not self.active:
+            return False
+        self.progress.account(int(record["id"]))
+        return True

@@ -192,6 +192,7 @@ class BulkLoad:
         finish_page: Callable[[Records], Records],
         truncate_rich_text: bool,
         logger: logging.Logger,
+        write_state: Callable[[], None],
     ) -> None:
         self._client = client
         self._module = module
@@ -205,6 +206,8 @@ class BulkLoad:
         self._truncate = truncate_rich_text
         self._logger = logger
         self._pacer = pacer_for(client)
+        #: Sends a STATE message: after every job created or finished, so a kill loses no job.
+        self._write_state = write_state
         #: Whether the stream's emitted records are this load's (between `Effect` steps).
         self.active = False
         #: The export instant, once known: the walk after the load starts there.
@@ -319,6 +322,7 @@ class BulkLoad:
             self.instant = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
             instant = self.instant
             yield Effect(lambda: self.progress.begin(instant, job_id))
+            yield Effect(self._write_state)
             after: int | None = None
             emitted: int | None = None
             following: dict[str, Any] | None = None
@@ -370,6 +374,7 @@ class BulkLoad:
                     job_id = self.create_job(after)[0]
                     new_id = job_id
                     yield Effect(lambda: self.progress.replace_job(new_id))
+                    yield Effect(self._write_state)
             archive.seek(0)
             header, last_id, chosen, book = self._survey(archive, emitted)
             next_job: dict[str, Any] | None = None
@@ -382,6 +387,7 @@ class BulkLoad:
                     yield Effect(
                         lambda: self.progress.set_next(created_next["job"], created_next["after"])
                     )
+                    yield Effect(self._write_state)
             self._learn(book, chosen)
             archive.seek(0)
             yield from self._emit(archive, header, book, emitted)
@@ -394,6 +400,7 @@ class BulkLoad:
                 job_id,
             )
         yield Effect(self.progress.move_on)
+        yield Effect(self._write_state)
         if next_job is None:
             return None, None, None, None
         return next_job["job"], next_job["after"], None, None

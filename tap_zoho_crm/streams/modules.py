@@ -175,6 +175,7 @@ class ModuleStream(ZohoStream):
             finish_page=self._finish_bulk_page,
             truncate_rich_text=not self.settings.full_rich_text,
             logger=self.logger,
+            write_state=self._flush_state,
         )
         if load.progress.saved is None:
             count = CheapCounts(self.client, self.settings.page_size).since(self.module, start)
@@ -199,6 +200,11 @@ class ModuleStream(ZohoStream):
         if rich and self.settings.full_rich_text:
             self._untruncate(records, rich, cut=at_list_cut)
         return self.screen(records, more_records=True)
+
+    def _flush_state(self) -> None:
+        """Send a STATE message now (the state changed outside the SDK's record flow)."""
+        self.state_manager.is_flushed = False
+        self._write_state_message()
 
     def _hand_over(self, context: Context | None, instant: dt.datetime) -> None:
         """The Bulk Read load is done: the bookmark is its export instant; the walk goes on."""

@@ -314,9 +314,7 @@ class ZohoSettings:
             streams_in_flight=int(_number(config, "streams_in_flight", 0, 1, 25)) or None,
             window_min_records=int(_number(config, "window_min_records", 4000, 200, 10**7)),
             bulk_read_min_records=int(
-                _number(
-                    config, "bulk_read_min_records", DEFAULT_BULK_READ_MIN_RECORDS, 0, 10**9
-                )
+                _number(config, "bulk_read_min_records", DEFAULT_BULK_READ_MIN_RECORDS, 0, 10**9)
             ),
         )
 

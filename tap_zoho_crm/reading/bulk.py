@@ -35,8 +35,9 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Generator, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tap_zoho_crm.client.errors import (
@@ -68,6 +69,8 @@ PAGE_RECORDS = 200
 JOB_CREDITS = 50
 
 Records = list[dict[str, Any]]
+#: What follows a chunk: (job, the id it starts after, last id emitted, next job) or Nones.
+_Next = tuple[str | None, int | None, int | None, dict[str, Any] | None]
 
 
 class BulkUnavailableError(Exception):
@@ -81,7 +84,9 @@ class _JobGoneError(Exception):
 class DownloadPacer:
     """At most `DOWNLOADS_PER_MINUTE` downloads started per rolling minute, process-wide."""
 
-    def __init__(self, limit: int = DOWNLOADS_PER_MINUTE, window_s: float = DOWNLOAD_WINDOW_S):
+    def __init__(
+        self, limit: int = DOWNLOADS_PER_MINUTE, window_s: float = DOWNLOAD_WINDOW_S
+    ) -> None:
         self._limit = limit
         self._window = window_s
         self._starts: deque[float] = deque()
@@ -178,7 +183,7 @@ class BulkProgress:
 class BulkLoad:
     """One module's initial load through Bulk Read; `pages` yields records and `Effect` steps."""
 
-    def __init__(  # noqa: PLR0913 - each is a different collaborator
+    def __init__(
         self,
         *,
         client: ZohoClient,
@@ -248,7 +253,7 @@ class BulkLoad:
         except (ZohoModuleUnavailableError, ZohoAuthError) as exc:
             raise BulkUnavailableError(f"Zoho refused the Bulk Read job ({exc})") from None
         except ZohoAPIError as exc:
-            if exc.status in {400, 403, 404}:  # noqa: PLR2004 - refusals, not outages
+            if exc.status in {400, 403, 404}:
                 raise BulkUnavailableError(
                     f"Zoho refused the Bulk Read job ({exc.status} {exc.code})"
                 ) from None
@@ -271,13 +276,14 @@ class BulkLoad:
             try:
                 response = self._client.get(f"{BULK_PATH}/{job_id}")
             except ZohoAPIError as exc:
-                if exc.status == 404:  # noqa: PLR2004 - RESOURCE_NOT_FOUND: expired
+                if exc.status == 404:
                     raise _JobGoneError(job_id) from None
                 raise
             entries = response.items("data")
             job = entries[0] if entries else {}
             state = str(job.get("state") or "")
-            result = job.get("result") if isinstance(job.get("result"), dict) else {}
+            raw = job.get("result")
+            result: dict[str, Any] = raw if isinstance(raw, dict) else {}
             if state == "COMPLETED":
                 return JobResult(
                     count=int(result.get("count") or 0),
@@ -305,7 +311,7 @@ class BulkLoad:
         try:
             self._client.download(path, sink)
         except ZohoAPIError as exc:
-            if exc.status == 404:  # noqa: PLR2004 - RESOURCE_NOT_FOUND: expired
+            if exc.status == 404:
                 raise _JobGoneError(url) from None
             raise
 
@@ -317,11 +323,12 @@ class BulkLoad:
         Raises `BulkUnavailableError` (before or between pages) when Get Records must take over.
         """
         saved = self.progress.saved
+        job_id: str | None
         if saved is None:
             job_id, created = self.create_job(None)
             self.instant = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
             instant = self.instant
-            yield Effect(lambda: self.progress.begin(instant, job_id))
+            yield Effect(partial(self.progress.begin, instant, job_id))
             yield Effect(self._write_state)
             after: int | None = None
             emitted: int | None = None
@@ -333,7 +340,8 @@ class BulkLoad:
             )
         else:
             self.instant = parse_instant(str(saved["instant"]))
-            job_id, after, emitted = saved.get("job"), saved.get("after"), saved.get("emitted")
+            job_id = saved.get("job")
+            after, emitted = saved.get("after"), saved.get("emitted")
             following = saved.get("next") if isinstance(saved.get("next"), dict) else None
             self._logger.info(
                 "%s: resuming the Bulk Read load (job %s, after id %s, emitted up to %s)",
@@ -353,7 +361,7 @@ class BulkLoad:
         after: int | None,
         emitted: int | None,
         following: dict[str, Any] | None,
-    ) -> Iterator[Records | Effect]:
+    ) -> Generator[Records | Effect, None, _Next]:
         """Emit one job's rows; returns (next job, its after, None, None) or all None."""
         with tempfile.TemporaryFile(prefix="zoho-bulk-") as archive:
             for attempt in range(2):
@@ -372,8 +380,7 @@ class BulkLoad:
                         job_id,
                     )
                     job_id = self.create_job(after)[0]
-                    new_id = job_id
-                    yield Effect(lambda: self.progress.replace_job(new_id))
+                    yield Effect(partial(self.progress.replace_job, job_id))
                     yield Effect(self._write_state)
             archive.seek(0)
             header, last_id, chosen, book = self._survey(archive, emitted)
@@ -383,10 +390,7 @@ class BulkLoad:
                 if next_job is None:
                     next_id = self.create_job(last_id)[0]
                     next_job = {"job": next_id, "after": last_id}
-                    created_next = next_job
-                    yield Effect(
-                        lambda: self.progress.set_next(created_next["job"], created_next["after"])
-                    )
+                    yield Effect(partial(self.progress.set_next, next_id, last_id))
                     yield Effect(self._write_state)
             self._learn(book, chosen)
             archive.seek(0)
@@ -425,9 +429,9 @@ class BulkLoad:
                     "the Bulk Read result is not in ascending id order, which resuming needs"
                 )
             last = record_id
-            if wanted and (emitted is None or record_id > emitted):
-                if book.needs(converter.cells(row)):
-                    chosen.append(record_id)
+            fresh = emitted is None or record_id > emitted
+            if wanted and fresh and book.needs(converter.cells(row)):
+                chosen.append(record_id)
         return header, last, chosen, book
 
     def _converter(self, header: Sequence[str]) -> RowConverter:

@@ -219,7 +219,11 @@ class RowConverter:
             raise ValueError("the Bulk Read CSV has no id column")
         self.id_index = index["id"]
         self._scalars = [
-            (name, index[name], scalar_converter(props[name], truncate_rich_text=truncate_rich_text))
+            (
+                name,
+                index[name],
+                scalar_converter(props[name], truncate_rich_text=truncate_rich_text),
+            )
             for name in fields.scalars
             if name in index
         ]

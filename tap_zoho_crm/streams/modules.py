@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.bookmarks import Bookmark
+from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.paging import (
     CONVERTED_PARAM_MODULES,
     FIELDS_PER_CALL,

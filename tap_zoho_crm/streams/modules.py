@@ -179,7 +179,7 @@ class ModuleStream(ZohoStream):
         )
         if load.progress.saved is None:
             count = CheapCounts(self.client, self.settings.page_size).since(self.module, start)
-            if count < threshold:
+            if count <= threshold:
                 return None
         self._bulk = load
         return load

@@ -113,7 +113,8 @@ def _compare(zoho: ZohoEmulator, name: str) -> tuple[Run, Run]:
     license_details = dict(zoho.org.org_info["license_details"])
     license_details.update(paid=True, paid_type="standard")
     zoho.org.org_info["license_details"] = license_details
-    config = zoho.tap_config()
+    # Get Records reads (an initial load of a large module would go through Bulk Read).
+    config = {**zoho.tap_config(), "bulk_read_min_records": 0}
     catalog = TapZohoCrm(config=config, parse_env_config=False, setup_mapper=False).catalog_dict
     zoho.faults.latency_s = LATENCY_S
     zoho.faults.concurrency_limit = LIMIT

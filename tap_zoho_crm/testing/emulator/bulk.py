@@ -226,7 +226,7 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
         rendered = r.record(mdef, rec, columns, single=True)
         writer.writerow([_cell(rendered.get(c)) for c in columns])
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr(f"{job.id}.csv", text.getvalue())
     job.archive = buffer.getvalue()
     job.state = "COMPLETED"
@@ -241,10 +241,14 @@ def _cell(value: Any) -> str:
     """CSV encoding: lookups as their id, multi-values ';'-joined, booleans lower-case."""
     if value is None:
         return ""
+    if value.__class__ is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return str(value.get("id", json.dumps(value, ensure_ascii=False)))
+        if "id" in value:
+            return str(value["id"])
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         parts = [
             str(v.get("name", v.get("id", ""))) if isinstance(v, dict) else str(v) for v in value

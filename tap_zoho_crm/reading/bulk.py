@@ -46,7 +46,7 @@ from tap_zoho_crm.client.errors import (
     ZohoModuleUnavailableError,
 )
 from tap_zoho_crm.client.http import ZohoClient
-from tap_zoho_crm.paging import IDS_PER_CALL, REPLICATION_KEY
+from tap_zoho_crm.paging import CONVERTED_PARAM_MODULES, IDS_PER_CALL, REPLICATION_KEY
 from tap_zoho_crm.reading.bulk_csv import BulkFields, ReferenceBook, RowConverter, csv_rows
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
@@ -65,6 +65,8 @@ POLL_LONGEST_S = 30.0
 JOB_WAIT_MAX_S = 6 * 3600.0
 #: Records per emitted page (completed fields are read by id for a page at once).
 PAGE_RECORDS = 200
+#: The field that marks a converted lead.
+CONVERTED_FIELD = "Converted__s"
 #: Credits of one job; Get Records reads 200 records per credit.
 JOB_CREDITS = 50
 
@@ -171,6 +173,10 @@ class BulkProgress:
         load.update(job=following.get("job"), after=following.get("after"), emitted=None)
         load["next"] = None
 
+    def saw_converted(self) -> None:
+        """The export holds converted records (kept for a resumed load's last check)."""
+        self._load()["converted_seen"] = True
+
     def account(self, record_id: int) -> None:
         """One record of the current job was emitted (they come in ascending id order)."""
         self._load()["emitted"] = record_id
@@ -203,6 +209,17 @@ class BulkLoad:
         self._module = module
         self._schema = schema
         self.fields = BulkFields.plan(schema, selected)
+        #: Leads: whether Bulk Read exports converted records is not documented; the export's
+        #: ``Converted__s`` column tells (see `_check_converted`).
+        self._converted_column = (
+            CONVERTED_FIELD
+            if module in CONVERTED_PARAM_MODULES and CONVERTED_FIELD in schema.get("properties", {})
+            else None
+        )
+        self._exported = self.fields.exported
+        if self._converted_column and self._converted_column not in self._exported:
+            self._exported = [*self._exported, self._converted_column]
+        self._saw_converted = False
         self.progress = BulkProgress(state)
         self._since = since
         self._normalise = normalise
@@ -242,7 +259,7 @@ class BulkLoad:
         """Create the job of the chunk after id ``after``: its id and Zoho's created_time."""
         query: dict[str, Any] = {
             "module": {"api_name": self._module},
-            "fields": self.fields.exported,
+            "fields": self._exported,
             "page": 1,
         }
         criteria = self._criteria(after)
@@ -350,10 +367,27 @@ class BulkLoad:
                 after,
                 emitted,
             )
+        self._saw_converted = bool(saved and saved.get("converted_seen"))
         while job_id is not None:
             chunk = yield from self._chunk(job_id, after, emitted, following)
             job_id, after, emitted, following = chunk
+        self._check_converted()
         yield Effect(self.progress.clear)
+
+    def _check_converted(self) -> None:
+        """Fall back if the export left converted leads out (one count, for Leads only).
+
+        An export holding a converted lead shows that Bulk Read exports them; one holding none
+        while Zoho counts some shows it does not (or, without the column, cannot tell).
+        """
+        if self._module not in CONVERTED_PARAM_MODULES or self._saw_converted:
+            return
+        response = self._client.get(f"{self._module}/actions/count", params={"converted": "true"})
+        count = response.body.get("count") if not response.is_empty else 0
+        if isinstance(count, int | str) and int(count) > 0:
+            raise BulkUnavailableError(
+                f"the export holds no converted record, and Zoho counts {int(count)}"
+            )
 
     def _chunk(
         self,
@@ -384,6 +418,8 @@ class BulkLoad:
                     yield Effect(self._write_state)
             archive.seek(0)
             header, last_id, chosen, book = self._survey(archive, emitted)
+            if self._saw_converted:
+                yield Effect(self.progress.saw_converted)
             next_job: dict[str, Any] | None = None
             if result.more_records and last_id is not None:
                 next_job = following if following and following.get("after") == last_id else None
@@ -422,7 +458,10 @@ class BulkLoad:
         chosen: list[int] = []
         last: int | None = None
         wanted = bool(book.references or book.name_lists)
+        marker = header.index(self._converted_column) if self._converted_column in header else None
         for row in rows:
+            if marker is not None and not self._saw_converted and row[marker] == "true":
+                self._saw_converted = True
             record_id = int(row[converter.id_index])
             if last is not None and record_id <= last:
                 raise BulkUnavailableError(

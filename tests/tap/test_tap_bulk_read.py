@@ -235,3 +235,68 @@ def test_download_429_is_retried(retry_after: int | None, caplog: Any) -> None:
         assert zoho.faults.injected["bulk_download_429"] == 2
         assert zoho.stats.calls[DOWNLOAD] == 3
     assert not warnings
+
+
+def test_records_changed_during_the_export_are_read_by_the_walk_after_it() -> None:
+    """Changed after the job was created (before Zoho took its snapshot) and after (while the
+    result is emitted): each record's newest version is sent; only a record sent from the export
+    before its change is sent twice (old, then new)."""
+    with ZohoEmulator(profile="minimal", seed=37, size={"Leads": 1500}) as zoho:
+        zoho.bulk_records_per_job = 600
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1, "streams_in_flight": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        ids = sorted(zoho.record_ids("Leads"), key=int)
+        # Job 1 holds ids[:600]: ids[5:8] are in the export being sent when they change;
+        # ids[700:710] belong to job 2, whose snapshot comes after their change.
+        before, sent_already, later_chunk = ids[10:20], ids[5:8], ids[700:710]
+        after = sent_already + later_chunk
+        done: set[str] = set()
+
+        def meddle(message: dict[str, Any]) -> None:
+            bookmark = (message.get("value") or {}).get("bookmarks", {}).get("Leads", {})
+            if "before" not in done and message["type"] == "STATE" and "bulk_read" in bookmark:
+                done.add("before")  # the job exists; Zoho has not exported yet
+                zoho.clock.advance(2)
+                zoho.update_records("Leads", before)
+            elif "after" not in done and message["type"] == "RECORD":
+                done.add("after")  # the export is taken and being sent
+                zoho.clock.advance(2)
+                zoho.update_records("Leads", after)
+
+        result = run_sync(config, catalog=catalog, on_message=meddle)
+        newest = {int(r["id"]): instant(r["Modified_Time"]) for r in zoho.iter_records("Leads")}
+    assert done == {"before", "after"}
+    sent: dict[int, list[Any]] = {}
+    for record in result.records["Leads"]:
+        sent.setdefault(record["id"], []).append(instant(record["Modified_Time"]))
+    assert set(sent) == set(newest)
+    for record_id, at in newest.items():
+        assert at in sent[record_id], record_id
+    assert all(len(sent[int(i)]) == 1 for i in before)  # left out of the export
+    assert all(len(sent[int(i)]) == 1 for i in later_chunk)  # exported new, left to the walk
+    assert all(len(sent[int(i)]) == 2 for i in sent_already)  # noqa: PLR2004 - old, then new
+
+
+def test_a_module_bulk_read_refuses_falls_back_with_one_warning(caplog: Any) -> None:
+    """Zoho does not list the modules Bulk Read refuses: the emulator's switch names one."""
+    with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 900}) as zoho:
+        zoho.faults.bulk_refused_modules = {"Leads"}
+        _result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
+        assert zoho.stats.calls[DOWNLOAD] == 0
+    assert len(warnings) == 1
+    assert "INVALID_MODULE" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("excludes_converted", [False, True])
+def test_converted_leads_arrive_whether_or_not_the_export_holds_them(
+    excludes_converted: bool, caplog: Any
+) -> None:
+    """Zoho does not say whether Bulk Read exports converted leads: both readings."""
+    with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 900}) as zoho:
+        converted = {int(r["id"]) for r in zoho.iter_records("Leads") if r.get("Converted__s")}
+        assert converted
+        zoho.faults.bulk_excludes_converted = excludes_converted
+        result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
+        assert zoho.stats.calls[DOWNLOAD] >= 1
+    assert converted <= set(result.ids("Leads"))
+    assert len(warnings) == (1 if excludes_converted else 0)

@@ -128,6 +128,8 @@ def create(ctx: Context, req: Request) -> Response:
     if not isinstance(query, dict):
         raise required_param("query")
     mdef = _module(org, (query.get("module") or {}).get("api_name"))
+    if mdef.api_name in emu.faults.bulk_refused_modules:
+        raise invalid_module(mdef.api_name)
     fields = [str(x) for x in query.get("fields") or []]
     for name in fields:
         if mdef.field(name) is None:
@@ -204,6 +206,9 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
     org = emu.org
     mdef = org.modules[job.module]
     rows = rows_for(org, mdef, job.conditions, [("id", False)])
+    store = org.stores.get(mdef.api_name)
+    if emu.faults.bulk_excludes_converted and store is not None:
+        rows = [row for row in rows if not store.converted(row[1])]
     start = job.offset
     chunk = rows[start : start + emu.bulk_records_per_job]
     job.count = len(chunk)
@@ -216,7 +221,6 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
             jobs.tokens[job.next_page_token] = (start + len(chunk), bound, emu.clock.time())
     columns = ["id", *[c for c in (job.fields or [f.api_name for f in mdef.fields]) if c != "id"]]
     columns = [c for c in columns if (mdef.field(c) or mdef.field("id")) and _csv_ok(mdef, c)]
-    store = org.stores.get(mdef.api_name)
     r = org.renderer(job.user_id)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")

@@ -32,6 +32,12 @@ class Faults:
         #: the job is gone (its status and result answer 404 ``RESOURCE_NOT_FOUND``, as for an
         #: unknown job); on, its status still says COMPLETED and only the download is 404.
         self.bulk_expired_status_kept: bool = False
+        #: Zoho does not list the modules Bulk Read refuses, nor whether its export holds
+        #: converted leads. Modules named here are refused at job creation (400
+        #: ``INVALID_MODULE``, as for an unknown module); on, the export leaves converted leads
+        #: out (off, it holds them, like Get Records with ``converted=both``).
+        self.bulk_refused_modules: set[str] = set()
+        self.bulk_excludes_converted: bool = False
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
@@ -148,6 +154,8 @@ class Faults:
             "bulk_download_429_times": self.bulk_download_429_times,
             "bulk_download_retry_after": self.bulk_download_retry_after,
             "bulk_expired_status_kept": self.bulk_expired_status_kept,
+            "bulk_refused_modules": sorted(self.bulk_refused_modules),
+            "bulk_excludes_converted": self.bulk_excludes_converted,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,

@@ -274,7 +274,7 @@ def test_records_changed_during_the_export_are_read_by_the_walk_after_it() -> No
         assert at in sent[record_id], record_id
     assert all(len(sent[int(i)]) == 1 for i in before)  # left out of the export
     assert all(len(sent[int(i)]) == 1 for i in later_chunk)  # exported new, left to the walk
-    assert all(len(sent[int(i)]) == 2 for i in sent_already)  # noqa: PLR2004 - old, then new
+    assert all(len(sent[int(i)]) == 2 for i in sent_already)  # old, then new
 
 
 def test_a_module_bulk_read_refuses_falls_back_with_one_warning(caplog: Any) -> None:

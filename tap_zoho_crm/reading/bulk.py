@@ -63,6 +63,8 @@ DOWNLOAD_WINDOW_S = 60.0
 POLL_FIRST_S = 0.5
 POLL_LONGEST_S = 30.0
 JOB_WAIT_MAX_S = 6 * 3600.0
+#: Polls a plan counts per job (`tap-zoho-crm plan`): the first answers ADDED or IN PROGRESS.
+PLANNED_POLLS = 3
 #: Records per emitted page (completed fields are read by id for a page at once).
 PAGE_RECORDS = 200
 #: The field that marks a converted lead.

@@ -38,7 +38,14 @@ from tap_zoho_crm.read_plan import (
     pages,
     truncated_share,
 )
-from tap_zoho_crm.reading.bulk import BulkLoad, BulkUnavailableError
+from tap_zoho_crm.reading.bulk import (
+    JOB_CREDITS,
+    PLANNED_POLLS,
+    RECORDS_PER_JOB,
+    BulkLoad,
+    BulkUnavailableError,
+)
+from tap_zoho_crm.reading.bulk_csv import BulkFields
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.reading.windows import STATE_KEY as WINDOWS_STATE_KEY
 from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
@@ -413,6 +420,38 @@ class ModuleStream(ZohoStream):
 
     # -- plan and progress (read_plan.py) ---------------------------------------------------------
 
+    def _bulk_plan(self, records: int) -> ReadPlan | None:
+        """The plan of a first sync through Bulk Read (reading/bulk.py), when it would be one.
+
+        Per job of 200,000 records: the job (50 credits), a few polls and the download; the
+        fields Bulk Read cannot export cost 1 per 100 records. Lookup objects read by id depend
+        on how many distinct targets the records have, which no cheap count tells: left out,
+        and said so.
+        """
+        threshold = self.settings.bulk_read_min_records
+        if self.replication_key != REPLICATION_KEY or not threshold or records <= threshold:
+            return None
+        if self._bookmark is not None and self._bookmark.instant is not None:
+            return None
+        fields = BulkFields.plan(self.schema, self.selected_fields())
+        jobs = -(-records // RECORDS_PER_JOB)
+        completed = -(-len(fields.completed) // (FIELDS_PER_CALL - 1))
+        id_reads = completed * id_calls(records, MAX_PER_PAGE)
+        # The count, per job its creation, polls and download, the fields read by id, and the
+        # walk from the export instant (a call when little changed meanwhile).
+        calls = 1 + jobs * (1 + PLANNED_POLLS + 1) + id_reads + 1
+        return ReadPlan(
+            self.name,
+            "first sync through Bulk Read",
+            calls=calls,
+            credits=calls + jobs * (JOB_CREDITS - 1),
+            concurrent_calls=id_reads,
+            records=records,
+            note="plus lookup objects read by id (1 credit per 100 records carrying a new one)"
+            if fields.references or fields.name_lists
+            else "",
+        )
+
     def expected_records(self) -> int | None:
         """Records this sync reads: ``actions/count``, or a count of those changed since."""
         since = self.read_from if self.replication_key == REPLICATION_KEY else None
@@ -444,6 +483,9 @@ class ModuleStream(ZohoStream):
         else:
             mode, sample = "full table (no Modified_Time)", counts.sample(self.module, None, rich)
             records = len(sample.rows) if not sample.more else counts.total(self.module)
+        bulk = self._bulk_plan(records)
+        if bulk is not None:
+            return bulk
         size = self.settings.page_size
         rereads = round(truncated_share(sample.rows, rich) * records)
         chunk_calls = (len(chunks) - 1) * id_calls(records, size)

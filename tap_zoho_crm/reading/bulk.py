@@ -3,11 +3,13 @@
 A first sync (no bookmark) of a module with more than ``bulk_read_min_records`` records reads
 it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 records):
 
-* **Jobs.** Each job exports up to 200,000 records in ascending id order; the next chunk is a
-  new job whose criteria start after the last id of the previous one (id keyset: a record
-  deleted or added meanwhile cannot shift a later chunk, as ``page`` offsets would). The next
-  job is created as soon as the previous result is downloaded, so Zoho prepares it while this
-  one is emitted. Polls back off from 0.5 s to 30 s, for at most `JOB_WAIT_MAX_S`.
+* **Jobs.** Each job exports up to 200,000 records; the next chunk is a new job whose criteria
+  start after the highest id of the previous one (id keyset: a record deleted or added
+  meanwhile cannot shift a later chunk, as ``page`` offsets would). That needs the rows in
+  ascending id order (the emulator's, and Zoho's as far as is known; not documented): a
+  result of several jobs in another order falls back. The next job is created as soon as the
+  previous result is downloaded, so Zoho prepares it while this one is emitted. Polls back off
+  from 0.5 s to 30 s, for at most `JOB_WAIT_MAX_S`.
 * **Downloads** keep to Zoho's 10 per minute (`DownloadPacer`); a 429 is retried by the client
   (``Retry-After`` honoured, bounded). The ZIP is streamed to a temporary file and its CSV read
   row by row, twice: once to learn which records carry the lookup objects and tag names the
@@ -18,12 +20,14 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   that instant: the ordinary keyset walk reads from it, so a record changed during the export
   is read by the walk, and the bookmark obeys the usual invariants from then on.
 * **State** (`BulkProgress`, under ``bulk_read`` in the stream's state) holds the instant, the
-  current job, the id it starts after, the last id emitted and the next job once created, so a
-  killed run resumes with the same jobs (results are kept 24 h) and skips what was emitted.
-  A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is created again for the same chunk.
+  current job, the id it starts after, the CSV row and id of the last record emitted and the
+  next job once created, so a killed run resumes with the same jobs (results are kept 24 h) and
+  skips the rows emitted (`_Done`). A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is
+  created again for the same chunk; its rows are then skipped by id.
 * **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read
-  refuses, a job ending in ``FAILURE``, a result not in ascending id order: one warning, and
-  the stream reads through Get Records from the start (records already sent come again).
+  refuses, a job ending in ``FAILURE``, a result of several jobs not in ascending id order, an
+  export without converted leads while Zoho counts some: one warning, and the stream reads
+  through Get Records from the start (records already sent come again).
 """
 
 from __future__ import annotations
@@ -73,8 +77,31 @@ CONVERTED_FIELD = "Converted__s"
 JOB_CREDITS = 50
 
 Records = list[dict[str, Any]]
-#: What follows a chunk: (job, the id it starts after, last id emitted, next job) or Nones.
-_Next = tuple[str | None, int | None, int | None, dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What of a job was sent: the last record's id and CSV row (0 first), None for nothing."""
+
+    last_id: int | None
+    row: int | None
+
+    def skips(self, *, ordered: bool) -> Callable[[int, int], bool]:
+        """(row, id) -> whether that row was sent already.
+
+        By position in the same file (any order); in a file made again (an expired job
+        created anew), by id when ids ascend, else nothing is skipped (sent again: upserts).
+        """
+        row, last_id = self.row, self.last_id
+        if row is not None:
+            return lambda position, _record_id: position <= row
+        if last_id is not None and ordered:
+            return lambda _position, record_id: record_id <= last_id
+        return lambda _position, _record_id: False
+
+
+#: What follows a chunk: (job, the id it starts after, what of it was sent, next job) or Nones.
+_Next = tuple[str | None, int | None, _Done, dict[str, Any] | None]
 
 
 class BulkUnavailableError(Exception):
@@ -152,6 +179,7 @@ class BulkProgress:
             "job": job_id,
             "after": None,
             "emitted": None,
+            "row": None,
             "next": None,
         }
 
@@ -172,16 +200,17 @@ class BulkProgress:
         """Every row of the current job was emitted: the next one is current."""
         load = self._load()
         following = load.get("next") or {}
-        load.update(job=following.get("job"), after=following.get("after"), emitted=None)
+        load.update(job=following.get("job"), after=following.get("after"), emitted=None, row=None)
         load["next"] = None
 
     def saw_converted(self) -> None:
         """The export holds converted records (kept for a resumed load's last check)."""
         self._load()["converted_seen"] = True
 
-    def account(self, record_id: int) -> None:
-        """One record of the current job was emitted (they come in ascending id order)."""
-        self._load()["emitted"] = record_id
+    def account(self, record_id: int, row: int) -> None:
+        """One record of the current job was emitted, from this row of its CSV (0 first)."""
+        load = self._load()
+        load["emitted"], load["row"] = record_id, row
 
     def clear(self) -> None:
         """The load is over (done, or given up for Get Records)."""
@@ -232,8 +261,9 @@ class BulkLoad:
         self._pacer = pacer_for(client)
         #: Sends a STATE message: after every job created or finished, so a kill loses no job.
         self._write_state = write_state
-        #: Whether the stream's emitted records are this load's (between `Effect` steps).
-        self.active = False
+        #: While the stream emits a page of this load (between `Effect` steps): the CSV row
+        #: of each of its records.
+        self._positions: dict[int, int] | None = None
         #: The export instant, once known: the walk after the load starts there.
         self.instant: dt.datetime | None = None
 
@@ -350,7 +380,7 @@ class BulkLoad:
             yield Effect(partial(self.progress.begin, instant, job_id))
             yield Effect(self._write_state)
             after: int | None = None
-            emitted: int | None = None
+            done = _Done(None, None)
             following: dict[str, Any] | None = None
             self._logger.info(
                 "%s: initial load through Bulk Read (export instant %s)",
@@ -360,19 +390,20 @@ class BulkLoad:
         else:
             self.instant = parse_instant(str(saved["instant"]))
             job_id = saved.get("job")
-            after, emitted = saved.get("after"), saved.get("emitted")
+            after = saved.get("after")
+            done = _Done(saved.get("emitted"), saved.get("row"))
             following = saved.get("next") if isinstance(saved.get("next"), dict) else None
             self._logger.info(
-                "%s: resuming the Bulk Read load (job %s, after id %s, emitted up to %s)",
+                "%s: resuming the Bulk Read load (job %s, after id %s, sent up to row %s, id %s)",
                 self._module,
                 job_id,
                 after,
-                emitted,
+                done.row,
+                done.last_id,
             )
         self._saw_converted = bool(saved and saved.get("converted_seen"))
         while job_id is not None:
-            chunk = yield from self._chunk(job_id, after, emitted, following)
-            job_id, after, emitted, following = chunk
+            job_id, after, done, following = yield from self._chunk(job_id, after, done, following)
         self._check_converted()
         yield Effect(self.progress.clear)
 
@@ -395,10 +426,10 @@ class BulkLoad:
         self,
         job_id: str,
         after: int | None,
-        emitted: int | None,
+        done: _Done,
         following: dict[str, Any] | None,
     ) -> Generator[Records | Effect, None, _Next]:
-        """Emit one job's rows; returns (next job, its after, None, None) or all None."""
+        """Emit one job's rows; returns (next job, its after, nothing done, None) or Nones."""
         with tempfile.TemporaryFile(prefix="zoho-bulk-") as archive:
             for attempt in range(2):
                 try:
@@ -416,14 +447,21 @@ class BulkLoad:
                         job_id,
                     )
                     job_id = self.create_job(after)[0]
+                    # Another file: its rows are skipped by id (if ordered), not by position.
+                    done = _Done(done.last_id, None)
                     yield Effect(partial(self.progress.replace_job, job_id))
                     yield Effect(self._write_state)
             archive.seek(0)
-            header, last_id, chosen, book = self._survey(archive, emitted)
+            header, last_id, ordered, chosen, book = self._survey(archive)
             if self._saw_converted:
                 yield Effect(self.progress.saw_converted)
             next_job: dict[str, Any] | None = None
             if result.more_records and last_id is not None:
+                if not ordered:
+                    raise BulkUnavailableError(
+                        "the Bulk Read result is not in ascending id order, which reading it "
+                        "in several jobs needs"
+                    )
                 next_job = following if following and following.get("after") == last_id else None
                 if next_job is None:
                     next_id = self.create_job(last_id)[0]
@@ -432,7 +470,7 @@ class BulkLoad:
                     yield Effect(self._write_state)
             self._learn(book, chosen)
             archive.seek(0)
-            yield from self._emit(archive, header, book, emitted)
+            yield from self._emit(archive, header, book, done.skips(ordered=ordered))
         if book.missing:
             self._logger.warning(
                 "%s: %d lookup or tag value(s) of job %s were no longer on any record read "
@@ -444,21 +482,24 @@ class BulkLoad:
         yield Effect(self.progress.move_on)
         yield Effect(self._write_state)
         if next_job is None:
-            return None, None, None, None
-        return next_job["job"], next_job["after"], None, None
+            return None, None, _Done(None, None), None
+        return next_job["job"], next_job["after"], _Done(None, None), None
 
-    def _survey(
-        self, archive: Any, emitted: int | None
-    ) -> tuple[list[str], int | None, list[int], ReferenceBook]:
-        """First pass: header, last id, order check, and the records that carry each object."""
+    def _survey(self, archive: Any) -> tuple[list[str], int | None, bool, list[int], ReferenceBook]:
+        """First pass: header, last id, whether ids ascend, and the records to read by id.
+
+        Records are chosen to carry each lookup id and tag name once (`ReferenceBook`), among
+        every row (on a resumed chunk, rows already sent may be chosen: a few calls more).
+        """
         rows = csv_rows(archive)
         header = next(rows, None)
-        if header is None:
-            return [], None, [], ReferenceBook(self.fields.references, self.fields.name_lists)
-        converter = self._converter(header)
         book = ReferenceBook(self.fields.references, self.fields.name_lists)
+        if header is None:
+            return [], None, True, [], book
+        converter = self._converter(header)
         chosen: list[int] = []
         last: int | None = None
+        ordered = True
         wanted = bool(book.references or book.name_lists)
         marker = header.index(self._converted_column) if self._converted_column in header else None
         for row in rows:
@@ -466,14 +507,11 @@ class BulkLoad:
                 self._saw_converted = True
             record_id = int(row[converter.id_index])
             if last is not None and record_id <= last:
-                raise BulkUnavailableError(
-                    "the Bulk Read result is not in ascending id order, which resuming needs"
-                )
-            last = record_id
-            fresh = emitted is None or record_id > emitted
-            if wanted and fresh and book.needs(converter.cells(row)):
+                ordered = False
+            last = record_id if last is None or record_id > last else last
+            if wanted and book.needs(converter.cells(row)):
                 chosen.append(record_id)
-        return header, last, chosen, book
+        return header, last, ordered, chosen, book
 
     def _converter(self, header: Sequence[str]) -> RowConverter:
         converter = RowConverter(
@@ -501,9 +539,13 @@ class BulkLoad:
                 book.learn(record)
 
     def _emit(
-        self, archive: Any, header: list[str], book: ReferenceBook, emitted: int | None
+        self,
+        archive: Any,
+        header: list[str],
+        book: ReferenceBook,
+        skip: Callable[[int, int], bool],
     ) -> Iterator[Records | Effect]:
-        """Second pass: rows after ``emitted`` and before the export instant, as records."""
+        """Second pass: rows not sent yet, modified before the export instant, as records."""
         if not header:
             return
         rows = csv_rows(archive)
@@ -512,8 +554,10 @@ class BulkLoad:
         assert self.instant is not None  # noqa: S101 - set before any chunk
         cut = format_utc(self.instant)
         page: Records = []
-        for row in rows:
-            if emitted is not None and int(row[converter.id_index]) <= emitted:
+        positions: dict[int, int] = {}
+        for position, row in enumerate(rows):
+            record_id = int(row[converter.id_index])
+            if skip(position, record_id):
                 continue
             record = self._normalise(converter.scalars(row))
             modified = record.get(REPLICATION_KEY)
@@ -521,27 +565,30 @@ class BulkLoad:
                 continue  # changed since the export began: the walk reads it
             record.update(converter.objects(row, book))
             page.append(record)
+            positions[record_id] = position
             if len(page) >= PAGE_RECORDS:
-                yield from self._hand_over(page)
-                page = []
+                yield from self._hand_over(page, positions)
+                page, positions = [], {}
         if page:
-            yield from self._hand_over(page)
+            yield from self._hand_over(page, positions)
 
-    def _hand_over(self, page: Records) -> Iterator[Records | Effect]:
+    def _hand_over(self, page: Records, positions: dict[int, int]) -> Iterator[Records | Effect]:
         records = self._finish_page(page)
-        yield Effect(self._enter)
+        yield Effect(partial(self._enter, positions))
         yield records
         yield Effect(self._leave)
 
-    def _enter(self) -> None:
-        self.active = True
+    def _enter(self, positions: dict[int, int]) -> None:
+        self._positions = positions
 
     def _leave(self) -> None:
-        self.active = False
+        self._positions = None
 
     def account(self, record: dict[str, Any]) -> bool:
         """Record an emitted record of the load; False when the load is not emitting."""
-        if not self.active:
+        positions = self._positions
+        if positions is None:
             return False
-        self.progress.account(int(record["id"]))
+        record_id = int(record["id"])
+        self.progress.account(record_id, positions[record_id])
         return True

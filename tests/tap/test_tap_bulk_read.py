@@ -321,3 +321,35 @@ def test_plan_of_a_bulk_read_load_is_within_10_percent_of_its_credits() -> None:
         credits = zoho.stats.credits
     print(f"\nplan {row.credits} credits; run {credits}")
     assert abs(row.credits - credits) <= 0.1 * credits
+
+
+def test_a_result_in_no_id_order_is_read_and_resumed_by_row_when_one_job_holds_all() -> None:
+    """Zoho does not say in which order a result's rows come: under the other reading, a
+    single-job load still goes through Bulk Read, and a kill resumes it by CSV row."""
+    with ZohoEmulator(profile="minimal", seed=41, size={"Leads": 2000}) as zoho:
+        zoho.faults.bulk_rows_unordered = True
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        first, killed = _run(config, catalog, None, 1500)  # past the STATE at 1,000 records
+        assert killed
+        state = first.last_state()
+        assert state["bookmarks"]["Leads"]["bulk_read"]["row"] is not None
+        rest, killed = _run(config, catalog, state, None)
+        assert not killed
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs = zoho.stats.calls[CREATE]
+    sent = [
+        m["record"]["id"] for m in [*first.durable(True), *rest.messages] if m["type"] == "RECORD"
+    ]
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # resumed at the row after the last one made durable
+    assert jobs == 1
+
+
+def test_a_result_in_no_id_order_over_several_jobs_falls_back(caplog: Any) -> None:
+    with ZohoEmulator(profile="minimal", seed=41, size={"Leads": 1200}) as zoho:
+        zoho.faults.bulk_rows_unordered = True
+        zoho.bulk_records_per_job = 500
+        _result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
+    assert len(warnings) == 1
+    assert "order" in warnings[0].getMessage()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import threading
 import zipfile
 from collections import deque
@@ -221,6 +222,9 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
             jobs.tokens[job.next_page_token] = (start + len(chunk), bound, emu.clock.time())
     columns = ["id", *[c for c in (job.fields or [f.api_name for f in mdef.fields]) if c != "id"]]
     columns = [c for c in columns if (mdef.field(c) or mdef.field("id")) and _csv_ok(mdef, c)]
+    if emu.faults.bulk_rows_unordered:
+        chunk = list(chunk)
+        random.Random(int(job.id)).shuffle(chunk)
     r = org.renderer(job.user_id)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")

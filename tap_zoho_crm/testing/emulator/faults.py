@@ -37,6 +37,9 @@ class Faults:
         #: ``INVALID_MODULE``, as for an unknown module); on, the export leaves converted leads
         #: out (off, it holds them, like Get Records with ``converted=both``).
         self.bulk_refused_modules: set[str] = set()
+        #: Nor does Zoho say in which order a result's rows come. Off, by ascending id; on, in
+        #: an order of the job's own (a shuffle seeded by its id).
+        self.bulk_rows_unordered: bool = False
         self.bulk_excludes_converted: bool = False
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
@@ -155,6 +158,7 @@ class Faults:
             "bulk_download_retry_after": self.bulk_download_retry_after,
             "bulk_expired_status_kept": self.bulk_expired_status_kept,
             "bulk_refused_modules": sorted(self.bulk_refused_modules),
+            "bulk_rows_unordered": self.bulk_rows_unordered,
             "bulk_excludes_converted": self.bulk_excludes_converted,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,

@@ -84,6 +84,8 @@ class ModuleStream(ZohoStream):
         self._windows: WindowedRead | None = None
         #: The Bulk Read load in progress (reading/bulk.py), which keeps its own state.
         self._bulk: BulkLoad | None = None
+        #: ``actions/count`` as the Bulk Read decision asked it (progress lines reuse it).
+        self._module_total: int | None = None
 
     @property
     def module(self) -> str:
@@ -185,8 +187,13 @@ class ModuleStream(ZohoStream):
             write_state=self._flush_state,
         )
         if load.progress.saved is None:
-            count = CheapCounts(self.client, self.settings.page_size).since(self.module, start)
-            if count <= threshold:
+            # actions/count first (1 credit): only a module above the threshold in all is
+            # counted from start_date (which can take a sample page and COQL).
+            counts = CheapCounts(self.client, self.settings.page_size)
+            self._module_total = counts.total(self.module)
+            if self._module_total <= threshold:
+                return None
+            if start is not None and counts.since(self.module, start) <= threshold:
                 return None
         self._bulk = load
         return load
@@ -420,6 +427,11 @@ class ModuleStream(ZohoStream):
 
     # -- plan and progress (read_plan.py) ---------------------------------------------------------
 
+    def _bulk_check_calls(self) -> int:
+        """The count a first sync asks to decide on Bulk Read (`_bulk_load`): 1, or none."""
+        first = self._bookmark is not None and self._bookmark.instant is None
+        return int(bool(self.settings.bulk_read_min_records) and first)
+
     def _bulk_plan(self, records: int) -> ReadPlan | None:
         """The plan of a first sync through Bulk Read (reading/bulk.py), when it would be one.
 
@@ -455,6 +467,8 @@ class ModuleStream(ZohoStream):
     def expected_records(self) -> int | None:
         """Records this sync reads: ``actions/count``, or a count of those changed since."""
         since = self.read_from if self.replication_key == REPLICATION_KEY else None
+        if since is None and self._module_total is not None:
+            return self._module_total  # counted for the Bulk Read decision already
         return CheapCounts(self.client, self.settings.page_size).since(self.module, since)
 
     def read_plan(self, counts: CheapCounts) -> ReadPlan:
@@ -489,7 +503,7 @@ class ModuleStream(ZohoStream):
         size = self.settings.page_size
         rereads = round(truncated_share(sample.rows, rich) * records)
         chunk_calls = (len(chunks) - 1) * id_calls(records, size)
-        calls = pages(records, size) + chunk_calls + rereads
+        calls = pages(records, size) + chunk_calls + rereads + self._bulk_check_calls()
         return ReadPlan(
             self.name,
             mode,

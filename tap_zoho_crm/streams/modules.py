@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
-from tap_zoho_crm.client.errors import ZohoAPIError
+from tap_zoho_crm.client.errors import ZohoAPIError, ZohoRetriesExhaustedError
 from tap_zoho_crm.paging import (
     CONVERTED_PARAM_MODULES,
     FIELDS_PER_CALL,
@@ -190,10 +190,19 @@ class ModuleStream(ZohoStream):
             # actions/count first (1 credit): only a module above the threshold in all is
             # counted from start_date (which can take a sample page and COQL).
             counts = CheapCounts(self.client, self.settings.page_size)
-            self._module_total = counts.total(self.module)
-            if self._module_total <= threshold:
-                return None
-            if start is not None and counts.since(self.module, start) <= threshold:
+            try:
+                self._module_total = counts.total(self.module)
+                if self._module_total <= threshold:
+                    return None
+                if start is not None and counts.since(self.module, start) <= threshold:
+                    return None
+            except ZohoAPIError as exc:
+                if isinstance(exc, ZohoRetriesExhaustedError):
+                    raise  # an outage: Get Records would meet it too
+                # A module whose count Zoho refuses is read through Get Records, as before.
+                self.logger.info(
+                    "%s: no count (%s %s); not using Bulk Read", self.name, exc.status, exc.code
+                )
                 return None
         self._bulk = load
         return load

@@ -67,6 +67,8 @@ DOWNLOAD_WINDOW_S = 60.0
 POLL_FIRST_S = 0.5
 POLL_LONGEST_S = 30.0
 JOB_WAIT_MAX_S = 6 * 3600.0
+#: How far before the local clock the export instant is put when Zoho names no created_time.
+INSTANT_MARGIN_WITHOUT_ZOHO_TIME = dt.timedelta(hours=1)
 #: Polls a plan counts per job (`tap-zoho-crm plan`): the first answers ADDED or IN PROGRESS.
 PLANNED_POLLS = 3
 #: Records per emitted page (completed fields are read by id for a page at once).
@@ -375,7 +377,11 @@ class BulkLoad:
         job_id: str | None
         if saved is None:
             job_id, created = self.create_job(None)
-            self.instant = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+            # Without Zoho's created_time, the local clock less a margin for skew: the walk
+            # then re-reads that much, and loses nothing to a clock ahead of Zoho's.
+            self.instant = created or (
+                dt.datetime.now(dt.UTC).replace(microsecond=0) - INSTANT_MARGIN_WITHOUT_ZOHO_TIME
+            )
             instant = self.instant
             yield Effect(partial(self.progress.begin, instant, job_id))
             yield Effect(self._write_state)

@@ -353,3 +353,18 @@ def test_a_result_in_no_id_order_over_several_jobs_falls_back(caplog: Any) -> No
         _result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
     assert len(warnings) == 1
     assert "order" in warnings[0].getMessage()
+
+
+def test_downloads_keep_to_their_rate() -> None:
+    """Zoho allows 10 downloads a minute; the pacer keeps any limit per rolling window."""
+    import time  # noqa: PLC0415
+
+    from tap_zoho_crm.reading.bulk import DOWNLOADS_PER_MINUTE, DownloadPacer  # noqa: PLC0415
+
+    assert DOWNLOADS_PER_MINUTE == 10  # spec section 10
+    pacer = DownloadPacer(limit=2, window_s=0.5)
+    started = time.monotonic()
+    for _ in range(4):
+        pacer.wait_turn()
+    elapsed = time.monotonic() - started
+    assert 0.5 <= elapsed < 1.5  # the third and fourth waited one window

@@ -74,6 +74,19 @@ def test_bulk_read_and_get_records_emit_identical_records(org: Any) -> None:
         assert state["replication_key_value"]
 
 
+def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:
+    zoho, config, catalog = org
+    zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
+    catalog = select_only(catalog, {"Installations"})
+    base = {**config, "full_rich_text": False}
+    bulk = run_sync({**base, "bulk_read_min_records": 1}, catalog=catalog)
+    walk = run_sync({**base, "bulk_read_min_records": 0}, catalog=catalog)
+    through_bulk = _by_id(bulk.records["Installations"])
+    through_walk = _by_id(walk.records["Installations"])
+    assert through_bulk == through_walk
+    assert any(len(r["Rich_Summary"] or "") == 500 for r in through_walk.values())  # cut
+
+
 def test_below_the_threshold_no_job_is_created(org: Any) -> None:
     zoho, config, catalog = org
     zoho.stats.reset()

@@ -381,3 +381,23 @@ def test_downloads_keep_to_their_rate() -> None:
         pacer.wait_turn()
     elapsed = time.monotonic() - started
     assert 0.5 <= elapsed < 1.5  # the third and fourth waited one window
+
+
+def test_a_load_under_random_server_errors_and_resets_loses_nothing() -> None:
+    with ZohoEmulator(profile="minimal", seed=43, size={"Leads": 1500}) as zoho:
+        zoho.bulk_records_per_job = 400
+        config = {
+            **zoho.tap_config(max_retries=8, max_retry_seconds=30),
+            "bulk_read_min_records": 1,
+        }
+        catalog = select_only(discover(config), {"Leads"})
+        zoho.faults.fault_seed = 11
+        zoho.faults.error_rate = 0.1
+        zoho.faults.reset_rate = 0.03
+        result = run_sync(config, catalog=catalog)
+        injected = sum(zoho.faults.injected.values())
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        downloads = zoho.stats.calls[DOWNLOAD]
+    assert injected > 0
+    assert downloads >= 4  # ceil(1500 / 400) jobs: read through Bulk Read
+    assert set(result.ids("Leads")) == truth

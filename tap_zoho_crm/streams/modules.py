@@ -86,6 +86,8 @@ class ModuleStream(ZohoStream):
         self._bulk: BulkLoad | None = None
         #: ``actions/count`` as the Bulk Read decision asked it (progress lines reuse it).
         self._module_total: int | None = None
+        #: The selected rich-text properties of a Bulk Read load (values at the cut re-read).
+        self._bulk_rich_text: list[str] = []
 
     @property
     def module(self) -> str:
@@ -204,6 +206,10 @@ class ModuleStream(ZohoStream):
                     "%s: no count (%s %s); not using Bulk Read", self.name, exc.status, exc.code
                 )
                 return None
+        selected = set(self.selected_fields())
+        self._bulk_rich_text = [
+            name for name in rich_text_properties(self.schema) if name in selected
+        ]
         self._bulk = load
         return load
 
@@ -219,7 +225,7 @@ class ModuleStream(ZohoStream):
             step = FIELDS_PER_CALL - 1
             chunks = [["id", *completed[i : i + step]] for i in range(0, len(completed), step)]
             records = self._complete(records, chunks)
-        rich = [name for name in rich_text_properties(self.schema) if name in self._property_names]
+        rich = self._bulk_rich_text
         if rich and self.settings.full_rich_text:
             self._untruncate(records, rich, cut=at_list_cut)
         return self.screen(records, more_records=True)

@@ -32,6 +32,7 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import tempfile
@@ -40,6 +41,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -50,7 +52,12 @@ from tap_zoho_crm.client.errors import (
     ZohoModuleUnavailableError,
 )
 from tap_zoho_crm.client.http import ZohoClient
-from tap_zoho_crm.paging import CONVERTED_PARAM_MODULES, IDS_PER_CALL, REPLICATION_KEY
+from tap_zoho_crm.paging import (
+    CONVERTED_PARAM_MODULES,
+    FIELDS_PER_CALL,
+    IDS_PER_CALL,
+    REPLICATION_KEY,
+)
 from tap_zoho_crm.reading.bulk_csv import BulkFields, ReferenceBook, RowConverter, csv_rows
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
@@ -100,6 +107,54 @@ class _Done:
         if last_id is not None and ordered:
             return lambda _position, record_id: record_id <= last_id
         return lambda _position, _record_id: False
+
+
+class _Learner:
+    """Reads chosen records by id on worker threads, ahead of the rows that need them.
+
+    Batches of `IDS_PER_CALL` chosen records (one call per field chunk) are submitted at once
+    and learned in CSV order; `cover` blocks until every chosen row up to a position is
+    learned. Workers run in copies of the caller's context (per-stream call attribution).
+    """
+
+    def __init__(
+        self,
+        book: ReferenceBook,
+        chosen: list[tuple[int, int]],
+        field_chunks: list[list[str]],
+        fetch_by_ids: Callable[[tuple[list[str], list[int]]], Records],
+        workers: int,
+    ) -> None:
+        self.book = book
+        self._starts = [chosen[i][0] for i in range(0, len(chosen), IDS_PER_CALL)]
+        batches = [
+            [record_id for _, record_id in chosen[i : i + IDS_PER_CALL]]
+            for i in range(0, len(chosen), IDS_PER_CALL)
+        ]
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zoho-bulk")
+        caller = contextvars.copy_context()
+        self._pending = deque(
+            [
+                self._pool.submit(caller.copy().run, fetch_by_ids, (fields, batch))
+                for fields in field_chunks
+            ]
+            for batch in batches
+        )
+        self._next = 0
+
+    def cover(self, position: int) -> None:
+        """Learn every batch whose first chosen row is at or before ``position``."""
+        while self._next < len(self._starts) and self._starts[self._next] <= position:
+            for future in self._pending.popleft():
+                for record in future.result():
+                    self.book.learn(record)
+            self._next += 1
+
+    def __enter__(self) -> _Learner:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: What follows a chunk: (job, the id it starts after, what of it was sent, next job) or Nones.
@@ -474,9 +529,9 @@ class BulkLoad:
                     next_job = {"job": next_id, "after": last_id}
                     yield Effect(partial(self.progress.set_next, next_id, last_id))
                     yield Effect(self._write_state)
-            self._learn(book, chosen)
             archive.seek(0)
-            yield from self._emit(archive, header, book, done.skips(ordered=ordered))
+            with self._learner(book, chosen) as learner:
+                yield from self._emit(archive, header, learner, done.skips(ordered=ordered))
         if book.missing:
             self._logger.warning(
                 "%s: %d lookup or tag value(s) of job %s were no longer on any record read "
@@ -491,7 +546,9 @@ class BulkLoad:
             return None, None, _Done(None, None), None
         return next_job["job"], next_job["after"], _Done(None, None), None
 
-    def _survey(self, archive: Any) -> tuple[list[str], int | None, bool, list[int], ReferenceBook]:
+    def _survey(
+        self, archive: Any
+    ) -> tuple[list[str], int | None, bool, list[tuple[int, int]], ReferenceBook]:
         """First pass: header, last id, whether ids ascend, and the records to read by id.
 
         Records are chosen to carry each lookup id and tag name once (`ReferenceBook`), among
@@ -503,12 +560,12 @@ class BulkLoad:
         if header is None:
             return [], None, True, [], book
         converter = self._converter(header)
-        chosen: list[int] = []
+        chosen: list[tuple[int, int]] = []
         last: int | None = None
         ordered = True
         wanted = bool(book.references or book.name_lists)
         marker = header.index(self._converted_column) if self._converted_column in header else None
-        for row in rows:
+        for position, row in enumerate(rows):
             if marker is not None and not self._saw_converted and row[marker] == "true":
                 self._saw_converted = True
             record_id = int(row[converter.id_index])
@@ -516,7 +573,7 @@ class BulkLoad:
                 ordered = False
             last = record_id if last is None or record_id > last else last
             if wanted and book.needs(converter.cells(row)):
-                chosen.append(record_id)
+                chosen.append((position, record_id))
         return header, last, ordered, chosen, book
 
     def _converter(self, header: Sequence[str]) -> RowConverter:
@@ -529,29 +586,30 @@ class BulkLoad:
             )
         return converter
 
-    def _learn(self, book: ReferenceBook, chosen: list[int]) -> None:
-        """Read the chosen records by id (the reference fields only) into the book."""
-        if not chosen:
-            return
+    def _learner(self, book: ReferenceBook, chosen: list[tuple[int, int]]) -> _Learner:
+        """Reads the chosen records by id (reference fields only) into the book, in CSV order."""
         names = [*book.references, *book.name_lists]
-        chunks = [names[i : i + 49] for i in range(0, len(names), 49)]
-        jobs = [
-            (["id", *chunk], chosen[i : i + IDS_PER_CALL])
-            for chunk in chunks
-            for i in range(0, len(chosen), IDS_PER_CALL)
-        ]
-        for records in self._client.map_concurrent(self._fetch_by_ids, jobs):
-            for record in records:
-                book.learn(record)
+        step = FIELDS_PER_CALL - 1
+        return _Learner(
+            book,
+            chosen,
+            [["id", *names[i : i + step]] for i in range(0, len(names), step)],
+            self._fetch_by_ids,
+            self._client.concurrency() if chosen else 1,
+        )
 
     def _emit(
         self,
         archive: Any,
         header: list[str],
-        book: ReferenceBook,
+        learner: _Learner,
         skip: Callable[[int, int], bool],
     ) -> Iterator[Records | Effect]:
-        """Second pass: rows not sent yet, modified before the export instant, as records."""
+        """Second pass: rows not sent yet, modified before the export instant, as records.
+
+        A row waits only for the reads by id of the chosen rows up to its own (the objects it
+        needs were chosen there), so emitting starts with the first answers.
+        """
         if not header:
             return
         rows = csv_rows(archive)
@@ -559,12 +617,14 @@ class BulkLoad:
         converter = self._converter(header)
         assert self.instant is not None  # noqa: S101 - set before any chunk
         cut = format_utc(self.instant)
+        book = learner.book
         page: Records = []
         positions: dict[int, int] = {}
         for position, row in enumerate(rows):
             record_id = int(row[converter.id_index])
             if skip(position, record_id):
                 continue
+            learner.cover(position)
             record = self._normalise(converter.scalars(row))
             modified = record.get(REPLICATION_KEY)
             if isinstance(modified, str) and modified >= cut:

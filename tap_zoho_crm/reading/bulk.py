@@ -12,9 +12,10 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   from 0.5 s to 30 s, for at most `JOB_WAIT_MAX_S`.
 * **Downloads** keep to Zoho's 10 per minute (`DownloadPacer`); a 429 is retried by the client
   (``Retry-After`` honoured, bounded). The ZIP is streamed to a temporary file and its CSV read
-  row by row, twice: once to learn which records carry the lookup objects and tag names the
-  CSV gives only as ids and names (`ReferenceBook`, read by ``ids=``: one credit per 100
-  records chosen), once to emit. Memory stays flat whatever the size.
+  row by row, twice: once to choose the records that carry the lookup objects and tag names
+  the CSV gives only as ids and names (`ReferenceBook`; read by ``ids=``, one credit per 100
+  records chosen, on workers ahead of emission: `_Learner`), once to emit. Memory stays flat
+  whatever the size of the module (the book holds one job's distinct lookup ids and tags).
 * **Handover.** The export instant is the first job's ``created_time`` (Zoho's clock). Rows
   modified at or after it are left out, and once the jobs are done the stream's bookmark is
   that instant: the ordinary keyset walk reads from it, so a record changed during the export

@@ -58,6 +58,10 @@ DEFAULT_TOKEN_THROTTLE_WAIT = 120.0
 #: A complete junction pass at most once a day: removals and changes no timestamp shows are at
 #: most a day late, and the runs between cost what changed (docs/junctions.md).
 DEFAULT_JUNCTION_FULL_PASS_HOURS = 24.0
+#: A Bulk Read load costs about 55 credits (the job 50, a count, a few polls, the download),
+#: Get Records 1 per 200 records: even at 11,000 records. Twice that leaves room for the
+#: lookup completion (1 credit per 100 records read by id) and the job's minutes of waiting.
+DEFAULT_BULK_READ_MIN_RECORDS = 20_000
 MAX_CREDITS_PER_RUN = 100_000_000
 
 _CREDENTIALS = ("client_id", "client_secret", "refresh_token")
@@ -246,6 +250,9 @@ class ZohoSettings:
     streams_in_flight: int | None = None
     #: Fewest records per window: a range under two windows' worth is read as one walk.
     window_min_records: int = 4000
+    #: First syncs of modules with more records than this go through Bulk Read (reading/bulk.py);
+    #: 0: never.
+    bulk_read_min_records: int = DEFAULT_BULK_READ_MIN_RECORDS
 
     def __repr__(self) -> str:
         """Show settings without the secrets (a repr can end up in logs and tracebacks)."""
@@ -306,6 +313,9 @@ class ZohoSettings:
             windowed_reads=_flag(config, "windowed_reads", default=True),
             streams_in_flight=int(_number(config, "streams_in_flight", 0, 1, 25)) or None,
             window_min_records=int(_number(config, "window_min_records", 4000, 200, 10**7)),
+            bulk_read_min_records=int(
+                _number(config, "bulk_read_min_records", DEFAULT_BULK_READ_MIN_RECORDS, 0, 10**9)
+            ),
         )
 
 

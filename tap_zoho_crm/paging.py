@@ -90,6 +90,14 @@ def maybe_truncated(value: Any) -> bool:
     return isinstance(value, str) and len(value) >= RICH_TEXT_LIST_LIMIT
 
 
+def at_list_cut(value: Any) -> bool:
+    """Whether a value not from a list response (Bulk Read) may still be cut: exactly at the cut.
+
+    Bulk Read's handling of rich text is not documented; a value longer than the cut is whole.
+    """
+    return isinstance(value, str) and len(value) == RICH_TEXT_LIST_LIMIT
+
+
 def if_modified_since(instant: dt.datetime | None) -> dict[str, str]:
     """The ``If-Modified-Since`` header that returns every record modified at or after ``instant``.
 

@@ -19,6 +19,7 @@ from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.client.usage import DEFAULT_PROGRESS_INTERVAL, ProgressTicker
 from tap_zoho_crm.config import (
     DEFAULT_ACCOUNTS_URL,
+    DEFAULT_BULK_READ_MIN_RECORDS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_SECONDS,
     DEFAULT_PAGE_SIZE,
@@ -337,6 +338,16 @@ class TapZohoCrm(Tap):
                 "Fewest records a window is planned for (at least 200): a module with fewer "
                 "than twice this many records to read is read as one walk. Each window costs "
                 "about two calls of its own, so smaller windows spend more credits."
+            ),
+        ),
+        th.Property(
+            "bulk_read_min_records",
+            th.IntegerType,
+            default=DEFAULT_BULK_READ_MIN_RECORDS,
+            description=(
+                "A first sync (no bookmark) of a module with more records than this reads it "
+                "through Bulk Read: 50 credits per job of up to 200,000 records instead of 1 "
+                "per 200 (docs/bulk-read.md). 0: always Get Records."
             ),
         ),
         th.Property(

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import backoff
@@ -277,6 +277,7 @@ class ZohoClient:
         self._get = self._with_retries(self._get_once)
         self._post_form = self._with_retries(self._post_form_once)
         self._post_json = self._with_retries(self._post_json_once)
+        self._download = self._with_retries(self._download_once)
 
     def __repr__(self) -> str:
         """Name the data centre only."""
@@ -329,15 +330,27 @@ class ZohoClient:
         headers: Mapping[str, str] | None = None,
     ) -> ZohoResponse:
         """GET a CRM path (relative to ``/crm/v8``), with retries and one token refresh."""
-        url = f"{self.api_base}/{path.lstrip('/')}"
-        return self._refreshing(self._get, url, dict(params or {}), dict(headers or {}))
+        return self._refreshing(self._get, self._url(path), dict(params or {}), dict(headers or {}))
 
     def post_json(self, path: str, body: Mapping[str, Any]) -> ZohoResponse:
         """POST a JSON body to a CRM read endpoint (COQL), with the retries and refresh of GET."""
-        url = f"{self.api_base}/{path.lstrip('/')}"
-        return self._refreshing(self._post_json, url, dict(body), {})
+        return self._refreshing(self._post_json, self._url(path), dict(body), {})
 
-    def _refreshing(self, send: Callable[..., ZohoResponse], url: str, *args: Any) -> ZohoResponse:
+    def download(self, path: str, sink: BinaryIO) -> int:
+        """GET a file (a Bulk Read result) into ``sink``, streamed; the bytes written.
+
+        Same retries, refresh, limiter and credit accounting as `get`; an error answer is
+        Zoho's JSON and raises as any other.
+        """
+        return self._refreshing(self._download, self._url(path), sink)
+
+    def _url(self, path: str) -> str:
+        """A path relative to ``/crm/v8``, or an absolute CRM path (``/crm/bulk/v8/...``)."""
+        if path.startswith("/crm/"):
+            return self.api_base[: -len(API_PATH)] + path
+        return f"{self.api_base}/{path.lstrip('/')}"
+
+    def _refreshing(self, send: Callable[..., T], url: str, *args: Any) -> T:
         try:
             return send(url, *args)
         except ZohoInvalidTokenError:
@@ -494,7 +507,10 @@ class ZohoClient:
     ) -> ZohoResponse:
         return self._send_once(requests.Request("POST", url, json=body, headers=headers))
 
-    def _send_once(self, request: requests.Request) -> ZohoResponse:
+    def _download_once(self, url: str, sink: BinaryIO) -> int:
+        return int(self._send_once(requests.Request("GET", url), sink=sink).body["bytes"])
+
+    def _send_once(self, request: requests.Request, sink: BinaryIO | None = None) -> ZohoResponse:
         if self._credits_exhausted:
             raise ZohoCreditsExhaustedError(CREDITS_MESSAGE)
         url = str(request.url)
@@ -502,7 +518,11 @@ class ZohoClient:
         self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
         heavy = is_sub_pool_call(str(prepared.method), str(prepared.url))
         with self.limiter.slot(heavy=heavy) as admission:
-            response = self.session.send(prepared, timeout=self._timeouts)
+            response = self.session.send(prepared, timeout=self._timeouts, stream=sink is not None)
+            if sink is not None and response.status_code == 200:
+                sink.seek(0)
+                sink.truncate()
+                written = sum(sink.write(chunk) for chunk in response.iter_content(1 << 16))
         self._connect_failing_since = None
         path = urlsplit(url).path
         self._count(path)
@@ -512,6 +532,8 @@ class ZohoClient:
         self.credit_meter.charge(credits)
         self.usage.charge_call(credits)
         self._track_credits(response.headers)
+        if sink is not None and response.status_code == 200:
+            return ZohoResponse(status=200, body={"bytes": written})
         try:
             return self._interpret(response, path)
         except ZohoInvalidTokenError:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tap_zoho_crm.client.errors import ZohoAPIError
+from tap_zoho_crm.bookmarks import Bookmark
+from tap_zoho_crm.client.errors import ZohoAPIError, ZohoRetriesExhaustedError
 from tap_zoho_crm.paging import (
     CONVERTED_PARAM_MODULES,
+    FIELDS_PER_CALL,
     MAX_PER_PAGE,
     REPLICATION_KEY,
     ModifiedTimeWalk,
     Page,
+    at_list_cut,
     chunk_fields,
     chunk_ids,
     if_modified_since,
@@ -34,7 +38,16 @@ from tap_zoho_crm.read_plan import (
     pages,
     truncated_share,
 )
+from tap_zoho_crm.reading.bulk import (
+    JOB_CREDITS,
+    PLANNED_POLLS,
+    RECORDS_PER_JOB,
+    BulkLoad,
+    BulkUnavailableError,
+)
+from tap_zoho_crm.reading.bulk_csv import BulkFields
 from tap_zoho_crm.reading.readahead import Effect
+from tap_zoho_crm.reading.windows import STATE_KEY as WINDOWS_STATE_KEY
 from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
 from tap_zoho_crm.records import to_int_id
 from tap_zoho_crm.schema import rich_text_properties
@@ -44,7 +57,6 @@ from tap_zoho_crm.streams.parents import rows_at_instant, single_record
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
 
-    from tap_zoho_crm.bookmarks import Bookmark
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
@@ -70,6 +82,12 @@ class ModuleStream(ZohoStream):
         self._dropped_fields: set[str] = set()
         #: The windowed read in progress (reading/windows.py), which keeps its own state.
         self._windows: WindowedRead | None = None
+        #: The Bulk Read load in progress (reading/bulk.py), which keeps its own state.
+        self._bulk: BulkLoad | None = None
+        #: ``actions/count`` as the Bulk Read decision asked it (progress lines reuse it).
+        self._module_total: int | None = None
+        #: The selected rich-text properties of a Bulk Read load (values at the cut re-read).
+        self._bulk_rich_text: list[str] = []
 
     @property
     def module(self) -> str:
@@ -100,21 +118,7 @@ class ModuleStream(ZohoStream):
 
         pages: Iterator[list[dict[str, Any]] | Effect]
         if self.replication_key == REPLICATION_KEY:
-            start, skip_ids = self.starting_point()
-            self._windows = WindowedRead(
-                state=self.get_context_state(context) if self._bookmark is not None else None,
-                key=REPLICATION_KEY,
-                walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
-                facts=CoqlRangeFacts(self.client, self.module),
-                client=self.client,
-                plan_new=self.settings.windowed_reads,
-                plan_after=max(1, self.settings.window_min_records // 4),
-                min_window_records=self.settings.window_min_records,
-                complete=complete,
-                on_collapse=self._use_bookmark,
-                logger=self.logger,
-            )
-            pages = self._windows.pages(start, skip_ids)
+            pages = self._modified_time_pages(context, chunks, complete)
         else:
             pages = map(
                 complete,
@@ -125,6 +129,115 @@ class ModuleStream(ZohoStream):
                 yield page
             else:
                 yield from page
+
+    def _modified_time_pages(
+        self,
+        context: Context | None,
+        chunks: list[list[str]],
+        complete: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> Iterator[list[dict[str, Any]] | Effect]:
+        """An initial load through Bulk Read when it pays, then the (windowed) keyset walk."""
+        start, skip_ids = self.starting_point()
+        load = self._bulk_load(context, start)
+        if load is not None:
+            try:
+                yield from load.pages()
+            except BulkUnavailableError as exc:
+                self.logger.warning(
+                    "%s: reading through Get Records instead of Bulk Read: %s", self.name, exc
+                )
+                yield Effect(load.progress.clear)
+            else:
+                if load.instant is not None:
+                    start, skip_ids = load.instant, set()
+                    yield Effect(partial(self._hand_over, context, load.instant))
+        self._windows = WindowedRead(
+            state=self.get_context_state(context) if self._bookmark is not None else None,
+            key=REPLICATION_KEY,
+            walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
+            facts=CoqlRangeFacts(self.client, self.module),
+            client=self.client,
+            plan_new=self.settings.windowed_reads,
+            plan_after=max(1, self.settings.window_min_records // 4),
+            min_window_records=self.settings.window_min_records,
+            complete=complete,
+            on_collapse=self._use_bookmark,
+            logger=self.logger,
+        )
+        yield from self._windows.pages(start, skip_ids)
+
+    def _bulk_load(self, context: Context | None, start: dt.datetime | None) -> BulkLoad | None:
+        """The Bulk Read load of a first sync that pays for it (or was interrupted), else None."""
+        threshold = self.settings.bulk_read_min_records
+        if not threshold or self._bookmark is None or self._bookmark.instant is not None:
+            return None
+        state = self.get_context_state(context)
+        if state.get(WINDOWS_STATE_KEY):
+            return None  # a windowed Get Records read to resume
+        load = BulkLoad(
+            client=self.client,
+            module=self.module,
+            schema=self.schema,
+            selected=self.selected_fields(),
+            state=state,
+            since=start,
+            normalise=self.normalise,
+            fetch_by_ids=self._fetch_by_ids,
+            finish_page=self._finish_bulk_page,
+            truncate_rich_text=not self.settings.full_rich_text,
+            logger=self.logger,
+            write_state=self._flush_state,
+        )
+        if load.progress.saved is None:
+            # actions/count first (1 credit): only a module above the threshold in all is
+            # counted from start_date (which can take a sample page and COQL).
+            counts = CheapCounts(self.client, self.settings.page_size)
+            try:
+                self._module_total = counts.total(self.module)
+                if self._module_total <= threshold:
+                    return None
+                if start is not None and counts.since(self.module, start) <= threshold:
+                    return None
+            except ZohoAPIError as exc:
+                if isinstance(exc, ZohoRetriesExhaustedError):
+                    raise  # an outage: Get Records would meet it too
+                # A module whose count Zoho refuses is read through Get Records, as before.
+                self.logger.info(
+                    "%s: no count (%s %s); not using Bulk Read", self.name, exc.status, exc.code
+                )
+                return None
+        selected = set(self.selected_fields())
+        self._bulk_rich_text = [
+            name for name in rich_text_properties(self.schema) if name in selected
+        ]
+        self._bulk = load
+        return load
+
+    def _finish_bulk_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page of a Bulk Read load: fields Bulk Read cannot export read by id, then screened.
+
+        Rich text is re-read only where the CSV value is exactly at the list cut (500
+        characters): a longer value is whole.
+        """
+        bulk = self._bulk
+        completed = list(bulk.fields.completed) if bulk is not None else []
+        if completed and records:
+            step = FIELDS_PER_CALL - 1
+            chunks = [["id", *completed[i : i + step]] for i in range(0, len(completed), step)]
+            records = self._complete(records, chunks)
+        rich = self._bulk_rich_text
+        if rich and self.settings.full_rich_text:
+            self._untruncate(records, rich, cut=at_list_cut)
+        return self.screen(records, more_records=True)
+
+    def _flush_state(self) -> None:
+        """Send a STATE message now (the state changed outside the SDK's record flow)."""
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def _hand_over(self, context: Context | None, instant: dt.datetime) -> None:
+        """The Bulk Read load is done: the bookmark is its export instant; the walk goes on."""
+        self._use_bookmark(Bookmark(self.get_context_state(context), REPLICATION_KEY, instant))
 
     def _use_bookmark(self, bookmark: Bookmark) -> None:
         """Windows collapsed into this bookmark: records advance it from now on."""
@@ -153,7 +266,10 @@ class ModuleStream(ZohoStream):
     def _increment_stream_state(
         self, latest_record: Record, *, context: Context | None = None
     ) -> None:
-        """A record of a window advances its window; any other, the bookmark."""
+        """A record of a Bulk Read load or a window advances its state; any other, the bookmark."""
+        bulk = self._bulk
+        if bulk is not None and bulk.account(latest_record):
+            return
         windows = self._windows
         if windows is not None and windows.account(latest_record):
             return
@@ -270,13 +386,18 @@ class ModuleStream(ZohoStream):
         row = single_record(self.client, self.module, record_id)
         return self.normalise(row) if row is not None else None
 
-    def _untruncate(self, records: list[dict[str, Any]], fields: list[str]) -> None:
+    def _untruncate(
+        self,
+        records: list[dict[str, Any]],
+        fields: list[str],
+        cut: Callable[[Any], bool] = maybe_truncated,
+    ) -> None:
         """Replace rich-text values cut by the list response with the full ones.
 
         Only records with a value at the cut length are re-read (one call each, concurrently):
         shorter values are already complete.
         """
-        todo = [r for r in records if any(maybe_truncated(r.get(name)) for name in fields)]
+        todo = [r for r in records if any(cut(r.get(name)) for name in fields)]
         if not todo:
             return
         full = self.client.map_concurrent(self._fetch_one, [int(r["id"]) for r in todo])
@@ -321,6 +442,43 @@ class ModuleStream(ZohoStream):
 
     # -- plan and progress (read_plan.py) ---------------------------------------------------------
 
+    def _bulk_check_calls(self) -> int:
+        """The count a first sync asks to decide on Bulk Read (`_bulk_load`): 1, or none."""
+        first = self._bookmark is not None and self._bookmark.instant is None
+        return int(bool(self.settings.bulk_read_min_records) and first)
+
+    def _bulk_plan(self, records: int) -> ReadPlan | None:
+        """The plan of a first sync through Bulk Read (reading/bulk.py), when it would be one.
+
+        Per job of 200,000 records: the job (50 credits), a few polls and the download; the
+        fields Bulk Read cannot export cost 1 per 100 records. Lookup objects read by id depend
+        on how many distinct targets the records have, which no cheap count tells: left out,
+        and said so.
+        """
+        threshold = self.settings.bulk_read_min_records
+        if self.replication_key != REPLICATION_KEY or not threshold or records <= threshold:
+            return None
+        if self._bookmark is not None and self._bookmark.instant is not None:
+            return None
+        fields = BulkFields.plan(self.schema, self.selected_fields())
+        jobs = -(-records // RECORDS_PER_JOB)
+        completed = -(-len(fields.completed) // (FIELDS_PER_CALL - 1))
+        id_reads = completed * id_calls(records, MAX_PER_PAGE)
+        # The count, per job its creation, polls and download, the fields read by id, and the
+        # walk from the export instant (a call when little changed meanwhile).
+        calls = 1 + jobs * (1 + PLANNED_POLLS + 1) + id_reads + 1
+        return ReadPlan(
+            self.name,
+            "first sync through Bulk Read",
+            calls=calls,
+            credits=calls + jobs * (JOB_CREDITS - 1),
+            concurrent_calls=id_reads,
+            records=records,
+            note="plus lookup objects read by id (1 credit per 100 records carrying a new one)"
+            if fields.references or fields.name_lists
+            else "",
+        )
+
     def expected_records(self) -> int | None:
         """Records this sync reads, for a progress line's ETA: at most one credit.
 
@@ -331,6 +489,8 @@ class ModuleStream(ZohoStream):
         """
         since = self.read_from if self.replication_key == REPLICATION_KEY else None
         if since is None:
+            if self._module_total is not None:
+                return self._module_total  # counted for the Bulk Read decision already
             return CheapCounts(self.client, self.settings.page_size).total(self.module)
         try:
             return CoqlRangeFacts(self.client, self.module).count_after(
@@ -365,10 +525,13 @@ class ModuleStream(ZohoStream):
         else:
             mode, sample = "full table (no Modified_Time)", counts.sample(self.module, None, rich)
             records = len(sample.rows) if not sample.more else counts.total(self.module)
+        bulk = self._bulk_plan(records)
+        if bulk is not None:
+            return bulk
         size = self.settings.page_size
         rereads = round(truncated_share(sample.rows, rich) * records)
         chunk_calls = (len(chunks) - 1) * id_calls(records, size)
-        calls = pages(records, size) + chunk_calls + rereads
+        calls = pages(records, size) + chunk_calls + rereads + self._bulk_check_calls()
         return ReadPlan(
             self.name,
             mode,

@@ -108,7 +108,8 @@ def _compare(zoho: ZohoEmulator, name: str, workdir: Path) -> tuple[Run, Run]:
     license_details.update(paid=True, paid_type="standard")
     zoho.org.org_info["license_details"] = license_details
     zoho.token_mint_limit = None  # one token per process started here
-    config = zoho.tap_config()
+    # Get Records reads (an initial load of a large module would go through Bulk Read).
+    config = {**zoho.tap_config(), "bulk_read_min_records": 0}
     catalog = TapZohoCrm(config=config, parse_env_config=False, setup_mapper=False).catalog_dict
     (workdir / "catalog.json").write_text(json.dumps(catalog), encoding="utf-8")
     zoho.faults.latency_s = LATENCY_S

@@ -106,7 +106,7 @@ def _raw(zoho: ZohoEmulator, fields: list[str], workdir: Path) -> Run:
 def test_tap_costs_at_most_twice_the_raw_loop_with_flat_memory(tmp_path: Path) -> None:
     with ZohoEmulator(profile="minimal", seed=5, size={MODULE: N}) as zoho:
         zoho.token_mint_limit = None  # one token per process started here
-        config = zoho.tap_config()
+        config = {**zoho.tap_config(), "bulk_read_min_records": 0}  # the Get Records path
         catalog = select_only(discover(config), {MODULE})
         entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == MODULE)
         fields = chunk_fields(list(entry["schema"]["properties"]))

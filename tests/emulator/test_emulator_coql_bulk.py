@@ -185,3 +185,95 @@ def test_coql_empty_result_as_data_under_the_other_reading(
         emulator.faults.coql_empty_as_data = False
     assert empty.status_code == 200
     assert empty.json() == {"data": [], "info": {"count": 0, "more_records": False}}
+
+
+def _bulk_job(api: Api, query: dict) -> str:  # type: ignore[type-arg]
+    created = api.post("/crm/bulk/v8/read", {"query": {"module": {"api_name": "Leads"}, **query}})
+    assert created.status_code == 201, created.text
+    return str(created.json()["data"][0]["details"]["id"])
+
+
+def _finished(api: Api, job: str) -> dict:  # type: ignore[type-arg]
+    for _ in range(5):
+        entry = api.get(f"/crm/bulk/v8/read/{job}").json()["data"][0]
+        if entry["state"] == "COMPLETED":
+            return dict(entry["result"])
+    raise AssertionError(entry)
+
+
+def _ids(api: Api, result: dict) -> list[str]:  # type: ignore[type-arg]
+    archive = zipfile.ZipFile(io.BytesIO(api.get(result["download_url"]).content))
+    text = archive.read(archive.namelist()[0]).decode("utf-8")
+    return [row["id"] for row in csv.DictReader(io.StringIO(text))]
+
+
+def test_bulk_read_chunks_by_page_and_page_token(fresh: ZohoEmulator) -> None:
+    api = Api(fresh)
+    total = fresh.count("Leads")
+    per_job = total // 3
+    fresh.bulk_records_per_job = per_job
+    first = _finished(api, _bulk_job(api, {"fields": ["Last_Name"]}))
+    assert first["count"] == per_job
+    assert first["more_records"] is True
+    assert first["per_page"] == per_job
+    token = first["next_page_token"]
+    assert token
+    by_page = _finished(api, _bulk_job(api, {"fields": ["Last_Name"], "page": 2}))
+    by_token = _finished(api, _bulk_job(api, {"fields": ["Last_Name"], "page_token": token}))
+    ids_first, ids_page, ids_token = _ids(api, first), _ids(api, by_page), _ids(api, by_token)
+    assert ids_page == ids_token
+    assert ids_first == sorted(ids_first, key=int)  # ascending id order
+    assert int(ids_first[-1]) < int(ids_page[0])
+    assert len(ids_first) + len(ids_page) == 2 * per_job
+    other = {
+        "fields": ["Last_Name"],
+        "page_token": token,
+        "criteria": {"field": {"api_name": "id"}, "comparator": "greater_than", "value": "1"},
+    }
+    assert_error(
+        api.post("/crm/bulk/v8/read", {"query": {"module": {"api_name": "Leads"}, **other}}),
+        400,
+        "TOKEN_BOUND_DATA_MISMATCH",
+    )
+    after = _finished(
+        api,
+        _bulk_job(
+            api,
+            {
+                "fields": ["Last_Name"],
+                "criteria": {
+                    "field": {"api_name": "id"},
+                    "comparator": "greater_than",
+                    "value": ids_first[-1],
+                },
+            },
+        ),
+    )
+    assert _ids(api, after) == ids_page
+
+
+def test_bulk_read_results_expire_under_both_readings(fresh: ZohoEmulator) -> None:
+    api = Api(fresh)
+    job = _bulk_job(api, {"fields": ["Last_Name"]})
+    result = _finished(api, job)
+    fresh.clock.advance(fresh.bulk_retention_s + 1)
+    api = Api(fresh)  # a fresh access token: the old one expired too
+    assert_error(api.get(f"/crm/bulk/v8/read/{job}"), 404, "RESOURCE_NOT_FOUND")
+    assert_error(api.get(result["download_url"]), 404, "RESOURCE_NOT_FOUND")
+    fresh.faults.bulk_expired_status_kept = True
+    assert api.get(f"/crm/bulk/v8/read/{job}").json()["data"][0]["state"] == "COMPLETED"
+    assert_error(api.get(result["download_url"]), 404, "RESOURCE_NOT_FOUND")
+
+
+def test_bulk_read_download_429_with_and_without_retry_after(fresh: ZohoEmulator) -> None:
+    api = Api(fresh)
+    result = _finished(api, _bulk_job(api, {"fields": ["Last_Name"]}))
+    fresh.faults.bulk_download_429_times = 2
+    refused = api.get(result["download_url"])
+    assert_error(refused, 429, "TOO_MANY_REQUESTS")
+    assert "Retry-After" not in refused.headers
+    fresh.faults.bulk_download_retry_after = 7
+    refused = api.get(result["download_url"])
+    assert_error(refused, 429, "TOO_MANY_REQUESTS")
+    assert refused.headers["Retry-After"] == "7"
+    assert api.get(result["download_url"]).status_code == 200

@@ -123,7 +123,8 @@ def test_concurrency_429s_are_retried(caplog):
 
 def test_persistent_server_errors_give_up_within_the_bound(fresh_demo):
     zoho = fresh_demo
-    config = zoho.tap_config(max_retries=3, max_retry_seconds=5)
+    # bulk_read_min_records 0: the first call is the walk's (no count for Bulk Read).
+    config = zoho.tap_config(max_retries=3, max_retry_seconds=5, bulk_read_min_records=0)
     catalog = select_only(discover(config), {"Leads"})
     zoho.stats.reset()
     zoho.faults.error_rate = 1.0

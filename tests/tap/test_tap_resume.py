@@ -131,7 +131,10 @@ def test_in_process_sync_stopped_after_n_records_resumes_exactly(big_leads, excl
 def test_credit_exhaustion_stops_with_state_and_resumes(big_leads):
     zoho = big_leads
     # One walk, whose cost is counted below (a windowed read's stop: test_tap_windows.py).
-    config = zoho.tap_config(max_retries=3, windowed_reads=False, max_concurrency=5)
+    # bulk_read_min_records 0: no count for the Bulk Read decision, so 12 credits are 12 pages.
+    config = zoho.tap_config(
+        max_retries=3, windowed_reads=False, max_concurrency=5, bulk_read_min_records=0
+    )
     catalog = select_only(discover(config), {"Leads"})
     # Discovery already spent credits in the rolling window: allow 12 more Get Records calls.
     zoho.faults.daily_credits = zoho.stats.credits + 12

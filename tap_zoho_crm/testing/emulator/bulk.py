@@ -1,8 +1,12 @@
 """Bulk Read: create a job, poll its state machine, download a zip holding one CSV.
 
 A job moves one state per poll (ADDED -> IN PROGRESS -> COMPLETED by default; see
-``ZohoEmulator.bulk_polls_to_complete``); its records are captured when it completes. Downloads
-are throttled to 10 per minute, as Zoho documents.
+``ZohoEmulator.bulk_polls_to_complete``); its records are captured when it completes, in
+ascending id order. Downloads are throttled to 10 per minute, as Zoho documents. A job exports
+at most ``ZohoEmulator.bulk_records_per_job`` records (Zoho: 200,000); the next chunk is a new
+job with ``page: 2`` or with ``page_token`` set to the result's ``next_page_token`` (valid
+24 h). Jobs and results are kept ``ZohoEmulator.bulk_retention_s`` (24 h), then answer 404
+``RESOURCE_NOT_FOUND`` (or, under the ``bulk_expired_status_kept`` switch, only the download).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import threading
 import zipfile
 from collections import deque
@@ -24,6 +29,8 @@ from .metadata import ModuleDef
 from .org import Org
 
 PER_JOB = 200_000
+RETENTION_S = 86_400
+PAGE_TOKEN_TTL_S = 86_400
 DOWNLOADS_PER_MINUTE = 10
 COMPARATORS = {
     "equal": "=",
@@ -52,6 +59,8 @@ class Job:
     polls: int = 0
     count: int = 0
     more_records: bool = False
+    offset: int = 0
+    next_page_token: str | None = None
     archive: bytes = b""
     error: dict[str, Any] | None = None
 
@@ -60,6 +69,8 @@ class Job:
 class BulkJobs:
     jobs: dict[str, Job] = field(default_factory=dict)
     downloads: deque[float] = field(default_factory=deque)
+    #: page_token -> (offset it continues at, (module, criteria) it is bound to, issued at).
+    tokens: dict[str, tuple[int, tuple[str, str], float]] = field(default_factory=dict)
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +129,8 @@ def create(ctx: Context, req: Request) -> Response:
     if not isinstance(query, dict):
         raise required_param("query")
     mdef = _module(org, (query.get("module") or {}).get("api_name"))
+    if mdef.api_name in emu.faults.bulk_refused_modules:
+        raise invalid_module(mdef.api_name)
     fields = [str(x) for x in query.get("fields") or []]
     for name in fields:
         if mdef.field(name) is None:
@@ -129,6 +142,12 @@ def create(ctx: Context, req: Request) -> Response:
     if page < 1:
         raise invalid_data("page must be at least 1", api_name="page")
     conditions = _conditions(query.get("criteria"))
+    token = query.get("page_token")
+    offset = (page - 1) * emu.bulk_records_per_job
+    if token:
+        if query.get("page") not in (None, 1):
+            raise ApiError(400, "AMBIGUITY_DURING_PROCESSING", "page and page_token given", {})
+        offset = _token_offset(emu, str(token), mdef.api_name, query.get("criteria"))
     jobs = emu.bulk_jobs
     with jobs.lock:
         job_id = make_id(SLOT_BULK, jobs.next_id)
@@ -136,6 +155,7 @@ def create(ctx: Context, req: Request) -> Response:
     job = Job(
         job_id, mdef.api_name, fields, conditions, page, query, emu.clock.timestamp(), req.user_id
     )
+    job.offset = offset
     jobs.jobs[job_id] = job
     r = org.renderer(req.user_id)
     details = {
@@ -161,7 +181,20 @@ def create(ctx: Context, req: Request) -> Response:
     )
 
 
-def _complete(org: Org, job: Job, failure: bool) -> None:
+def _token_offset(emu: Any, token: str, module: str, criteria: Any) -> int:
+    """Where a ``page_token`` from an earlier job's result continues, bound to its query."""
+    issued = emu.bulk_jobs.tokens.get(token)
+    if issued is None:
+        raise invalid_data("invalid page_token", api_name="page_token")
+    offset, bound, at = issued
+    if bound != (module, json.dumps(criteria, sort_keys=True)):
+        raise ApiError(400, "TOKEN_BOUND_DATA_MISMATCH", "page_token used with other params", {})
+    if emu.clock.time() - at > PAGE_TOKEN_TTL_S:
+        raise ApiError(400, "EXPIRED_VALUE", "the page_token has expired", {})
+    return int(offset)
+
+
+def _complete(emu: Any, job: Job, failure: bool) -> None:
     if failure:
         job.state = "FAILURE"
         job.error = {
@@ -171,15 +204,27 @@ def _complete(org: Org, job: Job, failure: bool) -> None:
             "details": {},
         }
         return
+    org = emu.org
     mdef = org.modules[job.module]
     rows = rows_for(org, mdef, job.conditions, [("id", False)])
-    start = (job.page - 1) * PER_JOB
-    chunk = rows[start : start + PER_JOB]
+    store = org.stores.get(mdef.api_name)
+    if emu.faults.bulk_excludes_converted and store is not None:
+        rows = [row for row in rows if not store.converted(row[1])]
+    start = job.offset
+    chunk = rows[start : start + emu.bulk_records_per_job]
     job.count = len(chunk)
     job.more_records = start + len(chunk) < len(rows)
+    if job.more_records:
+        jobs = emu.bulk_jobs
+        with jobs.lock:
+            job.next_page_token = f"bulk{jobs.next_id:06d}{len(jobs.tokens):06d}"
+            bound = (job.module, json.dumps(job.query.get("criteria"), sort_keys=True))
+            jobs.tokens[job.next_page_token] = (start + len(chunk), bound, emu.clock.time())
     columns = ["id", *[c for c in (job.fields or [f.api_name for f in mdef.fields]) if c != "id"]]
     columns = [c for c in columns if (mdef.field(c) or mdef.field("id")) and _csv_ok(mdef, c)]
-    store = org.stores.get(mdef.api_name)
+    if emu.faults.bulk_rows_unordered:
+        chunk = list(chunk)
+        random.Random(int(job.id)).shuffle(chunk)
     r = org.renderer(job.user_id)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -189,7 +234,7 @@ def _complete(org: Org, job: Job, failure: bool) -> None:
         rendered = r.record(mdef, rec, columns, single=True)
         writer.writerow([_cell(rendered.get(c)) for c in columns])
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr(f"{job.id}.csv", text.getvalue())
     job.archive = buffer.getvalue()
     job.state = "COMPLETED"
@@ -204,10 +249,14 @@ def _cell(value: Any) -> str:
     """CSV encoding: lookups as their id, multi-values ';'-joined, booleans lower-case."""
     if value is None:
         return ""
+    if value.__class__ is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return str(value.get("id", json.dumps(value, ensure_ascii=False)))
+        if "id" in value:
+            return str(value["id"])
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         parts = [
             str(v.get("name", v.get("id", ""))) if isinstance(v, dict) else str(v) for v in value
@@ -216,10 +265,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _job(ctx: Context, req: Request) -> Job:
-    job = ctx.emu.bulk_jobs.jobs.get(req.params["job_id"])
+def _not_found() -> ApiError:
+    return ApiError(404, "RESOURCE_NOT_FOUND", "the requested resource does not exist", {})
+
+
+def _job(ctx: Context, req: Request, *, download: bool = False) -> Job:
+    emu = ctx.emu
+    job = emu.bulk_jobs.jobs.get(req.params["job_id"])
     if job is None:
-        raise ApiError(404, "RESOURCE_NOT_FOUND", "the requested resource does not exist", {})
+        raise _not_found()
+    expired = emu.clock.time() - job.created_time > emu.bulk_retention_s
+    if expired and (download or not emu.faults.bulk_expired_status_kept):
+        raise _not_found()
     return job
 
 
@@ -230,7 +287,7 @@ def status(ctx: Context, req: Request) -> Response:
     if job.state not in ("COMPLETED", "FAILURE"):
         job.polls += 1
         if job.polls >= emu.bulk_polls_to_complete:
-            _complete(org, job, emu.faults.bulk_failure)
+            _complete(emu, job, emu.faults.bulk_failure)
         elif job.state == "ADDED":
             job.state = "IN PROGRESS"
     r = org.renderer(req.user_id)
@@ -246,11 +303,11 @@ def status(ctx: Context, req: Request) -> Response:
     if job.state == "COMPLETED":
         entry["result"] = {
             "page": job.page,
-            "per_page": PER_JOB,
+            "per_page": emu.bulk_records_per_job,
             "count": job.count,
             "download_url": f"/crm/bulk/v8/read/{job.id}/result",
             "more_records": job.more_records,
-            "next_page_token": None,
+            "next_page_token": job.next_page_token,
         }
     elif job.state == "FAILURE":
         entry["result"] = {"error_message": job.error}
@@ -259,10 +316,22 @@ def status(ctx: Context, req: Request) -> Response:
 
 def download(ctx: Context, req: Request) -> Response:
     emu = ctx.emu
-    job = _job(ctx, req)
+    job = _job(ctx, req, download=True)
     jobs = emu.bulk_jobs
     now = emu.clock.time()
+    faults = emu.faults
     with jobs.lock:
+        if faults.bulk_download_429_times > 0:
+            faults.bulk_download_429_times -= 1
+            faults.count("bulk_download_429")
+            wait = faults.bulk_download_retry_after
+            raise ApiError(
+                429,
+                "TOO_MANY_REQUESTS",
+                "at most 10 bulk downloads per minute",
+                {},
+                headers={"Retry-After": str(wait)} if wait is not None else None,
+            )
         while jobs.downloads and now - jobs.downloads[0] >= 60:
             jobs.downloads.popleft()
         if len(jobs.downloads) >= DOWNLOADS_PER_MINUTE:

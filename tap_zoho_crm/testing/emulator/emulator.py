@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+from . import bulk
 from .bulk import BulkJobs
 from .clock import Clock
 from .faults import Faults, Limits, Stats
@@ -56,6 +57,11 @@ class ZohoEmulator:
         self.page_tokens = PageTokens()
         self.bulk_jobs = BulkJobs()
         self.bulk_polls_to_complete = 2
+        #: Records one Bulk Read job exports (Zoho: 200,000). Not a fault: a limit tests lower
+        #: to meet chunking without generating 200,000 records.
+        self.bulk_records_per_job = bulk.PER_JOB
+        #: How long a job and its result stay available (Zoho: likely 24 h, spec section 15).
+        self.bulk_retention_s = bulk.RETENTION_S
         self.oauth = OAuthServer(
             self.clock, seed, self.org.api_user_id, token_ttl, token_mint_limit
         )

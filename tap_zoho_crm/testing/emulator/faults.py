@@ -26,6 +26,24 @@ class Faults:
         self.error_rate: float = 0.0
         self.reset_rate: float = 0.0
         self.bulk_failure: bool = False
+        #: The next this many Bulk Read downloads answer 429 (as past the documented 10 per
+        #: minute), whatever the count; Zoho does not say whether such a 429 carries a
+        #: ``Retry-After``: None sends none, a number sends it (section 15, point 3).
+        self.bulk_download_429_times: int = 0
+        self.bulk_download_retry_after: int | None = None
+        #: Section 15, point 12: what an expired Bulk Read job answers is not documented. Off,
+        #: the job is gone (its status and result answer 404 ``RESOURCE_NOT_FOUND``, as for an
+        #: unknown job); on, its status still says COMPLETED and only the download is 404.
+        self.bulk_expired_status_kept: bool = False
+        #: Zoho does not list the modules Bulk Read refuses, nor whether its export holds
+        #: converted leads. Modules named here are refused at job creation (400
+        #: ``INVALID_MODULE``, as for an unknown module); on, the export leaves converted leads
+        #: out (off, it holds them, like Get Records with ``converted=both``).
+        self.bulk_refused_modules: set[str] = set()
+        #: Nor does Zoho say in which order a result's rows come. Off, by ascending id; on, in
+        #: an order of the job's own (a shuffle seeded by its id).
+        self.bulk_rows_unordered: bool = False
+        self.bulk_excludes_converted: bool = False
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
@@ -168,6 +186,12 @@ class Faults:
             "error_rate": self.error_rate,
             "reset_rate": self.reset_rate,
             "bulk_failure": self.bulk_failure,
+            "bulk_download_429_times": self.bulk_download_429_times,
+            "bulk_download_retry_after": self.bulk_download_retry_after,
+            "bulk_expired_status_kept": self.bulk_expired_status_kept,
+            "bulk_refused_modules": sorted(self.bulk_refused_modules),
+            "bulk_rows_unordered": self.bulk_rows_unordered,
+            "bulk_excludes_converted": self.bulk_excludes_converted,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,

@@ -1,0 +1,661 @@
+"""Initial loads through Bulk Read: a module's records exported as CSV, 50 credits per job.
+
+A first sync (no bookmark) of a module with more than ``bulk_read_min_records`` records reads
+it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 records):
+
+* **Jobs.** Each job exports up to 200,000 records; the next chunk is a new job whose criteria
+  start after the highest id of the previous one (id keyset: a record deleted or added
+  meanwhile cannot shift a later chunk, as ``page`` offsets would). That needs the rows in
+  ascending id order (the emulator's, and Zoho's as far as is known; not documented): a
+  result of several jobs in another order falls back. The next job is created as soon as the
+  previous result is downloaded, so Zoho prepares it while this one is emitted. Polls back off
+  from 0.5 s to 30 s, for at most `JOB_WAIT_MAX_S`.
+* **Downloads** keep to Zoho's 10 per minute (`DownloadPacer`); a 429 is retried by the client
+  (``Retry-After`` honoured, bounded). The ZIP is streamed to a temporary file and its CSV read
+  row by row, twice: once to choose the records that carry the lookup objects and tag names
+  the CSV gives only as ids and names (`ReferenceBook`; read by ``ids=``, one credit per 100
+  records chosen, on workers ahead of emission: `_Learner`), once to emit. Memory stays flat
+  whatever the size of the module (the book holds one job's distinct lookup ids and tags).
+* **Handover.** The export instant is the first job's ``created_time`` (Zoho's clock). Rows
+  modified at or after it are left out, and once the jobs are done the stream's bookmark is
+  that instant: the ordinary keyset walk reads from it, so a record changed during the export
+  is read by the walk, and the bookmark obeys the usual invariants from then on.
+* **State** (`BulkProgress`, under ``bulk_read`` in the stream's state) holds the instant, the
+  current job, the id it starts after, the CSV row and id of the last record emitted and the
+  next job once created, so a killed run resumes with the same jobs (results are kept 24 h) and
+  skips the rows emitted (`_Done`). A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is
+  created again for the same chunk; its rows are then skipped by id.
+* **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read
+  refuses, a job ending in ``FAILURE``, a result of several jobs not in ascending id order, an
+  export without converted leads while Zoho counts some: one warning, and the stream reads
+  through Get Records from the start (records already sent come again).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+import tempfile
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, MutableMapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from tap_zoho_crm.client.errors import (
+    ZohoAPIError,
+    ZohoAuthError,
+    ZohoModuleUnavailableError,
+)
+from tap_zoho_crm.client.http import ZohoClient
+from tap_zoho_crm.paging import (
+    CONVERTED_PARAM_MODULES,
+    FIELDS_PER_CALL,
+    IDS_PER_CALL,
+    REPLICATION_KEY,
+)
+from tap_zoho_crm.reading.bulk_csv import BulkFields, ReferenceBook, RowConverter, csv_rows
+from tap_zoho_crm.reading.readahead import Effect
+from tap_zoho_crm.records import format_utc, parse_instant
+
+BULK_PATH = "/crm/bulk/v8/read"
+#: The stream-state key of a Bulk Read load in progress.
+STATE_KEY = "bulk_read"
+#: Records one job exports (spec section 10).
+RECORDS_PER_JOB = 200_000
+#: Zoho's download limit: this many per rolling minute.
+DOWNLOADS_PER_MINUTE = 10
+DOWNLOAD_WINDOW_S = 60.0
+#: Poll waits: from the first to the longest, doubling; a job waited on longer is given up.
+POLL_FIRST_S = 0.5
+POLL_LONGEST_S = 30.0
+JOB_WAIT_MAX_S = 6 * 3600.0
+#: How far before the local clock the export instant is put when Zoho names no created_time.
+INSTANT_MARGIN_WITHOUT_ZOHO_TIME = dt.timedelta(hours=1)
+#: Polls a plan counts per job (`tap-zoho-crm plan`): the first answers ADDED or IN PROGRESS.
+PLANNED_POLLS = 3
+#: Records per emitted page (completed fields are read by id for a page at once).
+PAGE_RECORDS = 200
+#: The field that marks a converted lead.
+CONVERTED_FIELD = "Converted__s"
+#: Credits of one job; Get Records reads 200 records per credit.
+JOB_CREDITS = 50
+
+Records = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What of a job was sent: the last record's id and CSV row (0 first), None for nothing."""
+
+    last_id: int | None
+    row: int | None
+
+    def skips(self, *, ordered: bool) -> Callable[[int, int], bool]:
+        """(row, id) -> whether that row was sent already.
+
+        By position in the same file (any order); in a file made again (an expired job
+        created anew), by id when ids ascend, else nothing is skipped (sent again: upserts).
+        """
+        row, last_id = self.row, self.last_id
+        if row is not None:
+            return lambda position, _record_id: position <= row
+        if last_id is not None and ordered:
+            return lambda _position, record_id: record_id <= last_id
+        return lambda _position, _record_id: False
+
+
+class _Learner:
+    """Reads chosen records by id on worker threads, ahead of the rows that need them.
+
+    Batches of `IDS_PER_CALL` chosen records (one call per field chunk) are submitted at once
+    and learned in CSV order; `cover` blocks until every chosen row up to a position is
+    learned. Workers run in copies of the caller's context (per-stream call attribution).
+    """
+
+    def __init__(
+        self,
+        book: ReferenceBook,
+        chosen: list[tuple[int, int]],
+        field_chunks: list[list[str]],
+        fetch_by_ids: Callable[[tuple[list[str], list[int]]], Records],
+        workers: int,
+    ) -> None:
+        self.book = book
+        self._starts = [chosen[i][0] for i in range(0, len(chosen), IDS_PER_CALL)]
+        batches = [
+            [record_id for _, record_id in chosen[i : i + IDS_PER_CALL]]
+            for i in range(0, len(chosen), IDS_PER_CALL)
+        ]
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zoho-bulk")
+        caller = contextvars.copy_context()
+        self._pending = deque(
+            [
+                self._pool.submit(caller.copy().run, fetch_by_ids, (fields, batch))
+                for fields in field_chunks
+            ]
+            for batch in batches
+        )
+        self._next = 0
+
+    def cover(self, position: int) -> None:
+        """Learn every batch whose first chosen row is at or before ``position``."""
+        while self._next < len(self._starts) and self._starts[self._next] <= position:
+            for future in self._pending.popleft():
+                for record in future.result():
+                    self.book.learn(record)
+            self._next += 1
+
+    def __enter__(self) -> _Learner:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: What follows a chunk: (job, the id it starts after, what of it was sent, next job) or Nones.
+_Next = tuple[str | None, int | None, _Done, dict[str, Any] | None]
+
+
+class BulkUnavailableError(Exception):
+    """Bulk Read cannot serve this load: read through Get Records instead (the reason says why)."""
+
+
+class _JobGoneError(Exception):
+    """The job or its result is no longer kept (expired): create it again."""
+
+
+class DownloadPacer:
+    """At most `DOWNLOADS_PER_MINUTE` downloads started per rolling minute, process-wide."""
+
+    def __init__(
+        self, limit: int = DOWNLOADS_PER_MINUTE, window_s: float = DOWNLOAD_WINDOW_S
+    ) -> None:
+        self._limit = limit
+        self._window = window_s
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        """Block until a download may start (at most one window)."""
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._starts and now - self._starts[0] >= self._window:
+                    self._starts.popleft()
+                if len(self._starts) < self._limit:
+                    self._starts.append(now)
+                    return
+                wait = self._window - (now - self._starts[0])
+            time.sleep(min(max(wait, 0.05), self._window))
+
+
+#: One pacer per client (Zoho counts an org's downloads; one tap run has one client).
+_PACERS: weakref.WeakKeyDictionary[ZohoClient, DownloadPacer] = weakref.WeakKeyDictionary()
+_PACERS_LOCK = threading.Lock()
+
+
+def pacer_for(client: ZohoClient) -> DownloadPacer:
+    """The download pacer of ``client``'s run."""
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(client)
+        if pacer is None:
+            pacer = _PACERS[client] = DownloadPacer()
+        return pacer
+
+
+@dataclass
+class JobResult:
+    """A completed job: how many records it holds, whether more follow, where its file is."""
+
+    count: int
+    more_records: bool
+    download_url: str
+
+
+class BulkProgress:
+    """The load's state, bound to (and written straight into) the stream's state dict."""
+
+    def __init__(self, state: MutableMapping[str, Any]) -> None:
+        self._state = state
+
+    @property
+    def saved(self) -> dict[str, Any] | None:
+        """The load in progress, if the state holds one."""
+        value = self._state.get(STATE_KEY)
+        return value if isinstance(value, dict) and value.get("instant") else None
+
+    def begin(self, instant: dt.datetime, job_id: str) -> None:
+        """The first job is created: its instant is the export's."""
+        self._state[STATE_KEY] = {
+            "instant": format_utc(instant),
+            "job": job_id,
+            "after": None,
+            "emitted": None,
+            "row": None,
+            "next": None,
+        }
+
+    def _load(self) -> dict[str, Any]:
+        value = self._state[STATE_KEY]
+        assert isinstance(value, dict)  # noqa: S101 - begun or resumed before any update
+        return value
+
+    def replace_job(self, job_id: str) -> None:
+        """The current chunk's job was created again (the first one expired)."""
+        self._load()["job"] = job_id
+
+    def set_next(self, job_id: str, after: int) -> None:
+        """The next chunk's job is created (before this one is emitted)."""
+        self._load()["next"] = {"job": job_id, "after": after}
+
+    def move_on(self) -> None:
+        """Every row of the current job was emitted: the next one is current."""
+        load = self._load()
+        following = load.get("next") or {}
+        load.update(job=following.get("job"), after=following.get("after"), emitted=None, row=None)
+        load["next"] = None
+
+    def saw_converted(self) -> None:
+        """The export holds converted records (kept for a resumed load's last check)."""
+        self._load()["converted_seen"] = True
+
+    def account(self, record_id: int, row: int) -> None:
+        """One record of the current job was emitted, from this row of its CSV (0 first)."""
+        load = self._load()
+        load["emitted"], load["row"] = record_id, row
+
+    def clear(self) -> None:
+        """The load is over (done, or given up for Get Records)."""
+        self._state.pop(STATE_KEY, None)
+
+
+class BulkLoad:
+    """One module's initial load through Bulk Read; `pages` yields records and `Effect` steps."""
+
+    def __init__(
+        self,
+        *,
+        client: ZohoClient,
+        module: str,
+        schema: dict[str, Any],
+        selected: Sequence[str],
+        state: MutableMapping[str, Any],
+        since: dt.datetime | None,
+        normalise: Callable[[dict[str, Any]], dict[str, Any]],
+        fetch_by_ids: Callable[[tuple[list[str], list[int]]], Records],
+        finish_page: Callable[[Records], Records],
+        truncate_rich_text: bool,
+        logger: logging.Logger,
+        write_state: Callable[[], None],
+    ) -> None:
+        self._client = client
+        self._module = module
+        self._schema = schema
+        self.fields = BulkFields.plan(schema, selected)
+        #: Leads: whether Bulk Read exports converted records is not documented; the export's
+        #: ``Converted__s`` column tells (see `_check_converted`).
+        self._converted_column = (
+            CONVERTED_FIELD
+            if module in CONVERTED_PARAM_MODULES and CONVERTED_FIELD in schema.get("properties", {})
+            else None
+        )
+        self._exported = self.fields.exported
+        if self._converted_column and self._converted_column not in self._exported:
+            self._exported = [*self._exported, self._converted_column]
+        self._saw_converted = False
+        self.progress = BulkProgress(state)
+        self._since = since
+        self._normalise = normalise
+        self._fetch_by_ids = fetch_by_ids
+        self._finish_page = finish_page
+        self._truncate = truncate_rich_text
+        self._logger = logger
+        self._pacer = pacer_for(client)
+        #: Sends a STATE message: after every job created or finished, so a kill loses no job.
+        self._write_state = write_state
+        #: While the stream emits a page of this load (between `Effect` steps): the CSV row
+        #: of each of its records.
+        self._positions: dict[int, int] | None = None
+        #: The export instant, once known: the walk after the load starts there.
+        self.instant: dt.datetime | None = None
+
+    # -- the jobs -------------------------------------------------------------------------
+
+    def _criteria(self, after: int | None) -> dict[str, Any] | None:
+        group: list[dict[str, Any]] = []
+        if after is not None:
+            group.append(
+                {"field": {"api_name": "id"}, "comparator": "greater_than", "value": str(after)}
+            )
+        if self._since is not None:
+            group.append(
+                {
+                    "field": {"api_name": REPLICATION_KEY},
+                    "comparator": "greater_equal",
+                    "value": format_utc(self._since),
+                }
+            )
+        if not group:
+            return None
+        return group[0] if len(group) == 1 else {"group_operator": "and", "group": group}
+
+    def create_job(self, after: int | None) -> tuple[str, dt.datetime | None]:
+        """Create the job of the chunk after id ``after``: its id and Zoho's created_time."""
+        query: dict[str, Any] = {
+            "module": {"api_name": self._module},
+            "fields": self._exported,
+            "page": 1,
+        }
+        criteria = self._criteria(after)
+        if criteria is not None:
+            query["criteria"] = criteria
+        try:
+            response = self._client.post_json(BULK_PATH, {"query": query, "file_type": "csv"})
+        except (ZohoModuleUnavailableError, ZohoAuthError) as exc:
+            raise BulkUnavailableError(f"Zoho refused the Bulk Read job ({exc})") from None
+        except ZohoAPIError as exc:
+            if exc.status in {400, 403, 404}:
+                raise BulkUnavailableError(
+                    f"Zoho refused the Bulk Read job ({exc.status} {exc.code})"
+                ) from None
+            raise
+        entries = response.items("data")
+        details = entries[0].get("details") if entries else None
+        if not isinstance(details, dict) or not details.get("id"):
+            raise BulkUnavailableError("Zoho's answer to the Bulk Read job named no job id")
+        created = details.get("created_time")
+        try:
+            instant = parse_instant(str(created)) if created else None
+        except ValueError:
+            instant = None
+        return str(details["id"]), instant
+
+    def wait(self, job_id: str) -> JobResult:
+        """Poll a job until it completes (backing off); raise for FAILURE, gone or too long."""
+        delay, waited = POLL_FIRST_S, 0.0
+        while True:
+            try:
+                response = self._client.get(f"{BULK_PATH}/{job_id}")
+            except ZohoAPIError as exc:
+                if exc.status == 404:
+                    raise _JobGoneError(job_id) from None
+                raise
+            entries = response.items("data")
+            job = entries[0] if entries else {}
+            state = str(job.get("state") or "")
+            raw = job.get("result")
+            result: dict[str, Any] = raw if isinstance(raw, dict) else {}
+            if state == "COMPLETED":
+                return JobResult(
+                    count=int(result.get("count") or 0),
+                    more_records=bool(result.get("more_records")),
+                    download_url=str(result.get("download_url") or f"{BULK_PATH}/{job_id}/result"),
+                )
+            if state == "FAILURE":
+                error = result.get("error_message") or {}
+                code = error.get("code") if isinstance(error, dict) else None
+                raise BulkUnavailableError(f"Bulk Read job {job_id} ended in FAILURE ({code})")
+            if waited >= JOB_WAIT_MAX_S:
+                raise BulkUnavailableError(
+                    f"Bulk Read job {job_id} did not complete in {JOB_WAIT_MAX_S / 3600:.0f} h"
+                )
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, POLL_LONGEST_S)
+
+    def download(self, url: str, sink: Any) -> None:
+        """Download a result into ``sink`` (paced; a 404 means the result expired)."""
+        self._pacer.wait_turn()
+        path = url if url.startswith("/crm/") else "/" + url.split("/crm/", 1)[-1]
+        if not path.startswith("/crm/"):
+            path = "/crm/" + path.lstrip("/")
+        try:
+            self._client.download(path, sink)
+        except ZohoAPIError as exc:
+            if exc.status == 404:
+                raise _JobGoneError(url) from None
+            raise
+
+    # -- the load -------------------------------------------------------------------------
+
+    def pages(self) -> Iterator[Records | Effect]:
+        """Pages of records of every chunk, then the step that hands over to the walk.
+
+        Raises `BulkUnavailableError` (before or between pages) when Get Records must take over.
+        """
+        saved = self.progress.saved
+        job_id: str | None
+        if saved is None:
+            job_id, created = self.create_job(None)
+            # Without Zoho's created_time, the local clock less a margin for skew: the walk
+            # then re-reads that much, and loses nothing to a clock ahead of Zoho's.
+            self.instant = created or (
+                dt.datetime.now(dt.UTC).replace(microsecond=0) - INSTANT_MARGIN_WITHOUT_ZOHO_TIME
+            )
+            instant = self.instant
+            yield Effect(partial(self.progress.begin, instant, job_id))
+            yield Effect(self._write_state)
+            after: int | None = None
+            done = _Done(None, None)
+            following: dict[str, Any] | None = None
+            self._logger.info(
+                "%s: initial load through Bulk Read (export instant %s)",
+                self._module,
+                format_utc(instant),
+            )
+        else:
+            self.instant = parse_instant(str(saved["instant"]))
+            job_id = saved.get("job")
+            after = saved.get("after")
+            done = _Done(saved.get("emitted"), saved.get("row"))
+            following = saved.get("next") if isinstance(saved.get("next"), dict) else None
+            self._logger.info(
+                "%s: resuming the Bulk Read load (job %s, after id %s, sent up to row %s, id %s)",
+                self._module,
+                job_id,
+                after,
+                done.row,
+                done.last_id,
+            )
+        self._saw_converted = bool(saved and saved.get("converted_seen"))
+        while job_id is not None:
+            job_id, after, done, following = yield from self._chunk(job_id, after, done, following)
+        self._check_converted()
+        yield Effect(self.progress.clear)
+
+    def _check_converted(self) -> None:
+        """Fall back if the export left converted leads out (one count, for Leads only).
+
+        An export holding a converted lead shows that Bulk Read exports them; one holding none
+        while Zoho counts some shows it does not (or, without the column, cannot tell).
+        """
+        if self._module not in CONVERTED_PARAM_MODULES or self._saw_converted:
+            return
+        response = self._client.get(f"{self._module}/actions/count", params={"converted": "true"})
+        count = response.body.get("count") if not response.is_empty else 0
+        if isinstance(count, int | str) and int(count) > 0:
+            raise BulkUnavailableError(
+                f"the export holds no converted record, and Zoho counts {int(count)}"
+            )
+
+    def _chunk(
+        self,
+        job_id: str,
+        after: int | None,
+        done: _Done,
+        following: dict[str, Any] | None,
+    ) -> Generator[Records | Effect, None, _Next]:
+        """Emit one job's rows; returns (next job, its after, nothing done, None) or Nones."""
+        with tempfile.TemporaryFile(prefix="zoho-bulk-") as archive:
+            for attempt in range(2):
+                try:
+                    result = self.wait(job_id)
+                    self.download(result.download_url, archive)
+                    break
+                except _JobGoneError:
+                    if attempt:
+                        raise BulkUnavailableError(
+                            f"Bulk Read job {job_id} was gone again right after it was created"
+                        ) from None
+                    self._logger.warning(
+                        "%s: Bulk Read job %s is no longer kept (expired); creating it again",
+                        self._module,
+                        job_id,
+                    )
+                    job_id = self.create_job(after)[0]
+                    # Another file: its rows are skipped by id (if ordered), not by position.
+                    done = _Done(done.last_id, None)
+                    yield Effect(partial(self.progress.replace_job, job_id))
+                    yield Effect(self._write_state)
+            archive.seek(0)
+            header, last_id, ordered, chosen, book = self._survey(archive)
+            if self._saw_converted:
+                yield Effect(self.progress.saw_converted)
+            next_job: dict[str, Any] | None = None
+            if result.more_records and last_id is not None:
+                if not ordered:
+                    raise BulkUnavailableError(
+                        "the Bulk Read result is not in ascending id order, which reading it "
+                        "in several jobs needs"
+                    )
+                next_job = following if following and following.get("after") == last_id else None
+                if next_job is None:
+                    next_id = self.create_job(last_id)[0]
+                    next_job = {"job": next_id, "after": last_id}
+                    yield Effect(partial(self.progress.set_next, next_id, last_id))
+                    yield Effect(self._write_state)
+            archive.seek(0)
+            with self._learner(book, chosen) as learner:
+                yield from self._emit(archive, header, learner, done.skips(ordered=ordered))
+        if book.missing:
+            self._logger.warning(
+                "%s: %d lookup or tag value(s) of job %s were no longer on any record read "
+                "by id (changed meanwhile); emitted with their id or name only",
+                self._module,
+                book.missing,
+                job_id,
+            )
+        yield Effect(self.progress.move_on)
+        yield Effect(self._write_state)
+        if next_job is None:
+            return None, None, _Done(None, None), None
+        return next_job["job"], next_job["after"], _Done(None, None), None
+
+    def _survey(
+        self, archive: Any
+    ) -> tuple[list[str], int | None, bool, list[tuple[int, int]], ReferenceBook]:
+        """First pass: header, last id, whether ids ascend, and the records to read by id.
+
+        Records are chosen to carry each lookup id and tag name once (`ReferenceBook`), among
+        every row (on a resumed chunk, rows already sent may be chosen: a few calls more).
+        """
+        rows = csv_rows(archive)
+        header = next(rows, None)
+        book = ReferenceBook(self.fields.references, self.fields.name_lists)
+        if header is None:
+            return [], None, True, [], book
+        converter = self._converter(header)
+        chosen: list[tuple[int, int]] = []
+        last: int | None = None
+        ordered = True
+        wanted = bool(book.references or book.name_lists)
+        marker = header.index(self._converted_column) if self._converted_column in header else None
+        for position, row in enumerate(rows):
+            if marker is not None and not self._saw_converted and row[marker] == "true":
+                self._saw_converted = True
+            record_id = int(row[converter.id_index])
+            if last is not None and record_id <= last:
+                ordered = False
+            last = record_id if last is None or record_id > last else last
+            if wanted and book.needs(converter.cells(row)):
+                chosen.append((position, record_id))
+        return header, last, ordered, chosen, book
+
+    def _converter(self, header: Sequence[str]) -> RowConverter:
+        converter = RowConverter(
+            self._schema, self.fields, header, truncate_rich_text=self._truncate
+        )
+        if converter.absent:
+            raise BulkUnavailableError(
+                f"the Bulk Read result lacks the column(s) {', '.join(converter.absent[:5])}"
+            )
+        return converter
+
+    def _learner(self, book: ReferenceBook, chosen: list[tuple[int, int]]) -> _Learner:
+        """Reads the chosen records by id (reference fields only) into the book, in CSV order."""
+        names = [*book.references, *book.name_lists]
+        step = FIELDS_PER_CALL - 1
+        return _Learner(
+            book,
+            chosen,
+            [["id", *names[i : i + step]] for i in range(0, len(names), step)],
+            self._fetch_by_ids,
+            self._client.concurrency() if chosen else 1,
+        )
+
+    def _emit(
+        self,
+        archive: Any,
+        header: list[str],
+        learner: _Learner,
+        skip: Callable[[int, int], bool],
+    ) -> Iterator[Records | Effect]:
+        """Second pass: rows not sent yet, modified before the export instant, as records.
+
+        A row waits only for the reads by id of the chosen rows up to its own (the objects it
+        needs were chosen there), so emitting starts with the first answers.
+        """
+        if not header:
+            return
+        rows = csv_rows(archive)
+        next(rows)
+        converter = self._converter(header)
+        assert self.instant is not None  # noqa: S101 - set before any chunk
+        cut = format_utc(self.instant)
+        book = learner.book
+        page: Records = []
+        positions: dict[int, int] = {}
+        for position, row in enumerate(rows):
+            record_id = int(row[converter.id_index])
+            if skip(position, record_id):
+                continue
+            learner.cover(position)
+            record = self._normalise(converter.scalars(row))
+            modified = record.get(REPLICATION_KEY)
+            if isinstance(modified, str) and modified >= cut:
+                continue  # changed since the export began: the walk reads it
+            record.update(converter.objects(row, book))
+            page.append(record)
+            positions[record_id] = position
+            if len(page) >= PAGE_RECORDS:
+                yield from self._hand_over(page, positions)
+                page, positions = [], {}
+        if page:
+            yield from self._hand_over(page, positions)
+
+    def _hand_over(self, page: Records, positions: dict[int, int]) -> Iterator[Records | Effect]:
+        records = self._finish_page(page)
+        yield Effect(partial(self._enter, positions))
+        yield records
+        yield Effect(self._leave)
+
+    def _enter(self, positions: dict[int, int]) -> None:
+        self._positions = positions
+
+    def _leave(self) -> None:
+        self._positions = None
+
+    def account(self, record: dict[str, Any]) -> bool:
+        """Record an emitted record of the load; False when the load is not emitting."""
+        positions = self._positions
+        if positions is None:
+            return False
+        record_id = int(record["id"])
+        self.progress.account(record_id, positions[record_id])
+        return True

@@ -1,0 +1,271 @@
+"""PURE: a Bulk Read CSV row -> the record Get Records would have given, by field metadata.
+
+Bulk Read writes every value as text (spec section 10): ids as digits, lookups as the id alone,
+booleans and numbers as text, multi-select picklists ``;``-joined, an empty value as an empty
+cell. Each selected property of a module stream falls in one of four groups (`BulkFields`):
+
+* **scalar** (text, numbers, booleans, dates, datetimes, picklists, multi-select picklists,
+  formulas, rollups): converted from the cell by the property's schema type, then through the
+  stream's `RecordNormaliser`, the same code the Get Records path runs;
+* **reference** (lookup, owner and user lookups, layout, consent, multi-module lookup): the cell
+  holds the id, Get Records gives an object (``name``, ``email``...) that depends on the id
+  alone; the object comes from one record that carries it (`ReferenceBook`);
+* **name list** (``Tag``, territories): the cell holds ``;``-joined names, Get Records gives
+  objects that depend on the name alone; likewise from one record that carries each name;
+* **completed** (file and image uploads, reminders, line taxes, ALARM, RRULE, ...): the CSV
+  cannot carry them faithfully; they are not exported, but read by id (``ids=``) for every
+  record, as the Get Records path reads a second field chunk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from tap_zoho_crm.paging import RICH_TEXT_LIST_LIMIT
+from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, LOOKUP_TYPES, TEXTAREA_TYPE
+
+#: Rich-text values can be 50,000 characters; the csv module's default cap is 131,072.
+csv.field_size_limit(min(sys.maxsize, 1 << 30))
+
+#: Data types whose Get Records value is an array of objects each determined by its name.
+NAME_LIST_TYPES = frozenset({"territories"})
+MULTI_VALUE_SEPARATOR = ";"
+_INTEGER_TEXT = re.compile(r"^-?\d+$")
+
+Convert = Callable[[str], Any]
+
+
+def _types(prop: Mapping[str, Any]) -> set[str]:
+    raw = prop.get("type", [])
+    return ({raw} if isinstance(raw, str) else set(raw)) - {"null"}
+
+
+def _is_name_list(prop: Mapping[str, Any]) -> bool:
+    data_type = prop.get(DATA_TYPE)
+    return data_type in NAME_LIST_TYPES or (
+        data_type == "text" and prop.get(JSON_TYPE) == "jsonarray"  # the Tag field
+    )
+
+
+@dataclass(frozen=True)
+class BulkFields:
+    """The selected properties of a module stream, by how a Bulk Read load gets them."""
+
+    scalars: tuple[str, ...]
+    references: tuple[str, ...]
+    name_lists: tuple[str, ...]
+    completed: tuple[str, ...]
+
+    @classmethod
+    def plan(cls, schema: Mapping[str, Any], selected: Sequence[str]) -> BulkFields:
+        """Sort ``selected`` (property names of ``schema``) into the four groups."""
+        props = schema.get("properties", {})
+        scalars: list[str] = []
+        references: list[str] = []
+        name_lists: list[str] = []
+        completed: list[str] = []
+        for name in dict.fromkeys(selected):
+            prop = props.get(name, {})
+            types = _types(prop)
+            if name == "id":
+                continue
+            if prop.get(DATA_TYPE) in LOOKUP_TYPES:
+                references.append(name)
+            elif _is_name_list(prop):
+                name_lists.append(name)
+            elif types & {"object"} or (
+                "array" in types and prop.get("items", {}).get("type") != ["string"]
+            ):
+                completed.append(name)
+            else:
+                scalars.append(name)
+        return cls(tuple(scalars), tuple(references), tuple(name_lists), tuple(completed))
+
+    @property
+    def exported(self) -> list[str]:
+        """The fields a job asks for (``id`` always comes)."""
+        return ["id", *self.scalars, *self.references, *self.name_lists]
+
+
+def _number(text: str) -> Any:
+    """What JSON parsing of the same digits gives: an int for a whole number, else a float."""
+    if _INTEGER_TEXT.match(text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _integer(text: str) -> Any:
+    return int(text) if _INTEGER_TEXT.match(text) else _number(text)
+
+
+def _boolean(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    return text
+
+
+def _multi(text: str) -> list[str]:
+    return text.split(MULTI_VALUE_SEPARATOR) if text else []
+
+
+def scalar_converter(prop: Mapping[str, Any], *, truncate_rich_text: bool) -> Convert:
+    """The function one CSV cell of a scalar property goes through (empty: see `convert_row`)."""
+    types = _types(prop)
+    if "array" in types:
+        return _multi
+    if "integer" in types:
+        return _integer
+    if "number" in types:
+        return _number
+    if "boolean" in types:
+        return _boolean
+    if truncate_rich_text and prop.get(TEXTAREA_TYPE) == "rich_text":
+        return lambda text: text[:RICH_TEXT_LIST_LIMIT]
+    return str
+
+
+@dataclass
+class ReferenceBook:
+    """Objects of reference and name-list fields, keyed by (field, id or name).
+
+    Filled from records that carry them (`needs` picks one record per missing key), so that a
+    value the CSV gives as an id or a name becomes the object Get Records gives.
+    """
+
+    references: tuple[str, ...]
+    name_lists: tuple[str, ...]
+    objects: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
+    _wanted: set[tuple[str, Any]] = field(default_factory=set)
+    missing: int = 0
+
+    def keys_of(self, cells: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+        """The (field, key) pairs one CSV row refers to."""
+        for name in self.references:
+            text = cells.get(name, "")
+            if text:
+                yield name, _integer(text)
+        for name in self.name_lists:
+            for item in _multi(cells.get(name, "")):
+                yield name, item
+
+    def needs(self, cells: Mapping[str, str]) -> bool:
+        """Whether this row's record must be read to learn a key no chosen record carries."""
+        new = [key for key in self.keys_of(cells) if key not in self.objects]
+        new = [key for key in new if key not in self._wanted]
+        self._wanted.update(new)
+        return bool(new)
+
+    def learn(self, record: Mapping[str, Any]) -> None:
+        """Keep the objects of one record read by id (normalised, as Get Records emits)."""
+        for name in self.references:
+            value = record.get(name)
+            if isinstance(value, dict) and value.get("id") is not None:
+                self.objects.setdefault((name, value["id"]), value)
+        for name in self.name_lists:
+            items = record.get(name)
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get("name") is not None:
+                    self.objects.setdefault((name, item["name"]), item)
+
+    def reference(self, name: str, text: str) -> dict[str, Any] | None:
+        """The object of a reference cell (a copy); an id no record carried keeps a bare id."""
+        if not text:
+            return None
+        key = _integer(text)
+        found = self.objects.get((name, key))
+        if found is None:
+            self.missing += 1
+            return {"id": key, "name": None}
+        return dict(found)
+
+    def name_list(self, name: str, text: str) -> list[Any]:
+        """The objects of a name-list cell (copies); a name no record carried keeps its name."""
+        out: list[Any] = []
+        for item in _multi(text):
+            found = self.objects.get((name, item))
+            if found is None:
+                self.missing += 1
+                out.append({"name": item})
+            else:
+                out.append(dict(found))
+        return out
+
+
+class RowConverter:
+    """One CSV header's columns -> raw Get Records-like records of one stream."""
+
+    def __init__(
+        self,
+        schema: Mapping[str, Any],
+        fields: BulkFields,
+        header: Sequence[str],
+        *,
+        truncate_rich_text: bool,
+    ) -> None:
+        props = schema.get("properties", {})
+        index = {name: i for i, name in enumerate(header)}
+        if "id" not in index:
+            raise ValueError("the Bulk Read CSV has no id column")
+        self.id_index = index["id"]
+        self._scalars = [
+            (
+                name,
+                index[name],
+                scalar_converter(props[name], truncate_rich_text=truncate_rich_text),
+            )
+            for name in fields.scalars
+            if name in index
+        ]
+        self._multi = {name for name in fields.scalars if "array" in _types(props.get(name, {}))}
+        self._references = [(name, index[name]) for name in fields.references if name in index]
+        self._name_lists = [(name, index[name]) for name in fields.name_lists if name in index]
+        self.absent = [
+            name
+            for name in (*fields.scalars, *fields.references, *fields.name_lists)
+            if name not in index
+        ]
+        self._index = index
+
+    def cells(self, row: Sequence[str]) -> dict[str, str]:
+        """The row's reference and name-list cells, by field (for `ReferenceBook.needs`)."""
+        return {name: row[i] for name, i in (*self._references, *self._name_lists)}
+
+    def scalars(self, row: Sequence[str]) -> dict[str, Any]:
+        """The row's id and scalar values as Get Records' JSON would hold them."""
+        out: dict[str, Any] = {"id": row[self.id_index]}
+        multi = self._multi
+        for name, i, convert in self._scalars:
+            text = row[i]
+            out[name] = convert(text) if text or name in multi else None
+        return out
+
+    def objects(self, row: Sequence[str], book: ReferenceBook) -> dict[str, Any]:
+        """The row's reference and name-list values, as the stream emits them."""
+        out: dict[str, Any] = {}
+        for name, i in self._references:
+            out[name] = book.reference(name, row[i])
+        for name, i in self._name_lists:
+            out[name] = book.name_list(name, row[i])
+        return out
+
+
+def csv_rows(archive: IO[bytes]) -> Iterator[list[str]]:
+    """The rows of the one CSV inside a Bulk Read ZIP, header first, read as a stream."""
+    with zipfile.ZipFile(archive) as zipped:
+        names = [name for name in zipped.namelist() if name.lower().endswith(".csv")]
+        if len(names) != 1:
+            raise ValueError(f"the Bulk Read result holds {len(names)} CSV files, not one")
+        with zipped.open(names[0]) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            yield from csv.reader(text)

@@ -65,6 +65,7 @@ _CATALOG_LOCK = threading.Lock()
 TOMBSTONES_SETTING = "emit_tombstones"
 SKIP_SETTING = "skip_unavailable_streams"
 BUDGET_SETTING = "max_credits_per_run"
+BULK_SETTING = "bulk_read_min_records"
 #: The tap's largest ``max_credits_per_run``: in effect no budget of the tap's own.
 NO_RUN_BUDGET = 100_000_000
 TOMBSTONE_COLUMN = "_sdc_deleted_at"
@@ -122,6 +123,11 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             # to keep to its budget would read as a partial table, and Lakeflow would delete the
             # rest. Zoho's own daily limit still stops a read (with an error, never a partial).
             self._tap_config[BUDGET_SETTING] = NO_RUN_BUDGET
+        if BULK_SETTING in (settings.get("properties") or {}):
+            # Bulk Read hands records over in id order, not the cursor order a batch is cut
+            # in, so every batch would run the load again: the bridge reads through Get
+            # Records (partitions from Bulk Read jobs are left to issue 11).
+            self._tap_config[BULK_SETTING] = 0
         self._check_config()
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None

@@ -582,6 +582,12 @@ class ZohoClient:
             return
         with self._state_lock:
             first = self._credits_remaining is None
+            if self._credits_exhausted:
+                remaining = 0  # an answer sent before the one that refused, read after it
+            # Concurrent answers are read in any order: the lowest count seen is the newest
+            # (credits come back only as calls leave Zoho's rolling 24 hours, over hours).
+            if not first and self._credits_remaining is not None:
+                remaining = min(remaining, self._credits_remaining)
             self._credits_remaining = remaining
             self.credit_meter.saw_remaining(remaining)
             if remaining <= 0:
@@ -630,7 +636,9 @@ class ZohoClient:
             "path": path,
         }
         if kind is ErrorKind.CREDITS_EXHAUSTED:
-            self._credits_exhausted = True
+            with self._state_lock:
+                self._credits_exhausted = True
+                self._credits_remaining = 0
             raise ZohoCreditsExhaustedError(CREDITS_MESSAGE)
         if kind is ErrorKind.RETRY:
             raise ZohoRetriableError(retry_after=retry_after_seconds(response.headers), **fields)

@@ -131,9 +131,9 @@ class ReadAhead:
             upcoming = [s for s in order[after:] if s.reads_ahead and s.selected][:ahead]
             for later in upcoming:
                 if later.name not in self._readers:
-                    reader = _Reader(later.read_ahead(), self._stop)
-                    self._readers[later.name] = reader
-                    self._threads.append(reader.thread)
+                    started = _Reader(later.read_ahead(), self._stop)
+                    self._readers[later.name] = started
+                    self._threads.append(started.thread)
         return reader.items() if reader is not None else None
 
     def cancel(self, wait: float = 0.0) -> None:

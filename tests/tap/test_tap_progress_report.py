@@ -123,9 +123,7 @@ def test_progress_lines_on_a_20000_record_sync_show_a_running_total_and_an_eta()
 
 def test_the_report_attributes_every_call_and_credit_to_its_stream(fresh_demo):
     zoho = fresh_demo
-    # Read-ahead off: a reader running ahead may still be sending when the report is printed
-    # (noted on issue 12).
-    config = zoho.tap_config(streams_in_flight=1)
+    config = zoho.tap_config()
     catalog = discover(config)
     zoho.clock.advance(86_401)  # discovery's credits leave the rolling 24-hour window
     zoho.faults.daily_credits = 1500  # past half of it, Zoho reports the credits remaining
@@ -185,9 +183,7 @@ def test_progress_and_report_are_info_lines_silenced_by_log_level_warning(demo, 
 
 def test_a_run_stopped_by_the_credit_budget_still_reports_what_it_spent(fresh_demo):
     zoho = fresh_demo
-    # Read-ahead off: a reader running ahead may still be sending when the report is printed
-    # (noted on issue 12).
-    config = zoho.tap_config(streams_in_flight=1)
+    config = zoho.tap_config()
     catalog = discover(config)
     zoho.clock.advance(86_401)  # discovery's credits leave the rolling 24-hour window
     zoho.faults.daily_credits = 100

@@ -404,10 +404,11 @@ class JunctionStream(WholePassStream):
             self._write_activate_version_message(self._stream_version)
         elif full and LAST_FULL_PASS not in self.stream_state:
             # The first complete pass, once in a stream's life: say what the target misses.
-            self.logger.warning(
-                "%s: complete pass done without ACTIVATE_VERSION, so rows removed in Zoho "
-                "will stay in the target. Set emit_activate_version_messages to true if the "
-                "target supports it (target-postgres does)",
+            # Info, not a warning: with a target that cannot take them there is nothing to do.
+            self.logger.info(
+                "%s: complete pass done without activate-version messages, so rows removed in "
+                "Zoho will stay in the target; set emit_activate_version_messages to true if "
+                "the target supports them (target-postgres does)",
                 self.name,
             )
         self.logger.info(

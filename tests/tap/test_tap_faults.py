@@ -79,7 +79,8 @@ def test_concurrency_429s_are_retried(caplog):
     """Another client holds the org's only slot until Zoho has turned the tap away once, so the
     429 comes however fast or slow the machine is (the emulator holds that client's call)."""
     with ZohoEmulator(profile="minimal", seed=7) as zoho:
-        config = zoho.tap_config(max_concurrency=5)
+        # Get Records only: a first sync's Bulk Read count would meet the held slot first.
+        config = zoho.tap_config(max_concurrency=5, bulk_read_min_records=0)
         catalog = select_only(discover(config), {"Installations"})
         zoho.faults.concurrency_limit = 1
         zoho.faults.hold = threading.Event()

@@ -241,3 +241,39 @@ def listable_fields(zoho: Any, module: str) -> dict[str, dict[str, Any]]:
         for meta in zoho.fields(module)
         if meta.get("data_type") not in LIST_ONLY_ABSENT
     }
+
+
+class KilledError(Exception):
+    """The run was killed here (raised by `DyingWriter`)."""
+
+
+class DyingWriter(GenericSingerWriter[str, Message]):
+    """Keeps every message (as JSON) and dies after ``kill_after`` records, like a killed run."""
+
+    def __init__(self, kill_after: int | None) -> None:
+        self.kill_after = kill_after
+        self._encoder = SimpleSingerWriter()
+        self.messages: list[dict[str, Any]] = []
+        self.records = 0
+
+    def serialize_message(self, message: Message) -> str:
+        return ""
+
+    def write_message(self, message: Message) -> None:
+        payload = json.loads(self._encoder.serialize_message(message))
+        if payload["type"] == "RECORD":
+            if self.kill_after is not None and self.records >= self.kill_after:
+                raise KilledError
+            self.records += 1
+        self.messages.append(payload)
+
+    def durable(self, killed: bool) -> list[dict[str, Any]]:
+        """The messages a target had made durable: up to the last STATE if killed."""
+        if not killed:
+            return self.messages
+        states = [i for i, m in enumerate(self.messages) if m["type"] == "STATE"]
+        return self.messages[: states[-1] + 1] if states else []
+
+    def last_state(self) -> dict[str, Any] | None:
+        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
+        return states[-1] if states else None

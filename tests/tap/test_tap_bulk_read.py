@@ -8,14 +8,19 @@ the same org and from the emulator's store, never from the tap's own output.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from typing import Any
 
 import pytest
-from singer_sdk.singerlib.encoding import GenericSingerWriter, SimpleSingerWriter
-from singer_sdk.singerlib.messages import Message
-from tap_helpers import DEMO_SEED, discover, instant, run_sync, select_only
+from tap_helpers import (
+    DEMO_SEED,
+    DyingWriter,
+    KilledError,
+    discover,
+    instant,
+    run_sync,
+    select_only,
+)
 
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -94,44 +99,8 @@ def test_below_the_threshold_no_job_is_created(org: Any) -> None:
     assert zoho.stats.calls[CREATE] == 0
 
 
-class KilledError(Exception):
-    """The run was killed here."""
-
-
-class Writer(GenericSingerWriter[str, Message]):
-    """Keeps every message and dies after ``kill_after`` records."""
-
-    def __init__(self, kill_after: int | None) -> None:
-        self.kill_after = kill_after
-        self._encoder = SimpleSingerWriter()
-        self.messages: list[dict[str, Any]] = []
-        self.records = 0
-
-    def serialize_message(self, message: Message) -> str:
-        return ""
-
-    def write_message(self, message: Message) -> None:
-        payload = json.loads(self._encoder.serialize_message(message))
-        if payload["type"] == "RECORD":
-            if self.kill_after is not None and self.records >= self.kill_after:
-                raise KilledError
-            self.records += 1
-        self.messages.append(payload)
-
-    def durable(self, killed: bool) -> list[dict[str, Any]]:
-        """What a target made durable: up to the last STATE if killed."""
-        if not killed:
-            return self.messages
-        states = [i for i, m in enumerate(self.messages) if m["type"] == "STATE"]
-        return self.messages[: states[-1] + 1] if states else []
-
-    def last_state(self) -> dict[str, Any] | None:
-        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
-        return states[-1] if states else None
-
-
 def _run(config: dict[str, Any], catalog: dict[str, Any], state: Any, kill_after: int | None):
-    writer = Writer(kill_after)
+    writer = DyingWriter(kill_after)
     tap = TapZohoCrm(
         config=config,
         catalog=copy.deepcopy(catalog),

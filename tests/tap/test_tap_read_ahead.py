@@ -9,13 +9,10 @@ deletion must have been emitted, checked id by id against the emulator's store.
 from __future__ import annotations
 
 import copy
-import json
 import random
 from typing import Any
 
-from singer_sdk.singerlib.encoding import GenericSingerWriter, SimpleSingerWriter
-from singer_sdk.singerlib.messages import Message
-from tap_helpers import discover, instant, run_sync, select_only
+from tap_helpers import DyingWriter, KilledError, discover, instant, run_sync, select_only
 
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -23,42 +20,6 @@ from tap_zoho_crm.testing.emulator import ZohoEmulator
 MODULES = ("Accounts", "Contacts", "Deals", "Leads", "Products")
 SIZE = 900
 KILLS = 6
-
-
-class KilledError(Exception):
-    """The run was killed here."""
-
-
-class Writer(GenericSingerWriter[str, Message]):
-    """Keeps every message (as JSON) and dies after ``kill_after`` records."""
-
-    def __init__(self, kill_after: int | None) -> None:
-        self.kill_after = kill_after
-        self._encoder = SimpleSingerWriter()
-        self.messages: list[dict[str, Any]] = []
-        self.records = 0
-
-    def serialize_message(self, message: Message) -> str:
-        return ""
-
-    def write_message(self, message: Message) -> None:
-        payload = json.loads(self._encoder.serialize_message(message))
-        if payload["type"] == "RECORD":
-            if self.kill_after is not None and self.records >= self.kill_after:
-                raise KilledError
-            self.records += 1
-        self.messages.append(payload)
-
-    def durable(self, killed: bool) -> list[dict[str, Any]]:
-        """The messages a target had made durable: up to the last STATE if killed."""
-        if not killed:
-            return self.messages
-        states = [i for i, m in enumerate(self.messages) if m["type"] == "STATE"]
-        return self.messages[: states[-1] + 1] if states else []
-
-    def last_state(self) -> dict[str, Any] | None:
-        states = [m["value"] for m in self.messages if m["type"] == "STATE"]
-        return states[-1] if states else None
 
 
 def test_streams_read_ahead_keep_schema_first_and_state_behind_emitted_records():
@@ -97,7 +58,7 @@ def test_a_multi_stream_sync_killed_at_random_points_loses_nothing():
         durable: list[dict[str, Any]] = []
         kills = 0
         while kills < KILLS:
-            writer = Writer(kill_after=rng.randint(1, 1500))
+            writer = DyingWriter(kill_after=rng.randint(1, 1500))
             tap = TapZohoCrm(
                 config=config,
                 catalog=copy.deepcopy(catalog),
@@ -122,7 +83,7 @@ def test_a_multi_stream_sync_killed_at_random_points_loses_nothing():
             zoho.clock.advance(rng.randint(1, 5))
             if not killed:
                 break
-        final = Writer(kill_after=None)
+        final = DyingWriter(kill_after=None)
         TapZohoCrm(
             config=config,
             catalog=copy.deepcopy(catalog),

@@ -277,3 +277,24 @@ class DyingWriter(GenericSingerWriter[str, Message]):
     def last_state(self) -> dict[str, Any] | None:
         states = [m["value"] for m in self.messages if m["type"] == "STATE"]
         return states[-1] if states else None
+
+
+def sync_until_killed(
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    state: Any,
+    writer: GenericSingerWriter[str, Message],
+) -> bool:
+    """One in-process sync into ``writer`` (which may raise `KilledError`); whether it died."""
+    tap = TapZohoCrm(
+        config=config,
+        catalog=json.loads(json.dumps(catalog)),
+        state=json.loads(json.dumps(state)) if state is not None else None,
+        parse_env_config=False,
+        message_writer=writer,
+    )
+    try:
+        tap.sync_all()
+    except KilledError:
+        return True
+    return False

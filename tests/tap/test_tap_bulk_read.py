@@ -7,7 +7,6 @@ the same org and from the emulator's store, never from the tap's own output.
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
@@ -15,11 +14,11 @@ import pytest
 from tap_helpers import (
     DEMO_SEED,
     DyingWriter,
-    KilledError,
     discover,
     instant,
     run_sync,
     select_only,
+    sync_until_killed,
 )
 
 from tap_zoho_crm.tap import TapZohoCrm
@@ -101,19 +100,7 @@ def test_below_the_threshold_no_job_is_created(org: Any) -> None:
 
 def _run(config: dict[str, Any], catalog: dict[str, Any], state: Any, kill_after: int | None):
     writer = DyingWriter(kill_after)
-    tap = TapZohoCrm(
-        config=config,
-        catalog=copy.deepcopy(catalog),
-        state=copy.deepcopy(state),
-        parse_env_config=False,
-        message_writer=writer,
-    )
-    try:
-        tap.sync_all()
-        killed = False
-    except KilledError:
-        killed = True
-    return writer, killed
+    return writer, sync_until_killed(config, catalog, state, writer)
 
 
 @pytest.mark.parametrize("expired_status_kept", [False, True])

@@ -12,7 +12,14 @@ import copy
 import random
 from typing import Any
 
-from tap_helpers import DyingWriter, KilledError, discover, instant, run_sync, select_only
+from tap_helpers import (
+    DyingWriter,
+    discover,
+    instant,
+    run_sync,
+    select_only,
+    sync_until_killed,
+)
 
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -59,18 +66,7 @@ def test_a_multi_stream_sync_killed_at_random_points_loses_nothing():
         kills = 0
         while kills < KILLS:
             writer = DyingWriter(kill_after=rng.randint(1, 1500))
-            tap = TapZohoCrm(
-                config=config,
-                catalog=copy.deepcopy(catalog),
-                state=copy.deepcopy(state),
-                parse_env_config=False,
-                message_writer=writer,
-            )
-            try:
-                tap.sync_all()
-                killed = False
-            except KilledError:
-                killed = True
+            killed = sync_until_killed(config, catalog, state, writer)
             durable += writer.durable(killed)
             state = writer.last_state() or state
             kills += killed

@@ -9,7 +9,6 @@ with its current Modified_Time, checked id by id against the emulator's store.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from singer_sdk.singerlib.encoding import GenericSingerWriter
 from singer_sdk.singerlib.messages import Message
-from tap_helpers import discover, instant, select_only
+from tap_helpers import KilledError, discover, instant, select_only, sync_until_killed
 
 from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.streams.base import ZohoStream
@@ -31,10 +30,6 @@ KILLS = 10
 STATE_EVERY = 200
 KILL_WITHIN = 800
 WINDOW = 400  # records per window at least: 8,000 records make 9 windows (the tap's limit)
-
-
-class KilledError(Exception):
-    """The run was killed here."""
 
 
 class KillingWriter(GenericSingerWriter[str, Message]):
@@ -70,18 +65,7 @@ def _run(
     config: dict[str, Any], catalog: dict[str, Any], state: Any, writer: KillingWriter
 ) -> bool:
     """One run; whether it was killed."""
-    tap = TapZohoCrm(
-        config=config,
-        catalog=copy.deepcopy(catalog),
-        state=copy.deepcopy(state),
-        parse_env_config=False,
-        message_writer=writer,
-    )
-    try:
-        tap.sync_all()
-    except KilledError:
-        return True
-    return False
+    return sync_until_killed(config, catalog, state, writer)
 
 
 @pytest.mark.parametrize(

@@ -112,19 +112,26 @@ def _known_elsewhere(name: str) -> bool:
     return lowered in NOT_TAP_OPTIONS or lowered.startswith(NOT_TAP_PREFIXES)
 
 
+def positive_int_option(name: str, *option_maps: Mapping[str, Any] | None) -> int | None:
+    """Option ``name`` from the first map that sets it, as a positive integer; None if unset."""
+    for options in option_maps:
+        value = option(options, name)
+        if value in (None, ""):
+            continue
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise OptionsError(f"'{name}' must be a positive integer")
+        return number
+    return None
+
+
 def max_records_per_batch(*option_maps: Mapping[str, Any] | None) -> int:
     """The batch bound from the first option map that sets it (table options first)."""
-    for options in option_maps:
-        for key, value in (options or {}).items():
-            if str(key).lower() == MAX_RECORDS_PER_BATCH and value not in (None, ""):
-                try:
-                    limit = int(str(value).strip())
-                except ValueError:
-                    limit = 0
-                if limit < 1:
-                    raise OptionsError(f"'{MAX_RECORDS_PER_BATCH}' must be a positive integer")
-                return limit
-    return DEFAULT_MAX_RECORDS_PER_BATCH
+    limit = positive_int_option(MAX_RECORDS_PER_BATCH, *option_maps)
+    return DEFAULT_MAX_RECORDS_PER_BATCH if limit is None else limit
 
 
 def native_spark_types(*option_maps: Mapping[str, Any] | None) -> bool:

@@ -46,7 +46,7 @@ from lakeflow_bridge.offsets import (
     incremental_offset,
     is_from_start,
 )
-from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, OptionsError, option
+from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, positive_int_option
 from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.reading.windows import STATE_KEY, CoqlRangeFacts, plan_boundaries
 from tap_zoho_crm.records import format_utc, parse_instant
@@ -67,18 +67,7 @@ SECOND = dt.timedelta(seconds=1)
 
 def max_partitions(*option_maps: Mapping[str, Any] | None) -> int | None:
     """The ``max_partitions`` option (first map that sets it), or None (the budget decides)."""
-    for options in option_maps:
-        value = option(options, MAX_PARTITIONS_OPTION)
-        if value in (None, ""):
-            continue
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise OptionsError(f"'{MAX_PARTITIONS_OPTION}' must be a positive integer")
-        return number
-    return None
+    return positive_int_option(MAX_PARTITIONS_OPTION, *option_maps)
 
 
 def pin_now() -> dt.datetime:

@@ -169,8 +169,13 @@ class ZohoStream(Stream):
 
     # -- records ----------------------------------------------------------------------------
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
-        """Yield this stream's records and `Effect` steps; subclasses implement the kind's read."""
+    def read_records(
+        self, context: Context | None
+    ) -> Iterable[dict[str, Any] | list[dict[str, Any]] | Effect]:
+        """Yield this stream's records (one by one or as pages) and `Effect` steps, in order.
+
+        Subclasses implement the kind's read.
+        """
         raise NotImplementedError
 
     def read_ahead(self) -> Iterable[Any]:
@@ -205,7 +210,11 @@ class ZohoStream(Stream):
             self.read_from = self.starting_point()[0]
             self._warn_if_future()
             for item in ahead if ahead is not None else self.read_records(context):
-                if isinstance(item, Effect):
+                if isinstance(item, list):  # a page of records: one step per page
+                    if item:
+                        emitted = True
+                        yield from item
+                elif isinstance(item, Effect):
                     item()
                 else:
                     emitted = True

@@ -102,7 +102,9 @@ class ModuleStream(ZohoStream):
                 names.append(name)
         return names
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
+    def read_records(
+        self, context: Context | None
+    ) -> Iterable[dict[str, Any] | list[dict[str, Any]] | Effect]:
         """Walk the module in Modified_Time order (or plainly, when it has no such field)."""
         chunks = chunk_fields(self.selected_fields())
         rich_text = [
@@ -124,11 +126,8 @@ class ModuleStream(ZohoStream):
                 complete,
                 token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page)),
             )
-        for page in pages:
-            if isinstance(page, Effect):
-                yield page
-            else:
-                yield from page
+        # Pages go out whole: `ZohoStream.get_records` emits their records.
+        yield from pages
 
     def _modified_time_pages(
         self,

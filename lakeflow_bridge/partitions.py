@@ -2,9 +2,10 @@
 
 The tap reads a wide Modified_Time range as windows (tap_zoho_crm/reading/windows.py,
 docs/parallel-reads.md); here each window becomes a partition that a Spark executor reads on
-its own. The planner runs on the driver and asks COQL, like the tap does: one ``count(id)`` of
-the range and one ``limit 1 offset k*n/w`` probe per boundary, so the partitions hold equal
-numbers of records however Modified_Time is skewed.
+its own. The planner runs on the driver and cuts the range with the tap's own split
+(`tap_zoho_crm.reading.planner.split_range`, the one the tap's windows use): one ``count(id)``
+of the range and one ``limit 1 offset k*n/w`` probe per boundary, so the partitions hold equal
+numbers of records however Modified_Time is skewed. The bridge builds no request itself.
 
 * **A partition** is a window ``[start, until)`` (plain JSON, see `WindowPartition`). Its
   executor runs the tap for the one stream with the window in the stream's state, so it is the
@@ -48,7 +49,8 @@ from lakeflow_bridge.offsets import (
 )
 from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, positive_int_option
 from tap_zoho_crm.client.errors import ZohoAPIError
-from tap_zoho_crm.reading.windows import STATE_KEY, CoqlRangeFacts, plan_boundaries
+from tap_zoho_crm.reading.planner import CoqlRangeFacts, split_range
+from tap_zoho_crm.reading.windows import STATE_KEY
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -316,7 +318,7 @@ class PartitionPlanner:
     def _boundaries(self, after: dt.datetime, before: dt.datetime, width: int) -> list[dt.datetime]:
         if width < 2:
             return []
-        return plan_boundaries(
+        return split_range(
             CoqlRangeFacts(self._client, self._module, before=before),
             after,
             width,

@@ -50,6 +50,8 @@ class ReadPlan:
     concurrent_calls: int = 0
     records: int | None = None
     note: str = ""
+    #: The way of reading the planner chose (reading/planner.py `Way`), for module streams.
+    strategy: str | None = None
 
     def seconds(self, per_call: float, concurrency: int) -> float:
         """Wall time at ``per_call`` seconds per call."""
@@ -66,6 +68,7 @@ class ReadPlan:
             "concurrent_calls": self.concurrent_calls,
             "records": self.records,
             "note": self.note,
+            "strategy": self.strategy,
         }
 
 

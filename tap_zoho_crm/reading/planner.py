@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoRetriesExhaustedError
-from tap_zoho_crm.paging import FIELDS_PER_CALL, MAX_PER_PAGE
+from tap_zoho_crm.paging import COQL_REACH, FIELDS_PER_CALL, MAX_PER_PAGE
 from tap_zoho_crm.read_plan import id_calls, pages
 from tap_zoho_crm.reading.bulk import JOB_CREDITS, PLANNED_POLLS, RECORDS_PER_JOB
 from tap_zoho_crm.records import format_utc, parse_instant
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.read_plan import CheapCounts
     from tap_zoho_crm.reading.bulk_csv import BulkFields
-
-#: How far COQL's LIMIT + OFFSET reaches (spec section 9); probes past it come from the top.
-COQL_REACH = 100_000
 
 
 class Way(enum.StrEnum):
@@ -144,7 +142,7 @@ class CoqlRangeFacts:
         return numbers[0] if len(numbers) == 1 else None
 
     def instant_at(self, after: dt.datetime, offset: int, total: int) -> dt.datetime | None:
-        """One row at ``offset`` ascending, or counted from the top when past COQL's reach."""
+        """One row at ``offset`` ascending, or counted from the top when past `COQL_REACH`."""
         order = "asc"
         if offset >= COQL_REACH:
             order, offset = "desc", total - 1 - offset
@@ -319,17 +317,16 @@ class ReadPlanner:
         )
 
     def _walk_estimate(self, records: int, costs: WalkCosts, *, windowed: bool) -> ReadStrategy:
-        """Pages, other field chunks and re-reads; with windows, about two calls per window.
+        """Pages, other field chunks and re-reads; with windows, their count, probes and pages.
 
         The walk considers a split once it has read ``plan_after`` records (whole pages) and is
-        not done: one ``count(id)``. With ``w`` windows, ``w - 1`` probes, the page of each
-        window but the last that reaches into the next, and one walk on from the last window
-        (a call when nothing changed meanwhile).
+        not done: one ``count(id)``. With ``w`` windows: ``w - 1`` probes, each window's own
+        pages (the last page of a window but the last reaches into the next one and is cut
+        there), and one walk on from the last window (a call when nothing changed meanwhile).
         """
         size = self.settings.page_size
         chunk_calls = costs.extra_chunks * id_calls(records, size)
-        walk = pages(records, size)
-        calls = walk + chunk_calls + costs.rereads + costs.bulk_check
+        list_calls = pages(records, size)
         concurrent = chunk_calls + costs.rereads
         windows, split_calls = 1, 0
         plan_after = self.settings.plan_after
@@ -338,17 +335,32 @@ class ReadPlanner:
             width = self.width()
             if width >= 2:
                 split_calls = 1
-                count = window_count(records - first, width, self.settings.window_min_records)
+                rest = records - first
+                count = window_count(rest, width, self.settings.window_min_records)
                 if count >= 2:
                     windows = count
-                    split_calls += 2 * (count - 1) + 1
-                    concurrent += (count - 1) + pages(records - first, size) + count - 1
+                    split_calls += count - 1
+                    window_pages = _window_pages(rest, count, size)
+                    list_calls = first // size + window_pages + 1
+                    concurrent += count - 1 + window_pages
+        calls = list_calls + split_calls + chunk_calls + costs.rereads + costs.bulk_check
         return ReadStrategy(
             Way.WINDOWS if windows > 1 else Way.WALK,
             records=records,
             windows=windows,
-            calls=calls + split_calls,
-            credits=calls + split_calls,
+            calls=calls,
+            credits=calls,
             concurrent_calls=concurrent,
             note=f"{costs.rereads} rich-text re-read(s)" if costs.rereads else "",
         )
+
+
+def _window_pages(records: int, count: int, size: int) -> int:
+    """List calls of ``count`` windows sharing ``records`` equally (as the probes cut them).
+
+    A window but the last ends on the page that reaches into the next; the last one on an
+    answer without ``more_records`` (`pages`).
+    """
+    cuts = [k * records // count for k in range(count + 1)]
+    shares = [high - low for low, high in itertools.pairwise(cuts)]
+    return sum(math.ceil(share / size) for share in shares[:-1]) + pages(shares[-1], size)

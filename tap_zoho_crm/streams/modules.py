@@ -535,4 +535,5 @@ class ModuleStream(ZohoStream):
             records=strategy.records,
             note=strategy.note,
             strategy=strategy.way.value,
+            windows=strategy.windows,
         )

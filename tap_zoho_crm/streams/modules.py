@@ -37,7 +37,6 @@ from tap_zoho_crm.reading.planner import (
     CoqlRangeFacts,
     ReadPlanner,
     ReadSettings,
-    ReadStrategy,
     WalkCosts,
     Way,
 )
@@ -83,8 +82,6 @@ class ModuleStream(ZohoStream):
         self._module_total: int | None = None
         #: The selected rich-text properties of a Bulk Read load (values at the cut re-read).
         self._bulk_rich_text: list[str] = []
-        #: How this stream reads, as the planner chose it for this sync (None until then).
-        self.strategy: ReadStrategy | None = None
 
     @property
     def planner(self) -> ReadPlanner:
@@ -199,7 +196,6 @@ class ModuleStream(ZohoStream):
             first_sync=first_sync,
             resuming=resuming,
         )
-        self.strategy = strategy
         if strategy.records is not None:
             self._module_total = strategy.records  # actions/count: progress lines reuse it
         if strategy.way is not Way.BULK:

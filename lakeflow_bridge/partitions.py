@@ -49,7 +49,7 @@ from lakeflow_bridge.offsets import (
 )
 from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, positive_int_option
 from tap_zoho_crm.client.errors import ZohoAPIError
-from tap_zoho_crm.reading.planner import CoqlRangeFacts, split_range
+from tap_zoho_crm.reading.planner import CoqlRangeFacts, split_range, window_count
 from tap_zoho_crm.reading.windows import STATE_KEY
 from tap_zoho_crm.records import format_utc, parse_instant
 
@@ -241,12 +241,12 @@ class PartitionPlanner:
         """True if the module holds at least two partitions' worth of records."""
         # Counting first: a small module costs one COQL call, and no org read.
         total = self._count(self._from, None)
-        return total is not None and total >= 2 * self._min_records and self.width() >= 2
+        return total is not None and self._windows_for(total) >= 2
 
     def batch(self, pin: dt.datetime) -> list[dict[str, Any]]:
         """Partitions of a whole-table read of what was modified before ``pin``."""
         total = self._count(self._from, None)
-        if total is None or total < 2 * self._min_records or self.width() < 2:
+        if total is None or self._windows_for(total) < 2:
             return [dict(WHOLE)]
         # Zoho's clock may run ahead of this one: the range ends after the newest record too.
         try:
@@ -307,6 +307,12 @@ class PartitionPlanner:
 
     def _offset(self, until: dt.datetime) -> dict[str, Any]:
         return incremental_offset(self._cursor, format_utc(until), set())
+
+    def _windows_for(self, total: int) -> int:
+        """Partitions ``total`` records make (the tap's rule: `window_count`)."""
+        if total < 2 * self._min_records:
+            return 1  # decided without the org read that the width may take
+        return window_count(total, self.width(), self._min_records)
 
     def _count(self, after: dt.datetime, before: dt.datetime | None) -> int | None:
         try:

@@ -252,14 +252,17 @@ class ReadPlanner:
         """Windows one read may have: the heavy-call pool within the org's limit."""
         return min(self._client.concurrency(), self._client.limiter.heavy_limit)
 
-    def split_after(self, after: dt.datetime) -> list[dt.datetime]:
-        """Boundaries for what follows ``after``, the last instant a walk read (none: go on)."""
+    def split_after(self, after: dt.datetime) -> ReadStrategy:
+        """Windows, with their boundaries, for what follows ``after``; or the walk going on.
+
+        ``after`` is the last instant the walk read.
+        """
         if not self.settings.windowed_reads:
-            return []
+            return ReadStrategy(Way.WALK)
         width = self.width()
         if width < 2:
-            return []
-        return split_range(
+            return ReadStrategy(Way.WALK)
+        boundaries = split_range(
             CoqlRangeFacts(self._client, self._module),
             after,
             width,
@@ -267,6 +270,9 @@ class ReadPlanner:
             self._client.map_concurrent,
             self._logger,
         )
+        if not boundaries:
+            return ReadStrategy(Way.WALK)
+        return ReadStrategy(Way.WINDOWS, windows=len(boundaries) + 1, boundaries=tuple(boundaries))
 
     # -- the plan ---------------------------------------------------------------------------
 

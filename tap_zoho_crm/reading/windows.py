@@ -41,6 +41,7 @@ from tap_zoho_crm.records import format_utc, parse_instant
 if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.paging import ModifiedTimeWalk
+    from tap_zoho_crm.reading.planner import ReadStrategy
 
 #: The stream-state key holding the windows of a windowed read in progress.
 STATE_KEY = "windows"
@@ -153,7 +154,7 @@ class WindowedRead:
         state: MutableMapping[str, Any] | None,
         key: str,
         walk: WalkFactory,
-        split: Callable[[dt.datetime], list[dt.datetime]],
+        split: Callable[[dt.datetime], ReadStrategy],
         client: ZohoClient,
         plan_after: int,
         complete: Callable[[Records], Records],
@@ -163,7 +164,7 @@ class WindowedRead:
         self._state = state if state is not None else {}
         self._key = key
         self._walk = walk
-        #: The planner's split (`ReadPlanner.split_after`): boundaries after an instant.
+        #: The planner's split (`ReadPlanner.split_after`): windows after an instant, or not.
         self._split = split
         self._client = client
         #: Records the first walk reads before a split is considered: smaller reads never pay
@@ -216,7 +217,7 @@ class WindowedRead:
         else:
             return
         assert last is not None  # noqa: S101 - at least one record was read
-        boundaries = self._split(last)
+        boundaries = list(self._split(last).boundaries)
         if not boundaries:
             yield from walk_pages
             return

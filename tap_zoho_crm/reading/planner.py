@@ -61,7 +61,7 @@ class ReadStrategy:
     """How a stream reads, and (for ``plan``) what that costs.
 
     ``windows``: how many windows the walk splits into (1: one walk). ``boundaries``: the
-    instants between them, when known (a split made, or the bridge's partitions).
+    instants between them, once a split is made (`ReadPlanner.split_after`).
     """
 
     way: Way
@@ -96,7 +96,7 @@ class ReadSettings:
 
 @dataclass(frozen=True)
 class WalkCosts:
-    """What each page of a Get Records walk costs besides itself (`ModuleStream.read_plan`)."""
+    """What a Get Records read costs besides its list pages (`ModuleStream.read_plan`)."""
 
     #: Field chunks beyond the first (more than 50 fields selected): ``ids=`` calls per page.
     extra_chunks: int = 0

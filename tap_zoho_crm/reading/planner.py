@@ -297,6 +297,27 @@ class ReadPlanner:
             return self._bulk_estimate(records, bulk_fields())
         return self._walk_estimate(records, costs, windowed=keyset)
 
+    def estimate_resumed(self, left: list[int], costs: WalkCosts) -> ReadStrategy:
+        """A windowed read resumed from the state: ``left`` records in each window not done.
+
+        No count and no probe (the windows are in the state): each window's pages from where
+        its emitted records end, then one walk on from the last window.
+        """
+        size = self.settings.page_size
+        records = sum(left)
+        window_pages = sum(pages(share, size) for share in left)
+        chunk_calls = costs.extra_chunks * id_calls(records, size)
+        calls = window_pages + 1 + chunk_calls + costs.rereads
+        return ReadStrategy(
+            Way.WINDOWS,
+            records=records,
+            windows=len(left),
+            calls=calls,
+            credits=calls,
+            concurrent_calls=window_pages + chunk_calls + costs.rereads,
+            note=f"{costs.rereads} rich-text re-read(s)" if costs.rereads else "",
+        )
+
     def _bulk_estimate(self, records: int, fields: BulkFields) -> ReadStrategy:
         """Bulk Read's jobs (reading/bulk.py), and the fields it cannot export read by id.
 
@@ -364,9 +385,8 @@ class ReadPlanner:
 def _window_pages(records: int, count: int, size: int) -> int:
     """List calls of ``count`` windows sharing ``records`` equally (as the probes cut them).
 
-    A window but the last ends on the page that reaches into the next; the last one on an
-    answer without ``more_records`` (`pages`).
+    A window ends on the page that reaches into the next one (the last window: on an answer
+    without ``more_records``), which is `pages` either way.
     """
     cuts = [k * records // count for k in range(count + 1)]
-    shares = [high - low for low, high in itertools.pairwise(cuts)]
-    return sum(math.ceil(share / size) for share in shares[:-1]) + pages(shares[-1], size)
+    return sum(pages(high - low, size) for low, high in itertools.pairwise(cuts))

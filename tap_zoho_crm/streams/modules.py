@@ -7,6 +7,7 @@ walk, then fetch each page's other chunks by ``ids=``, concurrently, and merge t
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -37,12 +38,13 @@ from tap_zoho_crm.reading.planner import (
     CoqlRangeFacts,
     ReadPlanner,
     ReadSettings,
+    ReadStrategy,
     WalkCosts,
     Way,
 )
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.reading.windows import STATE_KEY as WINDOWS_STATE_KEY
-from tap_zoho_crm.reading.windows import WindowedRead
+from tap_zoho_crm.reading.windows import WindowedRead, WindowProgress
 from tap_zoho_crm.records import to_int_id
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
@@ -54,6 +56,9 @@ if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
+
+#: Where a window without a start counts from (COQL's ``>`` needs an instant).
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 #: Fields the read cannot do without: never dropped, whatever Zoho says.
 PROTECTED_FIELDS = frozenset({"id", REPLICATION_KEY})
@@ -496,6 +501,18 @@ class ModuleStream(ZohoStream):
             else:
                 mode = "first sync, every record"
             sample = counts.sample(self.module, since, rich)
+            resumed = self._resumed_windows()
+            if resumed is not None:
+                left, total = resumed
+                strategy = self.planner.estimate_resumed(
+                    left,
+                    WalkCosts(
+                        extra_chunks=len(chunks) - 1,
+                        rereads=round(truncated_share(sample.rows, rich) * sum(left)),
+                    ),
+                )
+                mode = f"windowed read resumed, {len(left)} of {total} windows left"
+                return self._plan_row(mode, strategy)
             if sample.more:  # the ids at the bookmark are skipped, not read again
                 records = max(0, counts.since(self.module, since) - len(skip_ids))
             else:
@@ -522,6 +539,35 @@ class ModuleStream(ZohoStream):
             mode = "first sync through Bulk Read"
         elif strategy.way is Way.WINDOWS:
             mode += f", {strategy.windows} windows"
+        return self._plan_row(mode, strategy)
+
+    def _resumed_windows(self) -> tuple[list[int], int] | None:
+        """The records left in each open window of a windowed read in the state, and its size.
+
+        None without such a read, or when COQL cannot count. One COQL ``count(id)`` per window
+        not done, from where its emitted records end.
+        """
+        progress = WindowProgress.load(copy.deepcopy(self.get_context_state(None)))
+        if progress is None:
+            return None
+        left = []
+        try:
+            for window in progress.windows:
+                if window.done:
+                    continue
+                start, ids = window.resume_point()
+                after = start - dt.timedelta(seconds=1) if start is not None else EPOCH
+                facts = CoqlRangeFacts(self.client, self.module, before=window.until)
+                count = facts.count_after(after)
+                if count is None:
+                    return None
+                left.append(max(0, count - len(ids)))
+        except ZohoAPIError:
+            return None
+        return left, len(progress.windows)
+
+    def _plan_row(self, mode: str, strategy: ReadStrategy) -> ReadPlan:
+        """The plan's row for the planner's strategy."""
         return ReadPlan(
             self.name,
             mode,

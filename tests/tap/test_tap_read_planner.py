@@ -8,18 +8,21 @@ jobs, the walks of Get Records calls) and from the STATE messages it wrote (the 
 * a big first sync without Bulk Read: windows, as many as the sync cut (one COQL count and one
   probe per boundary, as the emulator counted them);
 * the incremental run after it: one keyset walk (no COQL call, one walk in the call log);
-* a big first sync with Bulk Read on: Bulk Read jobs, and no walk of the module's records.
+* a big first sync with Bulk Read on: Bulk Read jobs, and no walk of the module's records;
+* a windowed read killed midway: the windows left, and exactly the records the resumed run
+  reads (every stored record the killed run had not made durable).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tap_helpers import discover, run_sync, select_only
+from tap_helpers import DyingWriter, discover, run_sync, select_only, sync_until_killed
 
 from tap_zoho_crm.plan import make_plan
 from tap_zoho_crm.read_plan import ReadPlan
 from tap_zoho_crm.reading.planner import Way
+from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.call_log import checked_walk_calls, walks_of
@@ -31,6 +34,7 @@ UPDATED = 30
 COQL = "POST /crm/v8/coql"
 BULK_JOB = "POST /crm/bulk/v8/read"
 TOLERANCE = 0.10
+STATE_EVERY = 100  # a STATE every this many records: a kill leaves windows in the state
 
 
 def crm_calls(zoho: ZohoEmulator) -> int:
@@ -128,3 +132,38 @@ def test_plan_foresees_bulk_read_for_a_big_first_sync():
     assert len(walked) < SIZE // 10  # the records came from the export, not from walks
     assert planned.strategy == Way.BULK.value
     assert planned.records == SIZE
+
+
+def test_plan_of_a_windowed_read_killed_midway_is_what_the_resumed_run_reads(monkeypatch):
+    monkeypatch.setattr(ZohoStream, "STATE_MSG_FREQUENCY", STATE_EVERY)
+    with ZohoEmulator(profile="minimal", seed=31, size={"Leads": SIZE}) as zoho:
+        config = zoho.tap_config(
+            window_min_records=WINDOW, max_concurrency=CONCURRENCY, bulk_read_min_records=0
+        )
+        catalog = select_only(discover(config), {"Leads"})
+        dying = DyingWriter(kill_after=SIZE // 2)
+        assert sync_until_killed(config, catalog, None, dying)
+        durable = dying.durable(killed=True)
+        state = next(m["value"] for m in reversed(durable) if m["type"] == "STATE")
+        windows = state["bookmarks"]["Leads"].get("windows") or []
+        emitted = {int(m["record"]["id"]) for m in durable if m["type"] == "RECORD"}
+        # What is left: every stored record the durable messages do not hold (nothing changed).
+        left = {int(i) for i in zoho.record_ids("Leads")} - emitted
+
+        planned = leads_plan(zoho, config, catalog, state)
+        zoho.stats.reset()
+        resumed = run_sync(config, catalog=catalog, state=state)
+        coql_calls = zoho.stats.calls[COQL]
+        run_calls = crm_calls(zoho)
+    read = {int(m["record"]["id"]) for m in resumed.messages if m["type"] == "RECORD"}
+    print(
+        f"\nresumed: plan {planned.mode}, {planned.records} records, {planned.calls} calls; "
+        f"run {len(read)} records, {run_calls} calls"
+    )
+    assert sum(not window["done"] for window in windows) >= 2, "killed inside the windows"
+    assert read == left  # the run resumed the windows, nothing more
+    assert coql_calls == 0  # no new split
+    assert planned.strategy == Way.WINDOWS.value
+    assert planned.windows == sum(not window["done"] for window in windows)
+    assert planned.records == len(left)
+    assert abs(planned.calls - run_calls) <= TOLERANCE * run_calls

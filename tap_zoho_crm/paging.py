@@ -8,6 +8,7 @@
   while paging shift later pages)                                     -> `ModifiedTimeWalk`
 * ``converted`` defaults to false, hiding converted leads           -> `CONVERTED_PARAM_MODULES`
 * list responses truncate rich text to 500 characters              -> `maybe_truncated`
+* COQL's LIMIT + OFFSET reaches only 100,000 rows                   -> `COQL_REACH`
 
 `ModifiedTimeWalk` is keyset pagination: every page is a fresh query sorted by
 ``Modified_Time`` ascending from the last instant seen, skipping records already emitted. It
@@ -35,6 +36,8 @@ FIELDS_PER_CALL = 50
 IDS_PER_CALL = 100
 MAX_PER_PAGE = 200
 REPLICATION_KEY = "Modified_Time"
+#: How far COQL's LIMIT + OFFSET reaches (spec section 9): counts, probes and pages stop there.
+COQL_REACH = 100_000
 
 #: How much earlier than the instant wanted the If-Modified-Since header starts (see
 #: `if_modified_since`): one tick of Zoho's whole-second datetimes.

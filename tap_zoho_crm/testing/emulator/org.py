@@ -39,6 +39,7 @@ from .metadata import FieldDef, ModuleDef, field_json, module_json
 from .people import build_people
 from .profiles import ALWAYS_LISTED, PROFILES
 from .render import Renderer
+from .rendered import RenderedRecords
 from .store import ModuleStore
 
 DAY = 86_400
@@ -115,6 +116,7 @@ class Org:
         #: Attachments uploaded through `add_attachment`, by (module, record index).
         self.added_attachments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._renderers: dict[str, Renderer] = {}
+        self.rendered = RenderedRecords(self.stores)
         self.query_cache: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
 
     # -- GenEnv ---------------------------------------------------------------------------

@@ -11,10 +11,11 @@ import random
 from typing import Any
 
 from .errors import ApiError, invalid_data, invalid_module, required_param
-from .http import Context, Request, Response
+from .http import JSON_TYPE, Context, Request, Response
 from .metadata import ModuleDef
 from .org import Org
 from .paging import DISCRETE_LIMIT, page_info, window
+from .rendered import list_body
 from .store import ModuleStore
 from .timefmt import parse_datetime
 
@@ -226,13 +227,8 @@ def get_records(ctx: Context, req: Request) -> Response:
     if not chunk:
         return Response.empty(204)
     light = set(names) <= LIGHT_FIELDS
-    data = [
-        renderer.record(
-            mdef, (light and store.light(i)) or store.record(i) or {}, names, single=False
-        )
-        for i in chunk
-    ]
-    req.answered = tuple(str(record["id"]) for record in data)
+    rows = org.rendered.rows(store, renderer, mdef, names, chunk, light=light)
+    req.answered = tuple(record_id for _, record_id in rows)
     info = page_info(
         req,
         emu.page_tokens,
@@ -254,7 +250,7 @@ def get_records(ctx: Context, req: Request) -> Response:
         "sort_order": order,
         "email": False,
     }
-    return Response.json(200, {"data": data, "info": info})
+    return Response(200, list_body(rows, info), {"Content-Type": JSON_TYPE})
 
 
 def get_record(ctx: Context, req: Request) -> Response:

@@ -21,7 +21,8 @@ from .metadata import ModuleDef
 
 DAY = 86_400
 RESULT_CACHE = 8
-RECORD_CACHE = 4096
+#: Generated records kept (about 3 KB each): a 200k-record module is generated once per run.
+RECORD_CACHE = 200_000
 NAME_CACHE = 100_000
 
 

@@ -9,6 +9,7 @@ must show the write, still identical to a fresh render.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from emu_helpers import Api
 
 from tap_zoho_crm.schema import is_listable
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tap_zoho_crm.testing.emulator.store import Tail
 
 MODULES = ("Leads", "Contacts", "Deals", "Accounts")
 QUERIES: tuple[dict[str, str], ...] = (
@@ -44,7 +46,12 @@ def _field_sets(zoho: ZohoEmulator, module: str) -> dict[str, list[str]]:
     }
 
 
-def _three_ways(zoho: ZohoEmulator, api: Api, path: str, params: dict[str, Any], **headers: str):
+Answer = tuple[int, bytes]
+
+
+def _three_ways(
+    zoho: ZohoEmulator, api: Api, path: str, params: dict[str, Any], **headers: str
+) -> tuple[Answer, Answer, Answer, int]:
     """The masked (cold, warm, fresh) answers to one request."""
     cache = zoho.org.rendered
     cache.clear()
@@ -95,12 +102,14 @@ def test_cached_pages_are_byte_identical_to_fresh_ones(zoho: ZohoEmulator, zone:
                 assert cold == warm == fresh, (module, name, query)
                 assert cached > 0
                 served += 1
-        since = {"fields": ",".join(_field_sets(zoho, module)["all"])}
-        since.update(sort_by="Modified_Time", sort_order="asc")
-        cold, warm, fresh, _ = _three_ways(
-            zoho, api, f"/crm/v8/{module}", since, If_Modified_Since=IMS
-        )
-        assert cold == warm == fresh
+        for order in ("asc", "desc"):
+            since = {"fields": ",".join(_field_sets(zoho, module)["all"]), "sort_order": order}
+            since["sort_by"] = "Modified_Time"
+            cold, warm, fresh, _ = _three_ways(
+                zoho, api, f"/crm/v8/{module}", since, If_Modified_Since=IMS
+            )
+            assert cold[0] == 200
+            assert cold == warm == fresh
     assert served == len(MODULES) * 3 * len(QUERIES)
 
 
@@ -164,7 +173,9 @@ def test_every_write_is_served_fresh(fresh: ZohoEmulator, fresh_api: Api) -> Non
     )
     assert answer.status_code == 200, answer.text
     after_contacts = _page_of(api, "Contacts", contact_fields, sort_by="id", sort_order="asc")
-    pointing = [r for r in after_contacts.values() if (r["Account_Name"] or {}).get("id") == account_id]
+    pointing = [
+        r for r in after_contacts.values() if (r["Account_Name"] or {}).get("id") == account_id
+    ]
     assert pointing
     assert all(r["Account_Name"]["name"] == "Renamed Holdings" for r in pointing)
     _same_as_fresh(zoho, api, "Contacts", contact_fields)
@@ -184,9 +195,30 @@ def test_every_write_is_served_fresh(fresh: ZohoEmulator, fresh_api: Api) -> Non
 
     # a new field: every record lists it from now on
     answer = requests.post(
-        f"{admin}/fields/Leads", json={"api_name": "Fresh_Field__c", "data_type": "text"}, timeout=10
+        f"{admin}/fields/Leads",
+        json={"api_name": "Fresh_Field__c", "data_type": "text"},
+        timeout=10,
     )
     assert answer.status_code == 200, answer.text
     page = _page_of(api, "Leads", lead_fields + ",Fresh_Field__c", sort_by="id", sort_order="asc")
     assert all("Fresh_Field__c" in record for record in page.values())
     _same_as_fresh(zoho, api, "Leads", lead_fields + ",Fresh_Field__c")
+
+
+def test_a_tail_reads_like_the_list_suffix_it_stands_for() -> None:
+    """``store.Tail``: keyset walks get a suffix of the ordered indices without a copy."""
+    rng = random.Random(3)
+    items = rng.sample(range(10_000), 300)
+    for start in (0, 1, 150, 299, 300):
+        tail, copy = Tail(items, start), items[start:]
+        assert len(tail) == len(copy)
+        assert list(tail) == copy
+        assert bool(tail) == bool(copy)
+        for _ in range(50):
+            a, b = rng.randint(-320, 320), rng.randint(-320, 320)
+            step = rng.choice((None, 1, 2, -1, -3))
+            assert tail[a:b:step] == copy[a:b:step], (start, a, b, step)
+        for i in range(-len(copy), len(copy)):
+            assert tail[i] == copy[i]
+        with pytest.raises(IndexError):
+            tail[len(copy)]

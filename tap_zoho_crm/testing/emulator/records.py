@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import ApiError, invalid_data, invalid_module, required_param
@@ -135,7 +136,7 @@ def select(
     order: str,
     converted: str,
     since: int | None,
-) -> list[int]:
+) -> Sequence[int]:
     """Indices of the matching live records in the requested order."""
     if ids is None:
         return store.ordered(sort_by, order == "desc", converted, since)
@@ -165,7 +166,7 @@ def select(
 
 
 def shuffled_ties(
-    store: ModuleStore, result: list[int], position: int, limit: int, seed: float
+    store: ModuleStore, result: Sequence[int], position: int, limit: int, seed: float
 ) -> list[int]:
     """The page at ``position`` once every tie it touches is shuffled (a fresh order per call).
 
@@ -223,7 +224,7 @@ def get_records(ctx: Context, req: Request) -> Response:
     if emu.faults.unstable_tie_order and sort_by == "Modified_Time":
         chunk = shuffled_ties(store, result, win.position, win.limit, emu.faults.roll())
     else:
-        chunk = result[win.position : win.position + win.limit]
+        chunk = list(result[win.position : win.position + win.limit])
     if not chunk:
         return Response.empty(204)
     light = set(names) <= LIGHT_FIELDS

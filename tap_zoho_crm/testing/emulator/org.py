@@ -10,7 +10,7 @@ import copy
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import words as w
@@ -117,7 +117,9 @@ class Org:
         self.added_attachments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._renderers: dict[str, Renderer] = {}
         self.rendered = RenderedRecords(self.stores)
-        self.query_cache: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
+        #: False walks every record for a COQL ``Modified_Time`` range (tests compare both).
+        self.coql_ranges = True
+        self.query_cache: OrderedDict[tuple[Any, ...], Sequence[Any]] = OrderedDict()
 
     # -- GenEnv ---------------------------------------------------------------------------
     def base_count(self, module: str) -> int:

@@ -236,6 +236,13 @@ class ModuleStore:
             self._results.popitem(last=False)
         return result
 
+    def modified_order(self, converted: str) -> tuple[list[int], list[int]]:
+        """Every matching live record by (Modified_Time, index), and their Modified_Times.
+
+        Shared, cached per mutation version: callers must not change the lists.
+        """
+        return self._modified_order(converted)
+
     def _modified_order(self, converted: str) -> tuple[list[int], list[int]]:
         """Every matching live record by (Modified_Time, index), and their Modified_Times."""
         key = (converted, self.version)

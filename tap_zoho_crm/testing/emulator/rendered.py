@@ -26,8 +26,8 @@ from .render import Renderer
 if TYPE_CHECKING:
     from .store import ModuleStore
 
-#: Fragments kept across all views (about 2 KB each for a 50-field module): beyond it a view
-#: starts again from empty.
+#: Fragments kept across all views (about 2 KB each for a 50-field module): beyond it every
+#: view starts again from empty.
 FRAGMENT_LIMIT = 400_000
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 

@@ -126,3 +126,31 @@ def test_leads_in_an_unstable_second_are_read_by_id_then_walked_until_quiet(org)
     second = run_sync(config, catalog=catalog, state=first.final_state)
     assert sorted(second.ids("Leads")) == sorted(changed_since(org, "Leads", synced))
     assert org.stats.calls["POST /crm/v8/coql"] >= 1, "the unstable block was read by id"
+
+
+def test_a_block_whose_last_walk_runs_off_the_end_still_reads_what_follows_it(org):
+    """While a 25-record second is walked again by page token (to see that nothing moved),
+    20 of its records are deleted: the token then points past the end of the answer, which
+    Zoho answers with no content, so that walk never reaches the records after the block.
+    The walk goes on past the block from the next second instead of ending: every record
+    changed since the last run is emitted in this run, those after the block included."""
+    config = small_pages(org)
+    first, catalog, synced = _dense_second(org, "Contacts", config)
+    expected = changed_since(org, "Contacts", synced)
+    block = sorted(org.record_ids("Contacts"))[:BLOCK]
+    token_calls: list[str] = []
+
+    def delete_in_the_second_walk(route: str, path: str, query: dict) -> None:
+        """At the first page token of the block's second walk (the first walk took two)."""
+        if route != "GET /crm/v8/{module}" or "page_token" not in query:
+            return
+        token_calls.append(path)
+        if len(token_calls) == 3:
+            for record_id in block[:20]:
+                org.delete_record("Contacts", record_id)
+
+    org.faults.before_call = delete_in_the_second_walk
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    org.faults.before_call = None
+    assert len(token_calls) >= 3, "the block was walked a second time by token"
+    assert sorted(second.ids("Contacts")) == sorted(expected)

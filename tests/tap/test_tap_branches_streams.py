@@ -28,13 +28,13 @@ def org(request: pytest.FixtureRequest) -> Iterator[ZohoEmulator]:
         yield zoho
 
 
-def once_at(route: str, action: Callable[[], None]) -> Callable[[str, str], None]:
+def once_at(route: str, action: Callable[[], None]) -> Callable[[str, str, dict], None]:
     """A ``before_call`` hook that runs ``action`` when the first call of ``route`` comes."""
     done = threading.Lock()
     fired: list[bool] = []
 
-    def hook(called: str, path: str) -> None:
-        del path
+    def hook(called: str, path: str, query: dict) -> None:
+        del path, query
         with done:
             if called != route or fired:
                 return

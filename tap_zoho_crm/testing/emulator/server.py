@@ -222,7 +222,7 @@ class App:
             if faults.hold is not None:
                 faults.hold.wait(HOLD_TIMEOUT_S)
             if faults.before_call is not None:
-                faults.before_call(req.route, path)
+                faults.before_call(req.route, path, query)
             if faults.latency_s:
                 time.sleep(faults.latency_s)
                 slept = faults.latency_s

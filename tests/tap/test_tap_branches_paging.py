@@ -17,7 +17,7 @@ import pytest
 from tap_helpers import discover, run_sync, select_only
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.support.zoho_truth import modified_times
+from tests.support.zoho_truth import instant, modified_times
 
 #: Small pages: a block of `BLOCK` records sharing one second spans three of them.
 PAGE = 10
@@ -154,3 +154,35 @@ def test_a_block_whose_last_walk_runs_off_the_end_still_reads_what_follows_it(or
     org.faults.before_call = None
     assert len(token_calls) >= 3, "the block was walked a second time by token"
     assert sorted(second.ids("Contacts")) == sorted(expected)
+
+
+def test_a_block_that_changes_before_it_is_read_by_id_is_read_at_its_new_second(org):
+    """A 25-record second outruns page tokens; just before it is read by id (COQL), all of it
+    changes again, so COQL lists nothing at that second. The walk takes the block as read and
+    goes on: the 25 records come back at their new second and are read there. Every record
+    ends up emitted with the Modified_Time the emulator stores."""
+    org.faults.page_token_reach = REACH
+    config = small_pages(org)
+    first, catalog, synced = _dense_second(org, "Contacts", config)
+    block = sorted(org.record_ids("Contacts"))[:BLOCK]
+    moved: list[bool] = []
+
+    def move_the_block(route: str, path: str, query: dict) -> None:
+        """At the COQL read that follows the page token running out, once."""
+        del path, query
+        if route != "POST /crm/v8/coql" or moved:
+            return
+        log = list(org.stats.log)
+        if log and log[-1].status == 400:
+            moved.append(True)
+            org.clock.advance(30)
+            org.update_records("Contacts", block)
+
+    org.faults.before_call = move_the_block
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    org.faults.before_call = None
+    assert moved, "the block was about to be read by id"
+    stored = modified_times(org, "Contacts")
+    assert set(second.ids("Contacts")) == changed_since(org, "Contacts", synced)
+    last_emitted = {r["id"]: instant(r["Modified_Time"]) for r in second.records["Contacts"]}
+    assert last_emitted == {i: stored[i] for i in last_emitted}

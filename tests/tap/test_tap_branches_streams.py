@@ -11,14 +11,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from tap_helpers import discover, run_sync, select_only
+from test_tap_plan import plan_for, run_and_compare
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.tap_extras.extras_helpers import junction_rows, junction_truth
+from tests.support.zoho_truth import live_ids
+from tests.tap_extras.extras_helpers import deleted_truth, junction_rows, junction_truth
+from tests.tap_extras.test_extras_notes_attachments import attachment_truth
+from tests.tap_extras.test_extras_subforms import NO_COQL, check_rows
 
 RELATED_ROUTE = "GET /crm/v8/{module}/{id}/{related}"
+SINGLE_ROUTE = "GET /crm/v8/{module}/{id}"
 
 
 @pytest.fixture(params=[False, True], ids=["ims-inclusive", "ims-exclusive"])
@@ -44,7 +50,8 @@ def once_at(route: str, action: Callable[[], None]) -> Callable[[str, str, dict]
     return hook
 
 
-def test_a_pass_whose_every_parent_was_deleted_keeps_the_previous_rows(org, caplog):
+@pytest.mark.parametrize("gone_as_400", [False, True], ids=["gone-204", "gone-400"])
+def test_a_pass_whose_every_parent_was_deleted_keeps_the_previous_rows(org, gone_as_400, caplog):
     """Every campaign is deleted after the walk listed it, before its member list was read:
     every list answers "record gone", and the one parent checked is gone too. The pass sends
     no rows and no ACTIVATE_VERSION (the previous rows stay, not a table emptied by mistake);
@@ -64,6 +71,7 @@ def test_a_pass_whose_every_parent_was_deleted_keeps_the_previous_rows(org, capl
         for campaign in campaigns:
             org.delete_record("Campaigns", campaign)
 
+    org.faults.unknown_id_answers_400 = gone_as_400  # section 5: both answers mean "gone"
     org.faults.before_call = once_at(RELATED_ROUTE, delete_every_campaign)
     caplog.set_level(logging.WARNING)
     second = run_sync(config, catalog=catalog, state=first.final_state)
@@ -75,3 +83,119 @@ def test_a_pass_whose_every_parent_was_deleted_keeps_the_previous_rows(org, capl
     third = run_sync(config, catalog=catalog, state=second.final_state)
     assert junction_rows(stream, third.records.get(stream, [])) == junction_truth(org, stream)
     assert [m for m in third.messages if m["type"] == "ACTIVATE_VERSION"]
+
+
+def entry_of(catalog: dict[str, Any], stream: str) -> dict[str, Any]:
+    return next(e for e in catalog["streams"] if e["tap_stream_id"] == stream)
+
+
+def as_full_table(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
+    """The catalog with these streams set to FULL_TABLE (no replication key), as a user may."""
+    for stream in streams:
+        entry = entry_of(catalog, stream)
+        entry.pop("replication_key", None)
+        entry["replication_method"] = "FULL_TABLE"
+        for item in entry["metadata"]:
+            if not item["breadcrumb"]:
+                item["metadata"]["forced-replication-method"] = "FULL_TABLE"
+                item["metadata"].pop("replication-key", None)
+                item["metadata"]["replication-method"] = "FULL_TABLE"
+    return catalog
+
+
+def test_users_and_deletions_as_full_table_read_everything_every_run(org):
+    """A catalog that makes Users and a deleted list FULL_TABLE: no bookmark, so every run
+    reads every user (both lists) and every deletion Zoho lists."""
+    config = org.tap_config()
+    streams = {"Users", "Contacts_deleted"}
+    catalog = as_full_table(select_only(discover(config), streams), streams)
+    for record_id in sorted(org.record_ids("Contacts"))[:3]:
+        org.delete_record("Contacts", record_id)
+    for _ in range(2):
+        result = run_sync(config, catalog=catalog)
+        assert set(result.ids("Users")) == {int(u) for u in org.user_ids()}
+        assert sorted(result.ids("Contacts_deleted")) == sorted(deleted_truth(org, "Contacts"))
+
+
+def test_a_module_named_like_a_derived_stream_keeps_its_name(org, caplog):
+    """A custom module called ``Contacts_deleted`` is a module stream; the deleted list of
+    Contacts is then not derived under that name (one warning), and the module's records
+    come through as they are."""
+    org.add_module("Contacts_deleted", count=4)
+    caplog.set_level(logging.WARNING)
+    config = org.tap_config()
+    catalog = discover(config)
+    assert [r for r in caplog.records if "Not deriving stream Contacts_deleted" in r.getMessage()]
+    kinds = {
+        e["tap_stream_id"]: next(m["metadata"] for m in e["metadata"] if not m["breadcrumb"])[
+            "zoho-stream-kind"
+        ]
+        for e in catalog["streams"]
+    }
+    assert kinds["Contacts_deleted"] == "module"
+    result = run_sync(config, catalog=select_only(catalog, {"Contacts_deleted"}))
+    assert set(result.ids("Contacts_deleted")) == live_ids(org, "Contacts_deleted")
+
+
+def test_plan_of_attachments_and_subforms_is_within_10_percent_of_the_run(org):
+    config = org.tap_config(include_attachments=True, include_subforms=True)
+    streams = {"Attachments", "Quoted_Items", "Installation_Parts"}
+    catalog = select_only(discover(config), streams)
+    plan = plan_for(org, config, catalog)
+    assert {row.stream for row in plan.rows} >= streams
+    run_and_compare(org, config, catalog, plan)
+
+
+def test_attachments_of_a_module_refused_midway_are_skipped_the_others_read(org, caplog):
+    """The profile loses Contacts during the run: their attachments are skipped with one
+    warning, every other module's attachments come through, id by id."""
+    config = org.tap_config(include_attachments=True)
+    catalog = select_only(discover(config), {"Attachments"})
+    entry = entry_of(catalog, "Attachments")
+    modules = next(m["metadata"] for m in entry["metadata"] if not m["breadcrumb"])[
+        "zoho-parent-modules"
+    ]
+    assert "Contacts" in modules
+    org.faults.denied_modules = {"Contacts"}
+    caplog.set_level(logging.WARNING)
+    result = run_sync(config, catalog=catalog)
+    others = [module for module in modules if module != "Contacts"]
+    assert {r["id"] for r in result.records["Attachments"]} == set(attachment_truth(org, others))
+    assert [r for r in caplog.records if "skipping the attachments of Contacts" in r.getMessage()]
+
+
+def test_subform_rows_of_a_parent_deleted_before_its_get_are_none(caplog):
+    """Without COQL, subform rows come from one GET per parent; a parent deleted between the
+    walk and its GET has no rows (it is gone), and every other parent's rows come through."""
+    with ZohoEmulator(profile="minimal", seed=13) as zoho:
+        token = zoho.issue_refresh_token(scope=NO_COQL)
+        config = zoho.tap_config(refresh_token=token, include_subforms=True)
+        catalog = select_only(discover(config), {"Quoted_Items"})
+        quotes = sorted(zoho.record_ids("Quotes"))
+        gone: list[str] = []
+
+        def delete_the_parent(route: str, path: str, query: dict) -> None:
+            del query
+            if route == SINGLE_ROUTE and "/Quotes/" in path and not gone:
+                gone.append(path.rsplit("/", 1)[1])
+                zoho.delete_record("Quotes", gone[0])
+
+        zoho.faults.before_call = delete_the_parent
+        result = run_sync(config, catalog=catalog)
+        zoho.faults.before_call = None
+        assert gone and gone[0] in quotes
+        rows = result.records["Quoted_Items"]
+        assert not [r for r in rows if r["_parent_id"] == int(gone[0])]
+        check_rows(zoho, "Quoted_Items", rows)
+
+
+def test_a_start_date_in_the_future_reads_nothing_and_says_so(org, caplog):
+    config = org.tap_config(start_date="2099-01-01T00:00:00Z")
+    catalog = select_only(discover(config), {"Contacts"})
+    caplog.set_level(logging.WARNING)
+    result = run_sync(config, catalog=catalog)
+    future = [r for r in caplog.records if "is in the future" in r.getMessage()]
+    assert future
+    # Nothing in the emulator is modified that late: its truth is empty, and so is the output.
+    assert not [i for i, r in enumerate(org.iter_records("Contacts")) if r["Modified_Time"] >= "2099"]
+    assert not result.records.get("Contacts")

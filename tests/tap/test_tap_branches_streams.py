@@ -199,3 +199,58 @@ def test_a_start_date_in_the_future_reads_nothing_and_says_so(org, caplog):
     # Nothing in the emulator is modified that late: its truth is empty, and so is the output.
     assert not [i for i, r in enumerate(org.iter_records("Contacts")) if r["Modified_Time"] >= "2099"]
     assert not result.records.get("Contacts")
+
+
+@pytest.mark.parametrize("token_from_page_10", [False, True], ids=["tokens", "pages-first"])
+def test_a_module_read_as_full_table_reads_every_record_by_page(org, token_from_page_10):
+    """A module the catalog makes FULL_TABLE is read without a Modified_Time sort, page after
+    page (by number where Zoho gives no token yet, section 13): every live record, and the
+    plan of it within 10 % of the run."""
+    org.faults.records_token_from_page_10 = token_from_page_10
+    config = org.tap_config(page_size=10, bulk_read_min_records=0)
+    catalog = as_full_table(select_only(discover(config), {"Contacts"}), {"Contacts"})
+    plan = plan_for(org, config, catalog)
+    assert plan.rows[0].mode.startswith("full table")
+    run_and_compare(org, config, catalog, plan)
+    result = run_sync(config, catalog=catalog)
+    assert sorted(result.ids("Contacts")) == sorted(live_ids(org, "Contacts"))
+
+
+def test_a_deleted_list_refused_for_permission_fails_its_stream_clearly(org):
+    """403 ``NO_PERMISSION`` on ``/Contacts/deleted`` is not "no deleted list here": the stream
+    fails with the code named, never an empty list taken as "nothing was deleted"."""
+    config = {**org.tap_config(), "skip_unavailable_streams": False}
+    catalog = select_only(discover(config), {"Contacts_deleted"})
+    org.delete_record("Contacts", sorted(org.record_ids("Contacts"))[0])
+    org.faults.denied_modules = {"Contacts"}
+    with pytest.raises(Exception, match="NO_PERMISSION"):
+        run_sync(config, catalog=catalog)
+
+
+def test_a_related_list_refused_midway_fails_the_pass_and_activates_nothing(org):
+    """The campaigns are listed, then every member-list call answers 403 ``NO_PERMISSION``
+    (the profile lost Campaigns): not "parent gone", so the pass fails; no ACTIVATE_VERSION
+    drops the rows of the earlier pass."""
+    stream = "Campaigns_Leads"
+    config = {
+        **org.tap_config(),
+        "emit_activate_version_messages": True,
+        "junction_full_pass_hours": 0,
+        "skip_unavailable_streams": False,
+    }
+    catalog = select_only(discover(config), {stream})
+    first = run_sync(config, catalog=catalog)
+    assert junction_rows(stream, first.records[stream]) == junction_truth(org, stream)
+    org.faults.denied_modules = {"Campaigns"}
+    org.faults.denied_after = 1  # the walk of the campaigns goes out well
+    messages: list[dict[str, Any]] = []
+    with pytest.raises(Exception, match="NO_PERMISSION"):
+        run_sync(config, catalog=catalog, state=first.final_state, on_message=messages.append)
+    assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
+
+
+def test_attachments_excluded_by_name_are_not_derived(org):
+    config = org.tap_config(include_attachments=True, exclude_modules=["Attachments"])
+    names = {e["tap_stream_id"] for e in discover(config)["streams"]}
+    assert "Attachments" not in names
+    assert "Contacts" in names

@@ -18,7 +18,7 @@ from tap_helpers import discover, run_sync, select_only
 from test_tap_plan import plan_for, run_and_compare
 
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.support.zoho_truth import live_ids
+from tests.support.zoho_truth import instant, live_ids, modified_times
 from tests.tap_extras.extras_helpers import deleted_truth, junction_rows, junction_truth
 from tests.tap_extras.test_extras_notes_attachments import attachment_truth
 from tests.tap_extras.test_extras_subforms import NO_COQL, check_rows
@@ -183,7 +183,8 @@ def test_subform_rows_of_a_parent_deleted_before_its_get_are_none(caplog):
         zoho.faults.before_call = delete_the_parent
         result = run_sync(config, catalog=catalog)
         zoho.faults.before_call = None
-        assert gone and gone[0] in quotes
+        assert gone, "a parent's GET came"
+        assert gone[0] in quotes
         rows = result.records["Quoted_Items"]
         assert not [r for r in rows if r["_parent_id"] == int(gone[0])]
         check_rows(zoho, "Quoted_Items", rows)
@@ -197,7 +198,8 @@ def test_a_start_date_in_the_future_reads_nothing_and_says_so(org, caplog):
     future = [r for r in caplog.records if "is in the future" in r.getMessage()]
     assert future
     # Nothing in the emulator is modified that late: its truth is empty, and so is the output.
-    assert not [i for i, r in enumerate(org.iter_records("Contacts")) if r["Modified_Time"] >= "2099"]
+    start = instant("2099-01-01T00:00:00Z")
+    assert not [i for i, when in modified_times(org, "Contacts").items() if when >= start]
     assert not result.records.get("Contacts")
 
 

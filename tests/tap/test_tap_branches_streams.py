@@ -34,6 +34,13 @@ def org(request: pytest.FixtureRequest) -> Iterator[ZohoEmulator]:
         yield zoho
 
 
+@pytest.fixture
+def one_org() -> Iterator[ZohoEmulator]:
+    """For branches If-Modified-Since plays no part in (first syncs, errors, discovery)."""
+    with ZohoEmulator(profile="minimal", seed=13) as zoho:
+        yield zoho
+
+
 def once_at(route: str, action: Callable[[], None]) -> Callable[[str, str, dict], None]:
     """A ``before_call`` hook that runs ``action`` when the first call of ``route`` comes."""
     done = threading.Lock()
@@ -103,27 +110,27 @@ def as_full_table(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
     return catalog
 
 
-def test_users_and_deletions_as_full_table_read_everything_every_run(org):
+def test_users_and_deletions_as_full_table_read_everything_every_run(one_org):
     """A catalog that makes Users and a deleted list FULL_TABLE: no bookmark, so every run
     reads every user (both lists) and every deletion Zoho lists."""
-    config = org.tap_config()
+    config = one_org.tap_config()
     streams = {"Users", "Contacts_deleted"}
     catalog = as_full_table(select_only(discover(config), streams), streams)
-    for record_id in sorted(org.record_ids("Contacts"))[:3]:
-        org.delete_record("Contacts", record_id)
+    for record_id in sorted(one_org.record_ids("Contacts"))[:3]:
+        one_org.delete_record("Contacts", record_id)
     for _ in range(2):
         result = run_sync(config, catalog=catalog)
-        assert set(result.ids("Users")) == {int(u) for u in org.user_ids()}
-        assert sorted(result.ids("Contacts_deleted")) == sorted(deleted_truth(org, "Contacts"))
+        assert set(result.ids("Users")) == {int(u) for u in one_org.user_ids()}
+        assert sorted(result.ids("Contacts_deleted")) == sorted(deleted_truth(one_org, "Contacts"))
 
 
-def test_a_module_named_like_a_derived_stream_keeps_its_name(org, caplog):
+def test_a_module_named_like_a_derived_stream_keeps_its_name(one_org, caplog):
     """A custom module called ``Contacts_deleted`` is a module stream; the deleted list of
     Contacts is then not derived under that name (one warning), and the module's records
     come through as they are."""
-    org.add_module("Contacts_deleted", count=4)
+    one_org.add_module("Contacts_deleted", count=4)
     caplog.set_level(logging.WARNING)
-    config = org.tap_config()
+    config = one_org.tap_config()
     catalog = discover(config)
     assert [r for r in caplog.records if "Not deriving stream Contacts_deleted" in r.getMessage()]
     kinds = {
@@ -134,33 +141,35 @@ def test_a_module_named_like_a_derived_stream_keeps_its_name(org, caplog):
     }
     assert kinds["Contacts_deleted"] == "module"
     result = run_sync(config, catalog=select_only(catalog, {"Contacts_deleted"}))
-    assert set(result.ids("Contacts_deleted")) == live_ids(org, "Contacts_deleted")
+    assert set(result.ids("Contacts_deleted")) == live_ids(one_org, "Contacts_deleted")
 
 
-def test_plan_of_attachments_and_subforms_is_within_10_percent_of_the_run(org):
-    config = org.tap_config(include_attachments=True, include_subforms=True)
+def test_plan_of_attachments_and_subforms_is_within_10_percent_of_the_run(one_org):
+    config = one_org.tap_config(include_attachments=True, include_subforms=True)
     streams = {"Attachments", "Quoted_Items", "Installation_Parts"}
     catalog = select_only(discover(config), streams)
-    plan = plan_for(org, config, catalog)
+    plan = plan_for(one_org, config, catalog)
     assert {row.stream for row in plan.rows} >= streams
-    run_and_compare(org, config, catalog, plan)
+    run_and_compare(one_org, config, catalog, plan)
 
 
-def test_attachments_of_a_module_refused_midway_are_skipped_the_others_read(org, caplog):
+def test_attachments_of_a_module_refused_midway_are_skipped_the_others_read(one_org, caplog):
     """The profile loses Contacts during the run: their attachments are skipped with one
     warning, every other module's attachments come through, id by id."""
-    config = org.tap_config(include_attachments=True)
+    config = one_org.tap_config(include_attachments=True)
     catalog = select_only(discover(config), {"Attachments"})
     entry = entry_of(catalog, "Attachments")
     modules = next(m["metadata"] for m in entry["metadata"] if not m["breadcrumb"])[
         "zoho-parent-modules"
     ]
     assert "Contacts" in modules
-    org.faults.denied_modules = {"Contacts"}
+    one_org.faults.denied_modules = {"Contacts"}
     caplog.set_level(logging.WARNING)
     result = run_sync(config, catalog=catalog)
     others = [module for module in modules if module != "Contacts"]
-    assert {r["id"] for r in result.records["Attachments"]} == set(attachment_truth(org, others))
+    assert {r["id"] for r in result.records["Attachments"]} == set(
+        attachment_truth(one_org, others)
+    )
     assert [r for r in caplog.records if "skipping the attachments of Contacts" in r.getMessage()]
 
 
@@ -190,8 +199,8 @@ def test_subform_rows_of_a_parent_deleted_before_its_get_are_none(caplog):
         check_rows(zoho, "Quoted_Items", rows)
 
 
-def test_a_start_date_in_the_future_reads_nothing_and_says_so(org, caplog):
-    config = org.tap_config(start_date="2099-01-01T00:00:00Z")
+def test_a_start_date_in_the_future_reads_nothing_and_says_so(one_org, caplog):
+    config = one_org.tap_config(start_date="2099-01-01T00:00:00Z")
     catalog = select_only(discover(config), {"Contacts"})
     caplog.set_level(logging.WARNING)
     result = run_sync(config, catalog=catalog)
@@ -199,60 +208,60 @@ def test_a_start_date_in_the_future_reads_nothing_and_says_so(org, caplog):
     assert future
     # Nothing in the emulator is modified that late: its truth is empty, and so is the output.
     start = instant("2099-01-01T00:00:00Z")
-    assert not [i for i, when in modified_times(org, "Contacts").items() if when >= start]
+    assert not [i for i, when in modified_times(one_org, "Contacts").items() if when >= start]
     assert not result.records.get("Contacts")
 
 
 @pytest.mark.parametrize("token_from_page_10", [False, True], ids=["tokens", "pages-first"])
-def test_a_module_read_as_full_table_reads_every_record_by_page(org, token_from_page_10):
+def test_a_module_read_as_full_table_reads_every_record_by_page(one_org, token_from_page_10):
     """A module the catalog makes FULL_TABLE is read without a Modified_Time sort, page after
     page (by number where Zoho gives no token yet, section 13): every live record, and the
     plan of it within 10 % of the run."""
-    org.faults.records_token_from_page_10 = token_from_page_10
-    config = org.tap_config(page_size=10, bulk_read_min_records=0)
+    one_org.faults.records_token_from_page_10 = token_from_page_10
+    config = one_org.tap_config(page_size=10, bulk_read_min_records=0)
     catalog = as_full_table(select_only(discover(config), {"Contacts"}), {"Contacts"})
-    plan = plan_for(org, config, catalog)
+    plan = plan_for(one_org, config, catalog)
     assert plan.rows[0].mode.startswith("full table")
-    run_and_compare(org, config, catalog, plan)
+    run_and_compare(one_org, config, catalog, plan)
     result = run_sync(config, catalog=catalog)
-    assert sorted(result.ids("Contacts")) == sorted(live_ids(org, "Contacts"))
+    assert sorted(result.ids("Contacts")) == sorted(live_ids(one_org, "Contacts"))
 
 
-def test_a_deleted_list_refused_for_permission_fails_its_stream_clearly(org):
+def test_a_deleted_list_refused_for_permission_fails_its_stream_clearly(one_org):
     """403 ``NO_PERMISSION`` on ``/Contacts/deleted`` is not "no deleted list here": the stream
     fails with the code named, never an empty list taken as "nothing was deleted"."""
-    config = {**org.tap_config(), "skip_unavailable_streams": False}
+    config = {**one_org.tap_config(), "skip_unavailable_streams": False}
     catalog = select_only(discover(config), {"Contacts_deleted"})
-    org.delete_record("Contacts", sorted(org.record_ids("Contacts"))[0])
-    org.faults.denied_modules = {"Contacts"}
+    one_org.delete_record("Contacts", sorted(one_org.record_ids("Contacts"))[0])
+    one_org.faults.denied_modules = {"Contacts"}
     with pytest.raises(Exception, match="NO_PERMISSION"):
         run_sync(config, catalog=catalog)
 
 
-def test_a_related_list_refused_midway_fails_the_pass_and_activates_nothing(org):
+def test_a_related_list_refused_midway_fails_the_pass_and_activates_nothing(one_org):
     """The campaigns are listed, then every member-list call answers 403 ``NO_PERMISSION``
     (the profile lost Campaigns): not "parent gone", so the pass fails; no ACTIVATE_VERSION
     drops the rows of the earlier pass."""
     stream = "Campaigns_Leads"
     config = {
-        **org.tap_config(),
+        **one_org.tap_config(),
         "emit_activate_version_messages": True,
         "junction_full_pass_hours": 0,
         "skip_unavailable_streams": False,
     }
     catalog = select_only(discover(config), {stream})
     first = run_sync(config, catalog=catalog)
-    assert junction_rows(stream, first.records[stream]) == junction_truth(org, stream)
-    org.faults.denied_modules = {"Campaigns"}
-    org.faults.denied_after = 1  # the walk of the campaigns goes out well
+    assert junction_rows(stream, first.records[stream]) == junction_truth(one_org, stream)
+    one_org.faults.denied_modules = {"Campaigns"}
+    one_org.faults.denied_after = 1  # the walk of the campaigns goes out well
     messages: list[dict[str, Any]] = []
     with pytest.raises(Exception, match="NO_PERMISSION"):
         run_sync(config, catalog=catalog, state=first.final_state, on_message=messages.append)
     assert not [m for m in messages if m["type"] == "ACTIVATE_VERSION"]
 
 
-def test_attachments_excluded_by_name_are_not_derived(org):
-    config = org.tap_config(include_attachments=True, exclude_modules=["Attachments"])
+def test_attachments_excluded_by_name_are_not_derived(one_org):
+    config = one_org.tap_config(include_attachments=True, exclude_modules=["Attachments"])
     names = {e["tap_stream_id"] for e in discover(config)["streams"]}
     assert "Attachments" not in names
     assert "Contacts" in names

@@ -111,10 +111,10 @@ def as_full_table(catalog: dict[str, Any], streams: set[str]) -> dict[str, Any]:
 
 
 def test_users_and_deletions_as_full_table_read_everything_every_run(one_org):
-    """A catalog that makes Users and a deleted list FULL_TABLE: no bookmark, so every run
-    reads every user (both lists) and every deletion Zoho lists."""
-    config = one_org.tap_config()
-    streams = {"Users", "Contacts_deleted"}
+    """A catalog that makes Users, a deleted list and a subform FULL_TABLE: no bookmark, so
+    every run reads every user (both lists), every deletion Zoho lists and every subform row."""
+    config = one_org.tap_config(include_subforms=True)
+    streams = {"Users", "Contacts_deleted", "Quoted_Items"}
     catalog = as_full_table(select_only(discover(config), streams), streams)
     for record_id in sorted(one_org.record_ids("Contacts"))[:3]:
         one_org.delete_record("Contacts", record_id)
@@ -122,6 +122,7 @@ def test_users_and_deletions_as_full_table_read_everything_every_run(one_org):
         result = run_sync(config, catalog=catalog)
         assert set(result.ids("Users")) == {int(u) for u in one_org.user_ids()}
         assert sorted(result.ids("Contacts_deleted")) == sorted(deleted_truth(one_org, "Contacts"))
+        check_rows(one_org, "Quoted_Items", result.records["Quoted_Items"])
 
 
 def test_a_module_named_like_a_derived_stream_keeps_its_name(one_org, caplog):
@@ -174,11 +175,12 @@ def test_attachments_of_a_module_refused_midway_are_skipped_the_others_read(one_
 
 
 def test_subform_rows_of_a_parent_deleted_before_its_get_are_none(caplog):
-    """Without COQL, subform rows come from one GET per parent; a parent deleted between the
-    walk and its GET has no rows (it is gone), and every other parent's rows come through."""
+    """Without COQL, subform rows come from one GET per parent (after the first page of
+    parents, without asking COQL again); a parent deleted between the walk and its GET has no
+    rows (it is gone), and every other parent's rows come through."""
     with ZohoEmulator(profile="minimal", seed=13) as zoho:
         token = zoho.issue_refresh_token(scope=NO_COQL)
-        config = zoho.tap_config(refresh_token=token, include_subforms=True)
+        config = zoho.tap_config(refresh_token=token, include_subforms=True, page_size=4)
         catalog = select_only(discover(config), {"Quoted_Items"})
         quotes = sorted(zoho.record_ids("Quotes"))
         gone: list[str] = []

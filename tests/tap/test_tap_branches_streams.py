@@ -267,3 +267,56 @@ def test_attachments_excluded_by_name_are_not_derived(one_org):
     names = {e["tap_stream_id"] for e in discover(config)["streams"]}
     assert "Attachments" not in names
     assert "Contacts" in names
+
+
+def test_a_record_deleted_before_its_whole_rich_text_is_read_is_sent_as_listed(one_org):
+    """Rich text cut at 500 characters in the list is re-read by a single-record GET; a record
+    deleted just before that GET is still sent (with the listed value), and every other
+    record comes with its whole value, as the emulator stores it."""
+    module = "Installations"
+    config = one_org.tap_config(full_rich_text=True)
+    catalog = select_only(discover(config), {module})
+    listed = live_ids(one_org, module)
+    gone: list[int] = []
+
+    def delete_at_first_get(route: str, path: str, query: dict) -> None:
+        del query
+        if route == SINGLE_ROUTE and f"/{module}/" in path and not gone:
+            gone.append(int(path.rsplit("/", 1)[1]))
+            one_org.delete_record(module, str(gone[0]))
+
+    one_org.faults.before_call = delete_at_first_get
+    result = run_sync(config, catalog=catalog)
+    one_org.faults.before_call = None
+    assert gone, "a cut value was re-read"
+    assert set(result.ids(module)) == listed
+    checked = 0
+    for record in result.records[module]:
+        if record["id"] in gone:
+            continue
+        stored = one_org.get_record(module, str(record["id"]))
+        for name, value in stored.items():
+            if isinstance(value, str) and len(value) >= 500:
+                assert record[name] == value, (record["id"], name)
+                checked += 1
+    assert checked, "whole rich-text values were compared"
+
+
+def test_parents_in_one_dense_second_without_page_tokens_are_followed_by_page(one_org):
+    """Section 13's other reading (a token only from the 2,000th record on): every Quote
+    changes in one second, more than a page of them, and the parent walk follows that second
+    by page number. Every changed parent's subform rows come through."""
+    one_org.faults.records_token_from_page_10 = True
+    config = one_org.tap_config(include_subforms=True, page_size=2)
+    catalog = select_only(discover(config), {"Quoted_Items"})
+    first = run_sync(config, catalog=catalog)
+    check_rows(one_org, "Quoted_Items", first.records["Quoted_Items"])
+    quotes = sorted(one_org.record_ids("Quotes"))
+    one_org.clock.advance(60)
+    one_org.update_records("Quotes", quotes)
+    one_org.clock.advance(60)
+    one_org.stats.reset()
+    second = run_sync(config, catalog=catalog, state=first.final_state)
+    check_rows(one_org, "Quoted_Items", second.records["Quoted_Items"], parents=quotes)
+    walk = [c for c in one_org.stats.log if c.route == "GET /crm/v8/{module}"]
+    assert any("page" in call.query for call in walk), "the second was followed by page number"

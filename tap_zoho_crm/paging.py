@@ -235,8 +235,8 @@ class ModifiedTimeWalk:
         client share what it learned), none under ``>=``. A wrong "``>``" conclusion (when the
         instant's records all changed meanwhile) only costs the overlap again.
         """
-        if instant is None:
-            return self._query(None)
+        # Only asked once a record moved the cursor (`pages` starts with `_query`): never None.
+        assert instant is not None  # noqa: S101
         reading = self._reading
         if reading.inclusive:
             return self._query(instant + IF_MODIFIED_SINCE_OVERLAP)

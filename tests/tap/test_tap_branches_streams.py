@@ -8,6 +8,7 @@ it from the emulator's ``before_call`` hook, never at a moment it hopes for.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -320,3 +321,83 @@ def test_parents_in_one_dense_second_without_page_tokens_are_followed_by_page(on
     check_rows(one_org, "Quoted_Items", second.records["Quoted_Items"], parents=quotes)
     walk = [c for c in one_org.stats.log if c.route == "GET /crm/v8/{module}"]
     assert any("page" in call.query for call in walk), "the second was followed by page number"
+
+
+def test_a_first_sync_with_few_records_after_start_date_reads_them_without_bulk_read(one_org):
+    """More records in all than ``bulk_read_min_records``, but fewer after ``start_date``: the
+    first sync reads them through Get Records (no Bulk Read job), exactly those records."""
+    module = "Contacts"
+    times = sorted(set(modified_times(one_org, module).values()), reverse=True)
+    assert len(times) > 6
+    start = times[5] + dt.timedelta(seconds=1)
+    assert times[4] > start  # five distinct seconds after it, more records before
+    config = one_org.tap_config(
+        bulk_read_min_records=10, start_date=start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    assert one_org.count(module) > 10
+    catalog = select_only(discover(config), {module})
+    one_org.stats.reset()
+    result = run_sync(config, catalog=catalog)
+    expected = {i for i, when in modified_times(one_org, module).items() if when >= start}
+    assert sorted(result.ids(module)) == sorted(expected)
+    assert one_org.stats.calls["POST /crm/bulk/v8/read"] == 0
+
+
+def changed_since_state(zoho: ZohoEmulator, module: str, state: dict[str, Any]) -> set[int]:
+    """Records the emulator stores as modified after the state's bookmark of ``module``."""
+    mark = instant(state["bookmarks"][module]["replication_key_value"])
+    return {i for i, when in modified_times(zoho, module).items() if when > mark}
+
+
+def test_plan_of_an_incremental_run_never_plans_bulk_read(one_org):
+    """Bulk Read is for first syncs: more changes than ``bulk_read_min_records`` since the
+    bookmark are planned (and read) through Get Records, each record counted."""
+    config = one_org.tap_config(bulk_read_min_records=0)
+    catalog = select_only(discover(config), {"Contacts"})
+    state = run_sync(config, catalog=catalog).final_state
+    one_org.clock.advance(60)
+    for record_id in sorted(one_org.record_ids("Contacts"))[:5]:
+        one_org.update_record("Contacts", record_id)
+        one_org.clock.advance(1)
+    one_org.clock.advance(60)
+    changed = changed_since_state(one_org, "Contacts", state)
+    assert len(changed) == 5
+    config = one_org.tap_config(bulk_read_min_records=3)
+    plan = plan_for(one_org, config, catalog, state)
+    assert plan.rows[0].mode.startswith("incremental")
+    assert plan.rows[0].records == len(changed)
+    result = run_sync(config, catalog=catalog, state=state)
+    assert sorted(result.ids("Contacts")) == sorted(changed)
+    assert one_org.stats.calls["POST /crm/bulk/v8/read"] == 0
+
+
+def test_subform_parents_refused_for_permission_fail_the_stream(caplog):
+    """Without COQL, each changed parent is read by a single-record GET; 403 ``NO_PERMISSION``
+    there is not "parent gone": the stream fails instead of sending the parent without rows."""
+    with ZohoEmulator(profile="minimal", seed=13) as zoho:
+        token = zoho.issue_refresh_token(scope=NO_COQL)
+        config = {
+            **zoho.tap_config(refresh_token=token, include_subforms=True),
+            "skip_unavailable_streams": False,
+        }
+        catalog = select_only(discover(config), {"Quoted_Items"})
+        zoho.faults.denied_modules = {"Quotes"}
+        zoho.faults.denied_after = 1  # the walk of the quotes goes out well
+        with pytest.raises(Exception, match="NO_PERMISSION"):
+            run_sync(config, catalog=catalog)
+
+
+def test_subform_rows_when_coql_keeps_failing_fail_the_stream_not_fall_back(one_org):
+    """COQL answering a server error (200 with Zoho's INTERNAL_ERROR body, past every retry)
+    is an outage, not "COQL not available here": the stream fails rather than quietly
+    switching to one GET per parent."""
+    one_org.faults.update({"bad_answer_kind": "error_body_200", "bad_answer_path": "/crm/v8/coql"})
+    config = {
+        **one_org.tap_config(include_subforms=True, max_retries=1),
+        "skip_unavailable_streams": False,
+    }
+    catalog = select_only(discover(config), {"Quoted_Items"})
+    one_org.stats.reset()
+    with pytest.raises(Exception, match="INTERNAL_ERROR"):
+        run_sync(config, catalog=catalog)
+    assert one_org.stats.calls[SINGLE_ROUTE] == 0

@@ -401,3 +401,55 @@ def test_subform_rows_when_coql_keeps_failing_fail_the_stream_not_fall_back(one_
     with pytest.raises(Exception, match="INTERNAL_ERROR"):
         run_sync(config, catalog=catalog)
     assert one_org.stats.calls[SINGLE_ROUTE] == 0
+
+
+def test_a_catalog_schema_pruned_by_hand_drops_those_properties_with_one_warning(one_org, caplog):
+    """A catalog whose ``Contacts_deleted`` schema lost ``_zoho_deleted`` (edited by hand; the
+    stream adds that flag itself): the entries still come, every one Zoho lists, without that
+    property, and one warning says so (not one per row)."""
+    config = one_org.tap_config()
+    catalog = select_only(discover(config), {"Contacts_deleted"})
+    del entry_of(catalog, "Contacts_deleted")["schema"]["properties"]["_zoho_deleted"]
+    for record_id in sorted(one_org.record_ids("Contacts"))[:3]:
+        one_org.delete_record("Contacts", record_id)
+    truth = deleted_truth(one_org, "Contacts")
+    assert len(truth) >= 2
+    caplog.set_level(logging.WARNING)
+    result = run_sync(config, catalog=catalog)
+    rows = result.records["Contacts_deleted"]
+    assert sorted(r["id"] for r in rows) == sorted(truth)
+    assert not [r for r in rows if "_zoho_deleted" in r]
+    warned = [r for r in caplog.records if "properties not in the schema" in r.getMessage()]
+    assert len(warned) == 1
+
+
+def test_a_stream_map_filter_sends_exactly_the_records_it_keeps(one_org):
+    """A stream map's ``__filter__`` drops records after the read: those it keeps (even ids
+    here) are sent, every one of them, and the bookmark still covers the whole read."""
+    config = {
+        **one_org.tap_config(),
+        "stream_maps": {"Contacts": {"__filter__": "id % 2 == 0"}},
+    }
+    catalog = select_only(discover(config), {"Contacts"})
+    result = run_sync(config, catalog=catalog)
+    assert sorted(result.ids("Contacts")) == sorted(
+        i for i in live_ids(one_org, "Contacts") if i % 2 == 0
+    )
+    newest = max(modified_times(one_org, "Contacts").values())
+    mark = result.final_state["bookmarks"]["Contacts"]["replication_key_value"]
+    assert instant(mark) == newest
+
+
+def test_connections_reset_past_every_retry_end_the_run_with_one_clear_error(one_org):
+    """Every CRM connection is reset once the catalog is known: after its retries the run
+    ends (every stream would meet the same), with an error naming the connection, no record
+    sent and no secret in it."""
+    config = one_org.tap_config(max_retries=1)
+    catalog = select_only(discover(config), {"Contacts", "Deals"})
+    one_org.faults.reset_rate = 1.0
+    messages: list[dict[str, Any]] = []
+    with pytest.raises(Exception, match=r"(?i)connection") as failure:
+        run_sync(config, catalog=catalog, on_message=messages.append)
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    for secret in (one_org.client_secret, one_org.refresh_token):
+        assert secret not in str(failure.value)

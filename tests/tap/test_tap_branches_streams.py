@@ -453,3 +453,23 @@ def test_connections_reset_past_every_retry_end_the_run_with_one_clear_error(one
     assert not [m for m in messages if m["type"] == "RECORD"]
     for secret in (one_org.client_secret, one_org.refresh_token):
         assert secret not in str(failure.value)
+
+
+def test_an_outage_at_the_bulk_read_count_fails_the_stream_not_the_read(one_org):
+    """The count that decides on Bulk Read keeps failing past every retry (200 with Zoho's
+    INTERNAL_ERROR body): an outage Get Records would meet too, so the stream fails with it
+    instead of starting a walk; nothing is sent and no bookmark moves."""
+    one_org.faults.update(
+        {"bad_answer_kind": "error_body_200", "bad_answer_path": "/crm/v8/Contacts/actions/count"}
+    )
+    config = {
+        **one_org.tap_config(bulk_read_min_records=5, max_retries=1),
+        "skip_unavailable_streams": False,
+    }
+    catalog = select_only(discover(config), {"Contacts"})
+    messages: list[dict[str, Any]] = []
+    with pytest.raises(Exception, match="INTERNAL_ERROR"):
+        run_sync(config, catalog=catalog, on_message=messages.append)
+    assert not [m for m in messages if m["type"] == "RECORD"]
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    assert not [s for s in states if "replication_key_value" in str(s)]

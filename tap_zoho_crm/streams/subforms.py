@@ -244,9 +244,9 @@ class SubformStream(ZohoStream):
             merged: dict[int, dict[str, Any]] = {}
             for chunk in chunks:
                 for raw in self.screener(None, "row")(self._coql_rows(chunk, batch), False):
-                    row_id = lookup_id(raw.get("id"))
-                    if row_id is not None:
-                        merged.setdefault(row_id, {}).update(raw)
+                    # The screen lets only rows with a usable (integer) id through.
+                    row_id = int(raw["id"])
+                    merged.setdefault(row_id, {}).update(raw)
             for row in merged.values():
                 parent_id = lookup_id(row.get("Parent_Id"))
                 if parent_id is not None:

@@ -367,3 +367,35 @@ def test_records_the_tap_sends_again_for_its_lookback_are_delivered_once(
     ids = [r["id"] for r in read.records]
     assert len(ids) == len(set(ids))
     assert set(ids) == stored_ids(zoho, "Leads")
+
+
+def test_offsets_at_the_same_position_or_without_an_instant_plan_from_where_they_are(
+    big: ZohoEmulator,
+) -> None:
+    """A simple-reader offset of records without a cursor (``replication_key_value`` None)
+    is the start; two offsets naming the same position hold no micro-batch between them."""
+    connector = ZohoCrmLakeflowConnect(options_for(big))
+    cap = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    no_instant = {
+        "ids_at_replication_key_value": [],
+        "replication_key": "Modified_Time",
+        "replication_key_value": None,
+    }
+    from_start = connector.offset_until("Leads", {}, {}, cap)
+    assert connector.offset_until("Leads", {}, no_instant, cap) == from_start
+    position = {"replication_key_value": from_start["replication_key_value"]}
+    assert connector.get_partitions("Leads", {}, from_start, position) == []
+    assert connector.get_partitions("Leads", {}, from_start, no_instant) == []
+
+
+def test_with_one_call_in_flight_a_micro_batch_is_one_window_of_every_record(
+    big: ZohoEmulator,
+) -> None:
+    connector = ZohoCrmLakeflowConnect(options_for(big, max_concurrency="1"))
+    assert not connector.is_partitioned("Leads")  # no room for two partitions
+    assert connector.get_partitions("Leads", {}) == [WHOLE]
+    end = connector.offset_until("Leads", {}, {}, dt.datetime.now(dt.UTC).replace(microsecond=0))
+    windows = connector.get_partitions("Leads", {}, {}, end)
+    assert [w["max_concurrency"] for w in windows] == [1]
+    ids = [r["id"] for r in connector.read_partition("Leads", windows[0], {})]
+    assert sorted(ids) == sorted(stored_ids(big, "Leads"))

@@ -323,10 +323,18 @@ def test_a_catalog_written_by_hand_without_the_taps_metadata_still_reads(
 ) -> None:
     """Table kinds come from stream names when the catalog lacks ``zoho-stream-kind``."""
     discovered = ZohoCrmLakeflowConnect(options_for(big)).catalog
-    by_hand = {
+    by_hand: dict[str, Any] = {
         "streams": [
             {k: v for k, v in entry.items() if k != "metadata"} for entry in discovered["streams"]
         ]
+    }
+    # A module whose schema lacks its cursor column cannot be read incrementally.
+    accounts = next(e for e in by_hand["streams"] if e["tap_stream_id"] == "Accounts")
+    accounts["schema"] = {
+        **accounts["schema"],
+        "properties": {
+            k: v for k, v in accounts["schema"]["properties"].items() if k != "Modified_Time"
+        },
     }
     connector = ZohoCrmLakeflowConnect.from_catalog(options_for(big), by_hand)
     tables = connector.list_tables()
@@ -335,12 +343,14 @@ def test_a_catalog_written_by_hand_without_the_taps_metadata_still_reads(
         "Leads": "cdc_with_deletes",
         "Users": "cdc",
         "Roles": "snapshot",
+        "Campaigns_Leads": "snapshot",
+        "Deals_Contact_Roles": "snapshot",
+        "Accounts": "snapshot",
     }
     for table, ingestion in kinds.items():
-        assert connector.read_table_metadata(table, {})["ingestion_type"] == ingestion, table
-    junctions = [t for t in tables if t in {"Campaigns_Leads", "Deals_Contact_Roles"}]
-    for table in junctions:
-        assert connector.read_table_metadata(table, {})["ingestion_type"] == "snapshot"
+        meta = connector.read_table_metadata(table, {})
+        assert meta["ingestion_type"] == ingestion, table
+        assert ("cursor_field" in meta) == (ingestion != "snapshot"), table
     ids = [
         r["id"]
         for p in connector.get_partitions("Leads", {})

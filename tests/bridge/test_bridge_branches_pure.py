@@ -36,6 +36,7 @@ from lakeflow_bridge.connector import (
     TOMBSTONES_SETTING,
 )
 from lakeflow_bridge.demo import _as_strings
+from lakeflow_bridge.interface import _LocalLakeflowConnect, _LocalSupportsPartitionedStream
 from lakeflow_bridge.offsets import (
     IncrementalBatch,
     SnapshotBatch,
@@ -353,3 +354,36 @@ def test_demo_options_become_the_strings_spark_takes() -> None:
         "on": "true",
         "page_size": "200",
     }
+
+
+class _SmallestConnector(_LocalLakeflowConnect, _LocalSupportsPartitionedStream):
+    """The least a connector must write against the stand-in interface."""
+
+    def list_tables(self) -> list[str]:
+        return ["T"]
+
+    def get_table_schema(self, table_name: str, table_options: dict[str, str]) -> StructType:
+        return StructType([StructField("id", LongType(), False)])
+
+    def read_table_metadata(self, table_name: str, table_options: dict[str, str]) -> dict:
+        return {"primary_keys": ["id"], "ingestion_type": "snapshot"}
+
+    def read_table(self, table_name: str, start_offset: dict, table_options: dict[str, str]):
+        return iter([]), {}
+
+    def latest_offset(self, table_name: str, table_options: dict, start_offset: Any = None):
+        return {}
+
+    def get_partitions(self, table_name: str, table_options: dict, *offsets: Any) -> list:
+        return []
+
+    def read_partition(self, table_name: str, partition: dict, table_options: dict):
+        return iter([])
+
+
+def test_the_stand_in_interface_defaults_match_the_frameworks_contract() -> None:
+    """Without the framework: tables track no deletes, and streams are partitioned."""
+    connector = _SmallestConnector({})
+    with pytest.raises(NotImplementedError, match="table 'T' does not track deletes"):
+        connector.read_table_deletes("T", {}, {})
+    assert connector.is_partitioned("T") is True

@@ -409,3 +409,18 @@ def test_with_one_call_in_flight_a_micro_batch_is_one_window_of_every_record(
     assert [w["max_concurrency"] for w in windows] == [1]
     ids = [r["id"] for r in connector.read_partition("Leads", windows[0], {})]
     assert sorted(ids) == sorted(stored_ids(big, "Leads"))
+
+
+@pytest.mark.parametrize("lookback", ["0", "86400"], ids=["no-lookback", "lookback"])
+def test_a_window_without_an_end_reads_the_rest_of_the_module_from_its_start(
+    big: ZohoEmulator, lookback: str
+) -> None:
+    """A descriptor may leave ``until`` out: the window runs to the newest record. With
+    ``lookback_seconds`` the tap starts a day early; records before the start stay out."""
+    stamps = {int(i): stored_instant(big, "Leads", i) for i in big.record_ids("Leads")}
+    start = sorted(stamps.values())[len(stamps) // 2]
+    connector = ZohoCrmLakeflowConnect(options_for(big, lookback_seconds=lookback))
+    window = {"kind": "window", "start": start.astimezone(dt.UTC).isoformat()}
+    ids = [r["id"] for r in connector.read_partition("Leads", window, {})]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {i for i, t in stamps.items() if t >= start}

@@ -322,7 +322,8 @@ def test_a_catalog_written_by_hand_without_the_taps_metadata_still_reads(
     big: ZohoEmulator,
 ) -> None:
     """Table kinds come from stream names when the catalog lacks ``zoho-stream-kind``."""
-    discovered = ZohoCrmLakeflowConnect(options_for(big)).catalog
+    with_attachments = options_for(big, include_attachments="true")
+    discovered = ZohoCrmLakeflowConnect(with_attachments).catalog
     by_hand: dict[str, Any] = {
         "streams": [
             {k: v for k, v in entry.items() if k != "metadata"} for entry in discovered["streams"]
@@ -336,7 +337,7 @@ def test_a_catalog_written_by_hand_without_the_taps_metadata_still_reads(
             k: v for k, v in accounts["schema"]["properties"].items() if k != "Modified_Time"
         },
     }
-    connector = ZohoCrmLakeflowConnect.from_catalog(options_for(big), by_hand)
+    connector = ZohoCrmLakeflowConnect.from_catalog(with_attachments, by_hand)
     tables = connector.list_tables()
     assert "Leads_deleted" not in tables
     kinds = {
@@ -346,6 +347,7 @@ def test_a_catalog_written_by_hand_without_the_taps_metadata_still_reads(
         "Campaigns_Leads": "snapshot",
         "Deals_Contact_Roles": "snapshot",
         "Accounts": "snapshot",
+        "Attachments": "append",
     }
     for table, ingestion in kinds.items():
         meta = connector.read_table_metadata(table, {})
@@ -424,3 +426,21 @@ def test_a_window_without_an_end_reads_the_rest_of_the_module_from_its_start(
     ids = [r["id"] for r in connector.read_partition("Leads", window, {})]
     assert len(ids) == len(set(ids))
     assert set(ids) == {i for i, t in stamps.items() if t >= start}
+
+
+def test_a_batch_read_of_deletes_is_one_partition_of_the_deleted_records(
+    fresh_zoho: Callable[..., ZohoEmulator],
+) -> None:
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 78, size={"Leads": BIG})
+    victims = sorted(zoho.record_ids("Leads"))[:3]
+    for victim in victims:
+        zoho.delete_record("Leads", victim)
+    source = ZohoCrmDataSource(options_for(zoho, path="Leads", isDeleteFlow="true"))
+    schema = source.schema()
+    reader = source.reader(schema)
+    partitions = reader.partitions()
+    assert [p.descriptor for p in partitions] == [WHOLE]  # never windows of the module
+    rows = list(as_worker(reader).read(partitions[0]))
+    truth = {int(entry["id"]) for entry in zoho.deleted_records("Leads")}
+    assert {int(v) for v in victims} <= truth
+    assert set(row_ids(rows, schema)) == truth

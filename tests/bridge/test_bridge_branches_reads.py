@@ -444,3 +444,31 @@ def test_a_batch_read_of_deletes_is_one_partition_of_the_deleted_records(
     truth = {int(entry["id"]) for entry in zoho.deleted_records("Leads")}
     assert {int(v) for v in victims} <= truth
     assert set(row_ids(rows, schema)) == truth
+
+
+def test_a_tie_block_larger_than_a_micro_batch_is_read_in_one_micro_batch(
+    fresh_zoho: Callable[..., ZohoEmulator],
+) -> None:
+    """A mass update stamps every record with one instant: the ``max_records_per_batch``-th
+    record after the start is at the start's own instant, so a cut there would not move the
+    stream; the micro-batch runs to the cap instead, and every record is read once."""
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 79, size={"Leads": 300})
+    every = sorted(zoho.record_ids("Leads"))
+    zoho.update_records("Leads", every, {"Last_Name": "Mass update"})
+    stamps = {stored_instant(zoho, "Leads", i) for i in every}
+    assert len(stamps) == 1
+    cap = stamps.pop().astimezone(dt.UTC) + dt.timedelta(minutes=1)
+    connector = ZohoCrmLakeflowConnect(options_for(zoho, max_records_per_batch="100"))
+    start: dict[str, Any] = {}
+    seen: list[int] = []
+    for _ in range(MAX_MICRO_BATCHES):
+        end = connector.offset_until("Leads", {}, start, cap)
+        if end == start:
+            break
+        for partition in connector.get_partitions("Leads", {}, start, end):
+            seen += [r["id"] for r in connector.read_partition("Leads", partition, {})]
+        start = end
+    else:
+        pytest.fail("the stream did not stop")
+    assert len(seen) == len(set(seen))
+    assert set(seen) == stored_ids(zoho, "Leads")

@@ -172,8 +172,7 @@ def _to_double(value: Any, path: str) -> float:
 
 
 def _to_boolean(value: Any, path: str) -> bool:
-    if isinstance(value, bool):
-        return value
+    # Booleans never get here (bool has no subclasses, and the converter passes bools on).
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):

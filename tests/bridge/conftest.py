@@ -6,6 +6,7 @@ this interpreter, which has the bridge and the tap installed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from tap_zoho_crm.testing.emulator import ZohoEmulator
 
 
+#: Under ``coverage run`` (which sets COVERAGE_RUN), Spark's Python workers each run one task
+#: and exit through ``os._exit``, where coverage (``patch = ["_exit", "fork"]``) saves what they
+#: ran. A reused worker is killed by its daemon instead (SIGHUP or SIGKILL), and its coverage
+#: is lost. Workers that plan reads are still killed before saving; tests/bridge/
+#: test_bridge_branches_reads.py drives those reader methods in this process.
+_COVERAGE_CONF = {"spark_python_worker_reuse": "false"} if os.environ.get("COVERAGE_RUN") else {}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     scratch = tmp_path_factory.mktemp("spark")
@@ -28,6 +37,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "lakeflow-bridge-tests",
         spark_sql_warehouse_dir=str(scratch / "warehouse"),
         spark_local_dir=str(scratch / "local"),
+        **_COVERAGE_CONF,
     )
     register(session)
     yield session

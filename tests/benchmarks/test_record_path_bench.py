@@ -2,7 +2,7 @@
 
 One emulated 120,000-record Leads module at zero latency. The tap (the real CLI, output to
 /dev/null) and the raw loop (``raw_loop.py``: same fields, same page size, same keyset walk)
-each run in their own process, side by side in one run and three times each in alternation;
+each run in their own process, side by side in one run and five times each in alternation;
 each process's CPU seconds (user + system) come from ``os.wait4``, so the emulator, which runs
 in this process, is not counted, and its peak RSS from its own ``VmHWM`` (``peak_rss.py``). On
 a shared machine other processes inflate CPU time by tens of percent, so the ratio uses the
@@ -35,7 +35,7 @@ from tests.tap.tap_helpers import discover, select_only, write_json
 
 N = 120_000
 MODULE = "Leads"
-ROUNDS = 3
+ROUNDS = 5
 #: The tap may cost at most this many times the raw loop's CPU (issue 13).
 MAX_RATIO = 2.0
 #: Peak RSS of the full read may exceed that of a quarter read by at most this much.

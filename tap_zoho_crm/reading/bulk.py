@@ -16,6 +16,13 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   the CSV gives only as ids and names (`ReferenceBook`; read by ``ids=``, one credit per 100
   records chosen, on workers ahead of emission: `_Learner`), once to emit. Memory stays flat
   whatever the size of the module (the book holds one job's distinct lookup ids and tags).
+* **Lookup names.** A lookup (or consent lookup) is also exported as the dot path
+  ``Lookup.Display_Field`` (section 10), so its ``name`` needs no read by id: a lookup to a
+  different record on every row (a lead's consent) would otherwise cost a credit per 100 rows.
+  The display field is the target module's ``display_field`` (``settings/modules/{module}``,
+  1 credit per target module and run: `DisplayFields`); unknown, or a result without the
+  column, and the lookup's names are read by id as above. Owners, users, layouts and tags
+  have few distinct values: read by id.
 * **Handover.** The export instant is the first job's ``created_time`` (Zoho's clock). Rows
   modified at or after it are left out, and once the jobs are done the stream's bookmark is
   that instant: the ordinary keyset walk reads from it, so a record changed during the export
@@ -209,6 +216,51 @@ def pacer_for(client: ZohoClient) -> DownloadPacer:
         return pacer
 
 
+class DisplayFields:
+    """Module -> its display field (what a lookup to it shows as ``name``), asked once per run.
+
+    Zoho's module metadata carries ``display_field`` (``{"api_name", "id"}``); the notes do
+    not document it, so a module whose metadata lacks it, or cannot be read, gives None.
+    """
+
+    def __init__(self, client: ZohoClient) -> None:
+        self._client = client
+        self._known: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def of(self, module: str, logger: logging.Logger) -> str | None:
+        """The display field of ``module`` (one ``settings/modules/{module}`` call, cached)."""
+        with self._lock:
+            if module in self._known:
+                return self._known[module]
+        found: str | None = None
+        try:
+            response = self._client.get(f"settings/modules/{module}")
+        except ZohoAPIError as exc:
+            logger.info("No display field for %s (%s %s)", module, exc.status, exc.code)
+        else:
+            entries = [] if response.is_empty else response.items("modules")
+            entry = next((e for e in entries if e.get("api_name") == module), None)
+            field = (entry or {}).get("display_field")
+            name = field.get("api_name") if isinstance(field, dict) else None
+            found = name if isinstance(name, str) and name else None
+        with self._lock:
+            self._known[module] = found
+        return found
+
+
+_DISPLAY_FIELDS: weakref.WeakKeyDictionary[ZohoClient, DisplayFields] = weakref.WeakKeyDictionary()
+
+
+def display_fields_for(client: ZohoClient) -> DisplayFields:
+    """The display fields known in ``client``'s run."""
+    with _PACERS_LOCK:
+        found = _DISPLAY_FIELDS.get(client)
+        if found is None:
+            found = _DISPLAY_FIELDS[client] = DisplayFields(client)
+        return found
+
+
 @dataclass
 class JobResult:
     """A completed job: how many records it holds, whether more follow, where its file is."""
@@ -305,9 +357,6 @@ class BulkLoad:
             if module in CONVERTED_PARAM_MODULES and CONVERTED_FIELD in schema.get("properties", {})
             else None
         )
-        self._exported = self.fields.exported
-        if self._converted_column and self._converted_column not in self._exported:
-            self._exported = [*self._exported, self._converted_column]
         self._saw_converted = False
         self.progress = BulkProgress(state)
         self._since = since
@@ -345,11 +394,26 @@ class BulkLoad:
             return None
         return group[0] if len(group) == 1 else {"group_operator": "and", "group": group}
 
+    def _exported(self) -> list[str]:
+        exported = self.fields.exported
+        if self._converted_column and self._converted_column not in exported:
+            exported = [*exported, self._converted_column]
+        return exported
+
+    def _add_paths(self) -> None:
+        """Dot paths for the lookups whose target's display field Zoho names (`DisplayFields`)."""
+        targets = set(BulkFields.path_targets(self._schema, self.fields.references).values())
+        if not targets:
+            return
+        known = display_fields_for(self._client)
+        display = {target: known.of(target, self._logger) for target in sorted(targets)}
+        self.fields = self.fields.with_paths(self._schema, display)
+
     def create_job(self, after: int | None) -> tuple[str, dt.datetime | None]:
         """Create the job of the chunk after id ``after``: its id and Zoho's created_time."""
         query: dict[str, Any] = {
             "module": {"api_name": self._module},
-            "fields": self._exported,
+            "fields": self._exported(),
             "page": 1,
         }
         criteria = self._criteria(after)
@@ -430,6 +494,7 @@ class BulkLoad:
         Raises `BulkUnavailableError` (before or between pages) when Get Records must take over.
         """
         saved = self.progress.saved
+        self._add_paths()
         job_id: str | None
         if saved is None:
             job_id, created = self.create_job(None)
@@ -557,10 +622,23 @@ class BulkLoad:
         """
         rows = csv_rows(archive)
         header = next(rows, None)
-        book = ReferenceBook(self.fields.references, self.fields.name_lists)
         if header is None:
-            return [], None, True, [], book
+            return [], None, True, [], ReferenceBook((), ())
         converter = self._converter(header)
+        unnamed = [
+            name for name, _path, _columns in self.fields.paths if name not in converter.named
+        ]
+        if unnamed:
+            self._logger.info(
+                "%s: the Bulk Read result has no dot-path column for %s; their names are read "
+                "by id",
+                self._module,
+                ", ".join(unnamed),
+            )
+        book = ReferenceBook(
+            tuple(name for name in self.fields.references if name not in converter.named),
+            self.fields.name_lists,
+        )
         chosen: list[tuple[int, int]] = []
         last: int | None = None
         ordered = True

@@ -54,16 +54,57 @@ def org() -> Any:
         yield zoho, config, catalog
 
 
-def test_bulk_read_and_get_records_emit_identical_records(org: Any) -> None:
+#: Readings of what Zoho leaves undocumented about lookup names (emulator switches): how a
+#: ``Lookup.Field`` column is named, what an empty lookup's cell holds, and whether module
+#: metadata names the display field. Under the first two the tap finds the dot-path columns;
+#: under the others it reads the names by id.
+READINGS: dict[str, dict[str, Any]] = {
+    "dot path named as requested": {},
+    "dot path named by module, empty as null": {
+        "bulk_dot_path_header": "module",
+        "bulk_dot_path_empty": "null",
+    },
+    "dot path named by labels": {"bulk_dot_path_header": "label"},
+    "no display_field": {"no_display_field": True},
+}
+DOT_PATHS_FOUND = ("dot path named as requested", "dot path named by module, empty as null")
+PER_RECORD_LOOKUP = "Data_Processing_Basis_Details"
+
+
+@pytest.fixture(scope="module")
+def walked(org: Any) -> Any:
+    """The same org read through Get Records, once for every reading."""
+    _zoho, config, catalog = org
+    return run_sync({**config, "bulk_read_min_records": 0}, catalog=catalog)
+
+
+def _read_by_id(zoho: ZohoEmulator, module: str, field: str) -> bool:
+    """Whether a Get Records call by ``ids=`` asked for ``field`` of ``module``."""
+    return any(
+        field in ",".join(call.query.get("fields", [])).split(",")
+        for call in zoho.stats.log
+        if call.route == "GET /crm/v8/{module}" and call.module == module and "ids" in call.query
+    )
+
+
+@pytest.mark.parametrize("reading", list(READINGS))
+def test_bulk_read_and_get_records_emit_identical_records(
+    org: Any, walked: Any, reading: str
+) -> None:
     zoho, config, catalog = org
+    before = zoho.faults.as_dict()
+    zoho.faults.update(READINGS[reading])
+    zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
     zoho.stats.reset()
-    bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+    try:
+        bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+    finally:
+        zoho.faults.update({key: before[key] for key in READINGS[reading]})
     jobs = zoho.stats.calls[CREATE]
-    walk = run_sync({**config, "bulk_read_min_records": 0}, catalog=catalog)
     assert jobs >= len(MODULES)
     for module in MODULES:
         truth = {int(i) for i in zoho.record_ids(module)}
-        through_bulk, through_walk = _by_id(bulk.records[module]), _by_id(walk.records[module])
+        through_bulk, through_walk = _by_id(bulk.records[module]), _by_id(walked.records[module])
         assert set(through_walk) == truth
         assert set(through_bulk) == truth, module
         assert len(bulk.records[module]) == len(truth)  # once each
@@ -76,6 +117,9 @@ def test_bulk_read_and_get_records_emit_identical_records(org: Any) -> None:
         state = bulk.final_state["bookmarks"][module]
         assert "bulk_read" not in state
         assert state["replication_key_value"]
+    # The consent lookup (another record per lead): its names from the dot path, not by id.
+    assert any(r[PER_RECORD_LOOKUP] for r in walked.records["Leads"])
+    assert _read_by_id(zoho, "Leads", PER_RECORD_LOOKUP) == (reading not in DOT_PATHS_FOUND)
 
 
 def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:

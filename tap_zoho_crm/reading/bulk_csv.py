@@ -179,41 +179,46 @@ def scalar_converter(prop: Mapping[str, Any], *, truncate_rich_text: bool) -> Co
 
 @dataclass
 class ReferenceBook:
-    """Objects of reference and name-list fields, keyed by (field, id or name).
+    """Objects of reference and name-list fields, keyed by (field, id text or name).
 
     Filled from records that carry them (`needs` picks one record per missing key), so that a
-    value the CSV gives as an id or a name becomes the object Get Records gives.
+    value the CSV gives as an id or a name becomes the object Get Records gives. Keys are the
+    CSV's own text (ids are digits without leading zeros), so a row's cells are looked up as
+    they are.
     """
 
     references: tuple[str, ...]
     name_lists: tuple[str, ...]
-    objects: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
-    _wanted: set[tuple[str, Any]] = field(default_factory=set)
+    objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _wanted: set[tuple[str, str]] = field(default_factory=set)
     missing: int = 0
 
-    def keys_of(self, cells: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+    def keys_of(self, cells: Mapping[str, str]) -> Iterator[tuple[str, str]]:
         """The (field, key) pairs one CSV row refers to."""
         for name in self.references:
             text = cells.get(name, "")
             if text:
-                yield name, _integer(text)
+                yield name, text
         for name in self.name_lists:
             for item in _multi(cells.get(name, "")):
                 yield name, item
 
     def needs(self, cells: Mapping[str, str]) -> bool:
         """Whether this row's record must be read to learn a key no chosen record carries."""
-        new = [key for key in self.keys_of(cells) if key not in self.objects]
-        new = [key for key in new if key not in self._wanted]
-        self._wanted.update(new)
-        return bool(new)
+        wanted, objects = self._wanted, self.objects
+        new = False
+        for key in self.keys_of(cells):
+            if key not in wanted and key not in objects:
+                wanted.add(key)
+                new = True
+        return new
 
     def learn(self, record: Mapping[str, Any]) -> None:
         """Keep the objects of one record read by id (normalised, as Get Records emits)."""
         for name in self.references:
             value = record.get(name)
             if isinstance(value, dict) and value.get("id") is not None:
-                self.objects.setdefault((name, value["id"]), value)
+                self.objects.setdefault((name, str(value["id"])), value)
         for name in self.name_lists:
             items = record.get(name)
             for item in items if isinstance(items, list) else []:
@@ -224,11 +229,10 @@ class ReferenceBook:
         """The object of a reference cell (a copy); an id no record carried keeps a bare id."""
         if not text:
             return None
-        key = _integer(text)
-        found = self.objects.get((name, key))
+        found = self.objects.get((name, text))
         if found is None:
             self.missing += 1
-            return {"id": key, "name": None}
+            return {"id": _integer(text), "name": None}
         return dict(found)
 
     def name_list(self, name: str, text: str) -> list[Any]:

@@ -400,3 +400,48 @@ def test_a_load_under_random_server_errors_and_resets_loses_nothing() -> None:
     assert injected > 0
     assert downloads >= 4  # ceil(1500 / 400) jobs: read through Bulk Read
     assert set(result.ids("Leads")) == truth
+
+
+def _most_jobs_at_once(zoho: ZohoEmulator) -> int:
+    """The most jobs created and not downloaded yet at one time, from the emulator's call log.
+
+    The job whose result is being emitted is downloaded already: it is not counted."""
+    waiting = most = 0
+    for call in zoho.stats.log:
+        if call.route == CREATE and call.status == 201:
+            waiting += 1
+        elif call.route == DOWNLOAD and call.status == 200:
+            waiting -= 1
+        most = max(most, waiting)
+    return most
+
+
+@pytest.mark.parametrize("per_page_named", [True, False])
+def test_a_module_over_one_job_runs_several_jobs_at_once(per_page_named: bool) -> None:
+    """The first job's result says how many records a job holds; the rest is cut into id ranges
+    of that size whose jobs run ahead, a few at once. Without ``per_page`` (another reading),
+    the range after the first job is cut at Zoho's 200,000: one open range, whose jobs follow
+    one another."""
+    from tap_zoho_crm.reading.bulk import JOBS_AHEAD  # noqa: PLC0415
+
+    size, per_job = 2000, 300
+    with ZohoEmulator(profile="minimal", seed=47, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.bulk_result_without_per_page = not per_page_named
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        zoho.stats.reset()
+        result = run_sync(config, catalog=catalog)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs, at_once = zoho.stats.calls[CREATE], _most_jobs_at_once(zoho)
+        coql = zoho.stats.calls["POST /crm/v8/coql"]
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert jobs == -(-size // per_job)
+    if per_page_named:
+        assert at_once == JOBS_AHEAD  # prepared while another result is emitted
+        assert coql == jobs - 1  # a bound per range, and one past the last
+    else:
+        assert at_once == 1  # each job's rest is created while it is emitted
+    assert "bulk_read" not in result.final_state["bookmarks"]["Leads"]

@@ -387,6 +387,8 @@ def status(ctx: Context, req: Request) -> Response:
             "more_records": job.more_records,
             "next_page_token": job.next_page_token,
         }
+        if emu.faults.bulk_result_without_per_page:
+            del entry["result"]["per_page"]
     elif job.state == "FAILURE":
         entry["result"] = {"error_message": job.error}
     return Response.json(200, {"data": [entry]})

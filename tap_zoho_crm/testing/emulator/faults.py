@@ -55,6 +55,9 @@ class Faults:
         #: Zoho's module metadata carries ``display_field`` (the field a lookup's ``name``
         #: shows; the SDKs' Module has it), undocumented in the notes: on, it is left out.
         self.no_display_field: bool = False
+        #: A completed job's result names the records a job holds at most (``per_page``, the
+        #: documented sample's 200,000); on, it leaves ``per_page`` out.
+        self.bulk_result_without_per_page: bool = False
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
@@ -206,6 +209,7 @@ class Faults:
             "bulk_dot_path_header": self.bulk_dot_path_header,
             "bulk_dot_path_empty": self.bulk_dot_path_empty,
             "no_display_field": self.no_display_field,
+            "bulk_result_without_per_page": self.bulk_result_without_per_page,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,

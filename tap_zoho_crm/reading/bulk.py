@@ -172,6 +172,18 @@ class _Learner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def planning_calls(schema: dict[str, Any], fields: BulkFields, records: int) -> int:
+    """Calls (1 credit each) a load of ``records`` spends on more than its jobs' own calls.
+
+    The display field of each module its lookups point at, and above one job the COQL bounds
+    of its ranges (`BulkLoad._plan_ranges`: hops of 100,000 rows, and one past the end).
+    """
+    targets = set(BulkFields.path_targets(schema, fields.references).values())
+    jobs = -(-records // RECORDS_PER_JOB)
+    bounds = (jobs - 1) * -(-RECORDS_PER_JOB // COQL_REACH) + 1 if jobs > 1 else 0
+    return len(targets) + bounds
+
+
 class BulkUnavailableError(Exception):
     """Bulk Read cannot serve this load: read through Get Records instead (the reason says why)."""
 

@@ -44,6 +44,7 @@ from tap_zoho_crm.reading.bulk import (
     RECORDS_PER_JOB,
     BulkLoad,
     BulkUnavailableError,
+    planning_calls,
 )
 from tap_zoho_crm.reading.bulk_csv import BulkFields
 from tap_zoho_crm.reading.readahead import Effect
@@ -464,9 +465,11 @@ class ModuleStream(ZohoStream):
         jobs = -(-records // RECORDS_PER_JOB)
         completed = -(-len(fields.completed) // (FIELDS_PER_CALL - 1))
         id_reads = completed * id_calls(records, MAX_PER_PAGE)
-        # The count, per job its creation, polls and download, the fields read by id, and the
-        # walk from the export instant (a call when little changed meanwhile).
+        # The count, per job its creation, polls and download, the fields read by id, the
+        # lookups' display fields and ranges' bounds, and the walk from the export instant
+        # (a call when little changed meanwhile).
         calls = 1 + jobs * (1 + PLANNED_POLLS + 1) + id_reads + 1
+        calls += planning_calls(self.schema, fields, records)
         return ReadPlan(
             self.name,
             "first sync through Bulk Read",
@@ -474,7 +477,8 @@ class ModuleStream(ZohoStream):
             credits=calls + jobs * (JOB_CREDITS - 1),
             concurrent_calls=id_reads,
             records=records,
-            note="plus lookup objects read by id (1 credit per 100 records carrying a new one)"
+            note="plus owner, layout and tag objects read by id (1 credit per 100 records "
+            "carrying a new one)"
             if fields.references or fields.name_lists
             else "",
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from typing import Any
 
 import pytest
 from emu_helpers import Api, assert_error

@@ -441,3 +441,30 @@ def test_a_module_over_one_job_runs_several_jobs_at_once(per_page_named: bool) -
     else:
         assert at_once == 1  # each job's rest is created while it is emitted
     assert "bulk_read" not in result.final_state["bookmarks"]["Leads"]
+
+
+def test_a_state_written_before_ranges_resumes_without_loss() -> None:
+    """A load killed under the previous state layout (``next``: one job, no ``upto`` nor
+    ``ranges``) resumes with the same jobs and loses nothing."""
+    size, per_job = 1500, 600
+    with ZohoEmulator(profile="minimal", seed=53, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.bulk_result_without_per_page = True  # one open range: a single next job
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        first, killed = _run(config, catalog, None, 100)
+        assert killed
+        state = first.last_state()
+        load = state["bookmarks"]["Leads"]["bulk_read"]
+        assert len(load["next"]) == 1
+        load["next"] = {key: load["next"][0][key] for key in ("job", "after")}
+        del load["upto"], load["ranges"]
+        rest, killed = _run(config, catalog, state, None)
+        assert not killed
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs = zoho.stats.calls[CREATE]
+    sent = {
+        m["record"]["id"] for m in [*first.durable(True), *rest.messages] if m["type"] == "RECORD"
+    }
+    assert sent == truth
+    assert jobs == -(-size // per_job)  # the old next job taken over, not made again

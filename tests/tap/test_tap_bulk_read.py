@@ -468,3 +468,38 @@ def test_a_state_written_before_ranges_resumes_without_loss() -> None:
     }
     assert sent == truth
     assert jobs == -(-size // per_job)  # the old next job taken over, not made again
+
+
+def test_a_range_holding_more_than_its_job_goes_on_with_a_job_for_its_rest() -> None:
+    """Ranges are cut at the first result's ``per_page``; should a later job hold fewer (here
+    the emulator's per-job cap is lowered once the ranges are cut), the rest of its range gets a
+    job of its own, created before its rows are emitted, and nothing is lost."""
+    size = 2000
+    with ZohoEmulator(profile="minimal", seed=59, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = 500
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        lowered: list[int] = []
+
+        def lower_the_cap(message: dict[str, Any]) -> None:
+            load = (message.get("value") or {}).get("bookmarks", {}).get("Leads", {})
+            ranges = load.get("bulk_read", {}).get("ranges")
+            if not lowered and message["type"] == "STATE" and ranges is not None:
+                zoho.bulk_records_per_job = 300
+                lowered.append(len(ranges) + len(load["bulk_read"]["next"]))
+
+        zoho.stats.reset()
+        result = run_sync(config, catalog=catalog, on_message=lower_the_cap)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        rests = [
+            job
+            for job in zoho.bulk_jobs.jobs.values()
+            if job.conditions and job.count < 500 and not job.more_records
+        ]
+        jobs = zoho.stats.calls[CREATE]
+    assert lowered
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert jobs > 1 + lowered[0]  # the ranges' jobs, and jobs for their rests
+    assert rests

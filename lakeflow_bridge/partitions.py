@@ -2,9 +2,10 @@
 
 The tap reads a wide Modified_Time range as windows (tap_zoho_crm/reading/windows.py,
 docs/parallel-reads.md); here each window becomes a partition that a Spark executor reads on
-its own. The planner runs on the driver and asks COQL, like the tap does: one ``count(id)`` of
-the range and one ``limit 1 offset k*n/w`` probe per boundary, so the partitions hold equal
-numbers of records however Modified_Time is skewed.
+its own. The planner runs on the driver and cuts the range with the tap's own split
+(`tap_zoho_crm.reading.planner.split_range`, the one the tap's windows use): one ``count(id)``
+of the range and one ``limit 1 offset k*n/w`` probe per boundary, so the partitions hold equal
+numbers of records however Modified_Time is skewed. The bridge builds no request itself.
 
 * **A partition** is a window ``[start, until)`` (plain JSON, see `WindowPartition`). Its
   executor runs the tap for the one stream with the window in the stream's state, so it is the
@@ -48,7 +49,8 @@ from lakeflow_bridge.offsets import (
 )
 from lakeflow_bridge.options import MAX_PARTITIONS_OPTION, positive_int_option
 from tap_zoho_crm.client.errors import ZohoAPIError
-from tap_zoho_crm.reading.windows import STATE_KEY, CoqlRangeFacts, plan_boundaries
+from tap_zoho_crm.reading.planner import CoqlRangeFacts, split_range, window_count
+from tap_zoho_crm.reading.windows import STATE_KEY
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -239,12 +241,12 @@ class PartitionPlanner:
         """True if the module holds at least two partitions' worth of records."""
         # Counting first: a small module costs one COQL call, and no org read.
         total = self._count(self._from, None)
-        return total is not None and total >= 2 * self._min_records and self.width() >= 2
+        return total is not None and self._windows_for(total) >= 2
 
     def batch(self, pin: dt.datetime) -> list[dict[str, Any]]:
         """Partitions of a whole-table read of what was modified before ``pin``."""
         total = self._count(self._from, None)
-        if total is None or total < 2 * self._min_records or self.width() < 2:
+        if total is None or self._windows_for(total) < 2:
             return [dict(WHOLE)]
         # Zoho's clock may run ahead of this one: the range ends after the newest record too.
         try:
@@ -306,6 +308,12 @@ class PartitionPlanner:
     def _offset(self, until: dt.datetime) -> dict[str, Any]:
         return incremental_offset(self._cursor, format_utc(until), set())
 
+    def _windows_for(self, total: int) -> int:
+        """Partitions ``total`` records make (the tap's rule: `window_count`)."""
+        if total < 2 * self._min_records:
+            return 1  # decided without the org read that the width may take
+        return window_count(total, self.width(), self._min_records)
+
     def _count(self, after: dt.datetime, before: dt.datetime | None) -> int | None:
         try:
             return CoqlRangeFacts(self._client, self._module, before=before).count_after(after)
@@ -316,7 +324,7 @@ class PartitionPlanner:
     def _boundaries(self, after: dt.datetime, before: dt.datetime, width: int) -> list[dt.datetime]:
         if width < 2:
             return []
-        return plan_boundaries(
+        return split_range(
             CoqlRangeFacts(self._client, self._module, before=before),
             after,
             width,

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Collection, Sequence
 
+from tap_zoho_crm import gc_tuning
 from tap_zoho_crm.client.errors import TapZohoCrmError
 from tap_zoho_crm.local_inputs import check_cli_inputs
 from tap_zoho_crm.tap import TapZohoCrm
@@ -102,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             subcommand, rest = found
             subcommand(rest)
             return
+        gc_tuning.tune_for_one_run()
         command.main(args=args, prog_name=TapZohoCrm.name)
     except TapZohoCrmError as exc:
         where = f"stream {exc.stream}: " if exc.stream else ""

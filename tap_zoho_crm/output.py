@@ -11,9 +11,11 @@ again from that STATE.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import Message, RecordMessage
 
 
@@ -26,3 +28,17 @@ class ZohoMessageWriter(MsgSpecWriter):
         out.write(self.format_message(message))
         if not isinstance(message, RecordMessage):
             out.flush()
+
+    def write_record(
+        self, stream: str, record: dict[str, Any], version: int | None, extracted: dt.datetime
+    ) -> None:
+        """Write a RECORD message from its parts, as `RecordMessage.to_dict` lays it out.
+
+        The per-record path of a sync (`ZohoStream._write_record_message`): no message object,
+        and no flush (as for any RECORD).
+        """
+        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = extracted
+        sys.stdout.buffer.write(serialize_jsonl(message))

@@ -8,6 +8,7 @@
   while paging shift later pages)                                     -> `ModifiedTimeWalk`
 * ``converted`` defaults to false, hiding converted leads           -> `CONVERTED_PARAM_MODULES`
 * list responses truncate rich text to 500 characters              -> `maybe_truncated`
+* COQL's LIMIT + OFFSET reaches only 100,000 rows                   -> `COQL_REACH`
 
 `ModifiedTimeWalk` is keyset pagination: every page is a fresh query sorted by
 ``Modified_Time`` ascending from the last instant seen, skipping records already emitted. It
@@ -35,6 +36,8 @@ FIELDS_PER_CALL = 50
 IDS_PER_CALL = 100
 MAX_PER_PAGE = 200
 REPLICATION_KEY = "Modified_Time"
+#: How far COQL's LIMIT + OFFSET reaches (spec section 9): counts, probes and pages stop there.
+COQL_REACH = 100_000
 
 #: How much earlier than the instant wanted the If-Modified-Since header starts (see
 #: `if_modified_since`): one tick of Zoho's whole-second datetimes.
@@ -218,7 +221,7 @@ class ModifiedTimeWalk:
         #: False when the tie reader may leave records out (COQL and converted leads), so a
         #: block it read is walked by token as well.
         self._tie_reader_lists_all = tie_reader_lists_all
-        #: Instants whose every record the tie reader returned: the walk goes past them.
+        #: Instants read whole (tie reader, or quiet walks off the end): the walk goes past them.
         self._read_whole: set[dt.datetime] = set()
 
     def _instant(self, record: Mapping[str, Any]) -> dt.datetime:
@@ -235,8 +238,8 @@ class ModifiedTimeWalk:
         client share what it learned), none under ``>=``. A wrong "``>``" conclusion (when the
         instant's records all changed meanwhile) only costs the overlap again.
         """
-        if instant is None:
-            return self._query(None)
+        # Only asked once a record moved the cursor (`pages` starts with `_query`): never None.
+        assert instant is not None  # noqa: S101
         reading = self._reading
         if reading.inclusive:
             return self._query(instant + IF_MODIFIED_SINCE_OVERLAP)
@@ -310,10 +313,10 @@ class ModifiedTimeWalk:
     def _past_read_block(self, tie: dt.datetime) -> Page | None:
         """The query after a block the tie reader read whole, when it came back once more.
 
-        Asked from the next second, a block comes back only if If-Modified-Since is ``>=``
-        and the query was the safe one (a second early): so the reading is ``>=``.
+        Asked from the next second, a block comes back only under ``>=`` (even if a probe said
+        ``>``: one at an instant without records cannot tell); once ``>=``, it means no progress.
         """
-        if self._reading.inclusive is False:
+        if self._reading.inclusive:
             raise ZohoAPIError(
                 status=200,
                 code="NO_PROGRESS",
@@ -439,8 +442,8 @@ class ModifiedTimeWalk:
             if walk < TIE_BLOCK_MAX_WALKS:
                 page, page_no = self._from(tie), 1
         tail = self._below_until(tail)
-        if tail is None:
-            self._done = True
+        if tail is None:  # the last walk ran off the end (204): the walk goes on past the block
+            self._read_whole.add(tie)
             return
         after = [
             rec

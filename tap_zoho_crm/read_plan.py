@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.paging import (
+    COQL_REACH,
     IDS_PER_CALL,
     MAX_PER_PAGE,
     REPLICATION_KEY,
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 #: The widest COQL page (3 credits): counts up to this many rows in one call.
 COQL_WIDE_LIMIT = 2000
-#: COQL's reach (LIMIT + OFFSET); a bisection stops there.
-COQL_REACH = 100_000
 #: A bisection stops once the count is known this closely (relative).
 BISECTION_PRECISION = 0.02
 
@@ -50,6 +49,10 @@ class ReadPlan:
     concurrent_calls: int = 0
     records: int | None = None
     note: str = ""
+    #: The way of reading the planner chose (reading/planner.py `Way`), for module streams.
+    strategy: str | None = None
+    #: Windows the keyset walk is expected to split into (1: one walk).
+    windows: int = 1
 
     def seconds(self, per_call: float, concurrency: int) -> float:
         """Wall time at ``per_call`` seconds per call."""
@@ -66,6 +69,8 @@ class ReadPlan:
             "concurrent_calls": self.concurrent_calls,
             "records": self.records,
             "note": self.note,
+            "strategy": self.strategy,
+            "windows": self.windows,
         }
 
 

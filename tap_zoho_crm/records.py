@@ -138,7 +138,10 @@ def utc_text(value: str) -> str:
         and value[7] == "-"
         and value[16] == ":"
     ):
-        days = _days_at(value[_OFFSET_INDEX:])
+        offset = value[_OFFSET_INDEX:]
+        days = _DAYS.get(offset, _MISSING)
+        if days is _MISSING:
+            days = _days_at(offset)
         minute = _MINUTE_OF_DAY.get(value[11:16])
         if days is not None and minute is not None and value[17:19] in _SIXTY:
             day = value[:10]
@@ -146,7 +149,7 @@ def utc_text(value: str) -> str:
             if start is _MISSING:
                 if len(days) >= MAX_CACHED_DAYS:
                     days.clear()
-                start = days[day] = _day_start(day, value[_OFFSET_INDEX:])
+                start = days[day] = _day_start(day, offset)
             if start is not None:
                 first_minute, this_day, next_day = start  # type: ignore[misc]
                 total = first_minute + minute
@@ -349,7 +352,10 @@ class RecordNormaliser:
                 continue
             kind = value.__class__
             if kind is dict:
-                out[key] = _lookup(value)
+                # `_lookup`'s cache hit, inline: most lookups point at a few users and layouts.
+                raw_id = value.get("id")
+                hit = _LOOKUPS.get(raw_id) if raw_id.__class__ is str else None
+                out[key] = hit[1].copy() if hit is not None and hit[0] == value else _lookup(value)
             elif kind is list:
                 out[key] = _nested_array(value) if value else []
             else:

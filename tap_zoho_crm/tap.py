@@ -14,6 +14,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import Catalog, SelectionMask
 
+from tap_zoho_crm import gc_tuning
 from tap_zoho_crm.client.errors import ZohoConfigError
 from tap_zoho_crm.client.http import ZohoClient
 from tap_zoho_crm.client.usage import DEFAULT_PROGRESS_INTERVAL, ProgressTicker
@@ -486,6 +487,7 @@ class TapZohoCrm(Tap):
         )
         ticker.start()
         self.outcome.clear()
+        gc_tuning.before_records()
         try:
             super().sync_all()
         finally:

@@ -26,6 +26,7 @@ import backoff
 import msgspec
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import resolve_proxies
 from urllib3.exceptions import NewConnectionError
 
 from tap_zoho_crm.client.auth import ZohoAuthenticator
@@ -240,6 +241,10 @@ class ZohoClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        #: Proxies per scheme and host, from the environment (``HTTPS_PROXY``, ``NO_PROXY``...).
+        #: requests reads the whole environment for them on every request it sends, a few
+        #: hundred variables a call; the environment does not change during a run.
+        self._proxies_by_host: dict[tuple[str, str], dict[str, str]] = {}
         self.authenticator = ZohoAuthenticator(
             accounts_url=settings.accounts_url,
             client_id=settings.client_id,
@@ -518,7 +523,12 @@ class ZohoClient:
         self.authenticator.authenticate_request(prepared)  # may mint, outside the semaphore
         heavy = is_sub_pool_call(str(prepared.method), str(prepared.url))
         with self.limiter.slot(heavy=heavy) as admission:
-            response = self.session.send(prepared, timeout=self._timeouts, stream=sink is not None)
+            response = self.session.send(
+                prepared,
+                timeout=self._timeouts,
+                stream=sink is not None,
+                proxies=self._proxies(prepared),
+            )
             if sink is not None and response.status_code == 200:
                 sink.seek(0)
                 sink.truncate()
@@ -543,6 +553,16 @@ class ZohoClient:
             if exc.status == 429 and mentions_concurrency(exc.zoho_message):
                 self.limiter.refused(admission)
             raise
+
+    def _proxies(self, prepared: requests.PreparedRequest) -> dict[str, str]:
+        """What requests would resolve for this request's host, resolved once per host."""
+        parts = urlsplit(str(prepared.url))
+        key = (parts.scheme, parts.netloc)
+        proxies = self._proxies_by_host.get(key)
+        if proxies is None:
+            proxies = resolve_proxies(prepared, dict(self.session.proxies), self.session.trust_env)
+            self._proxies_by_host[key] = proxies
+        return proxies
 
     def _post_token(self, url: str, form: Mapping[str, str]) -> requests.Response:
         response: requests.Response = self._post_form(url, form)

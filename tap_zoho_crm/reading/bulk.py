@@ -172,16 +172,15 @@ class _Learner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def planning_calls(schema: dict[str, Any], fields: BulkFields, records: int) -> int:
+def planning_calls(fields: BulkFields, records: int) -> int:
     """Calls (1 credit each) a load of ``records`` spends on more than its jobs' own calls.
 
     The display field of each module its lookups point at, and above one job the COQL bounds
     of its ranges (`BulkLoad._plan_ranges`: hops of 100,000 rows, and one past the end).
     """
-    targets = set(BulkFields.path_targets(schema, fields.references).values())
     jobs = -(-records // RECORDS_PER_JOB)
     bounds = (jobs - 1) * -(-RECORDS_PER_JOB // COQL_REACH) + 1 if jobs > 1 else 0
-    return len(targets) + bounds
+    return len(fields.targets) + bounds
 
 
 class BulkUnavailableError(Exception):
@@ -453,11 +452,10 @@ class BulkLoad:
 
     def _add_paths(self) -> None:
         """Dot paths for the lookups whose target's display field Zoho names (`DisplayFields`)."""
-        targets = set(BulkFields.path_targets(self._schema, self.fields.references).values())
-        if not targets:
+        if not self.fields.targets:
             return
         known = display_fields_for(self._client)
-        display = {target: known.of(target, self._logger) for target in sorted(targets)}
+        display = {target: known.of(target, self._logger) for target in self.fields.targets}
         self.fields = self.fields.with_paths(self._schema, display)
 
     def create_job(

@@ -73,6 +73,8 @@ class BulkFields:
     #: give it (Zoho does not say how a dot-path column is named: as asked, or by the target
     #: module).
     paths: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: The modules the references a dot path can name point at (their display fields).
+    targets: tuple[str, ...] = ()
 
     @staticmethod
     def path_targets(schema: Mapping[str, Any], references: Sequence[str]) -> dict[str, str]:
@@ -101,7 +103,12 @@ class BulkFields:
                     (name, f"{name}.{display}", (f"{name}.{display}", f"{target}.{display}"))
                 )
         return BulkFields(
-            self.scalars, self.references, self.name_lists, self.completed, tuple(paths)
+            self.scalars,
+            self.references,
+            self.name_lists,
+            self.completed,
+            tuple(paths),
+            self.targets,
         )
 
     @classmethod
@@ -127,7 +134,10 @@ class BulkFields:
                 completed.append(name)
             else:
                 scalars.append(name)
-        return cls(tuple(scalars), tuple(references), tuple(name_lists), tuple(completed))
+        targets = tuple(sorted(set(cls.path_targets(schema, references).values())))
+        return cls(
+            tuple(scalars), tuple(references), tuple(name_lists), tuple(completed), (), targets
+        )
 
     @property
     def exported(self) -> list[str]:

@@ -6,14 +6,11 @@ per 200 records. Split at instants ``b1 < b2 < ...`` into windows ``[start, b1)`
 ..., ``[bn, open)``, each is a walk of its own (same tie blocks, order checks, If-Modified-Since
 readings and ``converted=both``), bounded above by ``until``, and the walks run on worker threads.
 
-* **The split** (`plan_boundaries`) comes from COQL, once the ordinary walk has read a quarter of
-  a window (5 pages by default) and is not done: one ``count(id)`` of the records after that, one
-  ``limit 1 offset k*n/w`` probe per boundary, so the windows hold equal numbers of records
-  whatever the skew of Modified_Time. A range under two windows' worth (``window_min_records``
-  each, 4,000 by default: 20 pages, so that a window's own two calls, its probe and the page
-  that reaches into the next window, stay near a tenth of its calls) stays one walk, and so
-  does a module without the COQL scope. Cost: ``w`` calls for ``w`` windows, plus one page per
-  window whose last page reaches into the next.
+* **The split** comes from the planner (`reading/planner.py`: `ReadPlanner.split_after`,
+  COQL's count and one probe per boundary), asked once the ordinary walk has read a quarter of
+  a window (5 pages by default) and is not done. A range under two windows' worth stays one
+  walk, and so does a module without the COQL scope. Cost: ``w`` calls for ``w`` windows, plus
+  one page per window whose last page reaches into the next.
 * **Output** stays the SDK's: workers put pages in one bounded queue and the stream's generator
   takes them from it, in the consuming thread, so records are written, counted and covered by
   STATE in the order they are emitted. Records of different windows interleave; within a window
@@ -35,19 +32,16 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from tap_zoho_crm.bookmarks import Bookmark
-from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoClient
     from tap_zoho_crm.paging import ModifiedTimeWalk
-
-#: How far COQL's LIMIT + OFFSET reaches (spec section 9); probes past it come from the top.
-COQL_REACH = 100_000
+    from tap_zoho_crm.reading.planner import ReadStrategy
 
 #: The stream-state key holding the windows of a windowed read in progress.
 STATE_KEY = "windows"
@@ -143,89 +137,6 @@ class WindowProgress:
         return Bookmark(self._state, key, instant, ids)
 
 
-class RangeFacts(Protocol):
-    """What the planner asks of the API: sizes and positions of a Modified_Time range."""
-
-    def count_after(self, after: dt.datetime) -> int | None:
-        """Records modified after ``after`` (None: cannot tell)."""
-
-    def instant_at(self, after: dt.datetime, offset: int, total: int) -> dt.datetime | None:
-        """The Modified_Time of the ``offset``-th record modified after ``after``."""
-
-
-class CoqlRangeFacts:
-    """`RangeFacts` through COQL: one credit per question (LIMIT 1).
-
-    ``before`` bounds the range above (exclusive): the Spark bridge plans the partitions of a
-    micro-batch that ends there.
-    """
-
-    def __init__(self, client: ZohoClient, module: str, before: dt.datetime | None = None) -> None:
-        self._client = client
-        self._module = module
-        self._bound = f" and Modified_Time < '{format_utc(before)}'" if before is not None else ""
-
-    def _rows(self, query: str) -> list[dict[str, Any]]:
-        response = self._client.post_json("coql", {"select_query": query})
-        return [] if response.is_empty else response.items("data")
-
-    def count_after(self, after: dt.datetime) -> int | None:
-        """``select count(id)``; Zoho does not document the row's key, so its one value is read."""
-        where = f"Modified_Time > '{format_utc(after)}'{self._bound}"
-        # A module API name and an instant: nothing user-supplied.
-        rows = self._rows(f"select count(id) from {self._module} where {where}")  # noqa: S608
-        values = [value for row in rows[:1] for value in row.values()]
-        numbers = [int(v) for v in values if isinstance(v, int | str) and str(v).isdigit()]
-        return numbers[0] if len(numbers) == 1 else None
-
-    def instant_at(self, after: dt.datetime, offset: int, total: int) -> dt.datetime | None:
-        """One row at ``offset`` ascending, or counted from the top when past COQL's reach."""
-        order = "asc"
-        if offset >= COQL_REACH:
-            order, offset = "desc", total - 1 - offset
-            if not 0 <= offset < COQL_REACH:
-                return None
-        query = (
-            f"select Modified_Time from {self._module} "  # noqa: S608 - see count_after
-            f"where Modified_Time > '{format_utc(after)}'{self._bound} "
-            f"order by Modified_Time {order} limit 1 offset {offset}"
-        )
-        rows = self._rows(query)
-        return parse_instant(rows[0]["Modified_Time"]) if rows else None
-
-
-def plan_boundaries(  # noqa: PLR0917 - each argument is a different fact
-    facts: RangeFacts,
-    after: dt.datetime,
-    windows: int,
-    min_records: int,
-    map_concurrent: Callable[[Callable[[int], dt.datetime | None], list[int]], list[Any]],
-    logger: logging.Logger,
-) -> list[dt.datetime]:
-    """Instants after ``after`` that cut what is left into up to ``windows`` equal windows.
-
-    Empty (read it as one walk) when what is left is under two windows' worth, or COQL is
-    refused (no ``ZohoCRM.coql.READ``, an edition without COQL, an unknown aggregate).
-    """
-    try:
-        total = facts.count_after(after)
-        if total is None:
-            return []
-        count = min(windows, total // min_records)
-        if count < 2:
-            return []
-        offsets = [k * total // count for k in range(1, count)]
-        found = map_concurrent(lambda offset: facts.instant_at(after, offset, total), offsets)
-    except ZohoAPIError as exc:
-        logger.info("Reading as one walk: COQL answered %s %s", exc.status, exc.code)
-        return []
-    boundaries = sorted({instant for instant in found if instant is not None and instant > after})
-    logger.info(
-        "%d records to read after %s: %d windows", total, format_utc(after), len(boundaries) + 1
-    )
-    return boundaries
-
-
 #: Build the walk of ``[start, until)``: (start, ids to skip at start, until) -> walk.
 WalkFactory = Callable[[dt.datetime | None, set[int], dt.datetime | None], "ModifiedTimeWalk"]
 
@@ -243,11 +154,9 @@ class WindowedRead:
         state: MutableMapping[str, Any] | None,
         key: str,
         walk: WalkFactory,
-        facts: RangeFacts,
+        split: Callable[[dt.datetime], ReadStrategy],
         client: ZohoClient,
-        plan_new: bool,
         plan_after: int,
-        min_window_records: int,
         complete: Callable[[Records], Records],
         on_collapse: Callable[[Bookmark], None],
         logger: logging.Logger,
@@ -255,13 +164,12 @@ class WindowedRead:
         self._state = state if state is not None else {}
         self._key = key
         self._walk = walk
-        self._facts = facts
+        #: The planner's split (`ReadPlanner.split_after`): windows after an instant, or not.
+        self._split = split
         self._client = client
-        self._plan_new = plan_new
         #: Records the first walk reads before a split is considered: smaller reads never pay
         #: for a plan, and the plan's round trips are a small part of larger ones.
         self._plan_after = plan_after
-        self._min_window_records = min_window_records
         #: Finishes a page (other field chunks, full rich text) in the thread that fetched it.
         self._complete = complete
         #: Hands the plain bookmark to the stream, which advances it from then on.
@@ -309,7 +217,7 @@ class WindowedRead:
         else:
             return
         assert last is not None  # noqa: S101 - at least one record was read
-        boundaries = self._plan(last)
+        boundaries = list(self._split(last).boundaries)
         if not boundaries:
             yield from walk_pages
             return
@@ -323,22 +231,6 @@ class WindowedRead:
         sources = {0: lambda: walk_pages}
         sources.update({i: self._source(w) for i, w in enumerate(windows) if i > 0})
         yield from self._read(progress, sources)
-
-    def _plan(self, after: dt.datetime) -> list[dt.datetime]:
-        """Boundaries for what follows ``after``, the last instant read so far."""
-        if not self._plan_new:
-            return []
-        workers = min(self._client.concurrency(), self._client.limiter.heavy_limit)
-        if workers < 2:
-            return []
-        return plan_boundaries(
-            self._facts,
-            after,
-            workers,
-            self._min_window_records,
-            self._client.map_concurrent,
-            self._logger,
-        )
 
     def _source(self, window: Window) -> Callable[[], Iterator[Records]]:
         def pages() -> Iterator[Records]:

@@ -22,6 +22,7 @@ from singer_sdk import Stream, metrics
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.catalog import REPLICATION_INCREMENTAL
 
@@ -33,6 +34,7 @@ from tap_zoho_crm.client.errors import (
     ZohoModuleUnavailableError,
 )
 from tap_zoho_crm.client.usage import CURRENT_STREAM, LedgerRecordCounter
+from tap_zoho_crm.output import ZohoMessageWriter
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import RecordNormaliser
 from tap_zoho_crm.run_outcome import fails_stream_only
@@ -99,6 +101,8 @@ class ZohoStream(Stream):
         self._open_schema = bool(definition.schema.get("additionalProperties"))
         self._all_selected: bool | None = None
         self._warned_unknown: set[str] = set()
+        #: Alias for `_write_record_message`'s direct path, ``""`` if it cannot be taken.
+        self._direct_alias: str | None = None
 
     @classmethod
     def derived_names(cls, discovery: Discovery) -> list[str]:
@@ -165,8 +169,13 @@ class ZohoStream(Stream):
 
     # -- records ----------------------------------------------------------------------------
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
-        """Yield this stream's records and `Effect` steps; subclasses implement the kind's read."""
+    def read_records(
+        self, context: Context | None
+    ) -> Iterable[dict[str, Any] | list[dict[str, Any]] | Effect]:
+        """Yield this stream's records (one by one or as pages) and `Effect` steps, in order.
+
+        Subclasses implement the kind's read.
+        """
         raise NotImplementedError
 
     def read_ahead(self) -> Iterable[Any]:
@@ -201,7 +210,11 @@ class ZohoStream(Stream):
             self.read_from = self.starting_point()[0]
             self._warn_if_future()
             for item in ahead if ahead is not None else self.read_records(context):
-                if isinstance(item, Effect):
+                if isinstance(item, list):  # a page of records: one step per page
+                    if item:
+                        emitted = True
+                        yield from item
+                elif isinstance(item, Effect):
                     item()
                 else:
                     emitted = True
@@ -274,12 +287,12 @@ class ZohoStream(Stream):
             self._all_selected = all(selected for crumb, selected in self.mask.items() if crumb)
         return self._all_selected
 
-    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """RECORD messages for one record (replaces the SDK's; see the module docstring).
+    def _prune(self, record: Record) -> Record:
+        """The record less deselected properties and keys the schema lacks (see below).
 
         Deselected properties are popped only if some are deselected; keys the schema lacks
         (only rows not built by `RecordNormaliser` can have any) are dropped, as the SDK's
-        conformance did; the stream maps apply as in the SDK.
+        conformance did.
         """
         if not self._every_property_selected():
             pop_deselected_record_properties(record, self.schema, self.mask)
@@ -291,6 +304,11 @@ class ZohoStream(Stream):
                     "%s: properties not in the schema are left out: %s", self.name, unknown
                 )
             record = {key: value for key, value in record.items() if key in self._property_names}
+        return record
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """RECORD messages for one record (replaces the SDK's): `_prune`, then the stream maps."""
+        record = self._prune(record)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
@@ -300,6 +318,37 @@ class ZohoStream(Stream):
                     version=self._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    def _write_record_message(self, record: Record) -> None:
+        """One RECORD message, encoded straight from the record when no stream map applies.
+
+        The SDK's path builds a generator, a `RecordMessage` and its dict per record, about a
+        sixth of the tap's CPU per record (``make bench``). Without stream maps and flattening
+        (the map is the SDK's identity, `SameRecordTransform`) and with the tap's own writer,
+        the message is written by `ZohoMessageWriter.write_record` instead: the same JSON.
+        """
+        if self._direct_alias is None:
+            self._direct_alias = self._direct_record_alias()
+        if not self._direct_alias:
+            super()._write_record_message(record)
+            return
+        writer: ZohoMessageWriter = self._zoho_tap.message_writer  # type: ignore[assignment]
+        writer.write_record(
+            self._direct_alias, self._prune(record), self._stream_version, utc_now()
+        )
+        self.state_manager.is_flushed = False
+
+    def _direct_record_alias(self) -> str:
+        """The stream's alias if its records can skip the SDK's message path, else ``""``."""
+        maps = self.stream_maps
+        if (
+            len(maps) != 1
+            or type(maps[0]) is not SameRecordTransform
+            or maps[0].flattening_enabled
+            or not isinstance(self._zoho_tap.message_writer, ZohoMessageWriter)
+        ):
+            return ""
+        return maps[0].stream_alias
 
     def _process_record(
         self,

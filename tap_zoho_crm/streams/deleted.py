@@ -335,8 +335,8 @@ class DeletedStream(WholePassStream):
         before ``X_deleted``.
         """
         stream = self._tombstone_target()
-        if stream is None:
-            return
+        # Scheduled only once the target is known (`read_records`), which never changes after.
+        assert stream is not None  # noqa: S101
         tombstone = {"id": record["id"], TOMBSTONE_COLUMN: record[DELETED_TIME]}
         if REPLICATION_KEY in stream.schema.get("properties", {}):
             tombstone[REPLICATION_KEY] = record[DELETED_TIME]

@@ -7,6 +7,7 @@ walk, then fetch each page's other chunks by ``ids=``, concurrently, and merge t
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -14,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
-from tap_zoho_crm.client.errors import ZohoAPIError, ZohoRetriesExhaustedError
+from tap_zoho_crm.client.errors import ZohoAPIError
 from tap_zoho_crm.paging import (
     CONVERTED_PARAM_MODULES,
     FIELDS_PER_CALL,
@@ -30,26 +31,20 @@ from tap_zoho_crm.paging import (
     maybe_truncated,
     token_walk,
 )
-from tap_zoho_crm.read_plan import (
-    CheapCounts,
-    ReadPlan,
-    describe_since,
-    id_calls,
-    pages,
-    truncated_share,
-)
-from tap_zoho_crm.reading.bulk import (
-    JOB_CREDITS,
-    PLANNED_POLLS,
-    RECORDS_PER_JOB,
-    BulkLoad,
-    BulkUnavailableError,
-    planning_calls,
-)
+from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, truncated_share
+from tap_zoho_crm.reading.bulk import BulkLoad, BulkProgress, BulkUnavailableError
 from tap_zoho_crm.reading.bulk_csv import BulkFields
+from tap_zoho_crm.reading.planner import (
+    CoqlRangeFacts,
+    ReadPlanner,
+    ReadSettings,
+    ReadStrategy,
+    WalkCosts,
+    Way,
+)
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.reading.windows import STATE_KEY as WINDOWS_STATE_KEY
-from tap_zoho_crm.reading.windows import CoqlRangeFacts, WindowedRead
+from tap_zoho_crm.reading.windows import WindowedRead, WindowProgress
 from tap_zoho_crm.records import to_int_id
 from tap_zoho_crm.schema import rich_text_properties
 from tap_zoho_crm.streams.base import ZohoStream
@@ -61,6 +56,9 @@ if TYPE_CHECKING:
     from tap_zoho_crm.client.http import ZohoResponse
     from tap_zoho_crm.discovery import StreamDefinition
     from tap_zoho_crm.tap import TapZohoCrm
+
+#: Where a window without a start counts from (COQL's ``>`` needs an instant).
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 #: Fields the read cannot do without: never dropped, whatever Zoho says.
 PROTECTED_FIELDS = frozenset({"id", REPLICATION_KEY})
@@ -91,6 +89,22 @@ class ModuleStream(ZohoStream):
         self._bulk_rich_text: list[str] = []
 
     @property
+    def planner(self) -> ReadPlanner:
+        """The one place that chooses how this stream reads (reading/planner.py)."""
+        settings = self.settings
+        return ReadPlanner(
+            self.client,
+            self.module,
+            ReadSettings(
+                page_size=settings.page_size,
+                windowed_reads=settings.windowed_reads,
+                window_min_records=settings.window_min_records,
+                bulk_read_min_records=settings.bulk_read_min_records,
+            ),
+            self.logger,
+        )
+
+    @property
     def module(self) -> str:
         """The Zoho module API name."""
         return self.definition.module
@@ -103,7 +117,9 @@ class ModuleStream(ZohoStream):
                 names.append(name)
         return names
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any] | Effect]:
+    def read_records(
+        self, context: Context | None
+    ) -> Iterable[dict[str, Any] | list[dict[str, Any]] | Effect]:
         """Walk the module in Modified_Time order (or plainly, when it has no such field)."""
         chunks = chunk_fields(self.selected_fields())
         rich_text = [
@@ -125,11 +141,8 @@ class ModuleStream(ZohoStream):
                 complete,
                 token_walk(lambda token, page: self._fetch_plain(chunks[0], token, page)),
             )
-        for page in pages:
-            if isinstance(page, Effect):
-                yield page
-            else:
-                yield from page
+        # Pages go out whole: `ZohoStream.get_records` emits their records.
+        yield from pages
 
     def _modified_time_pages(
         self,
@@ -137,9 +150,14 @@ class ModuleStream(ZohoStream):
         chunks: list[list[str]],
         complete: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
     ) -> Iterator[list[dict[str, Any]] | Effect]:
-        """An initial load through Bulk Read when it pays, then the (windowed) keyset walk."""
+        """Bulk Read when the planner chooses it, then the keyset walk (windows when wide).
+
+        The planner (reading/planner.py) chooses before the read, and splits the walk into
+        windows once it has read a quarter of a window and is not done.
+        """
         start, skip_ids = self.starting_point()
-        load = self._bulk_load(context, start)
+        planner = self.planner
+        load = self._bulk_load(context, start, planner)
         if load is not None:
             try:
                 yield from load.pages()
@@ -156,25 +174,36 @@ class ModuleStream(ZohoStream):
             state=self.get_context_state(context) if self._bookmark is not None else None,
             key=REPLICATION_KEY,
             walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
-            facts=CoqlRangeFacts(self.client, self.module),
+            split=planner.split_after,
             client=self.client,
-            plan_new=self.settings.windowed_reads,
-            plan_after=max(1, self.settings.window_min_records // 4),
-            min_window_records=self.settings.window_min_records,
+            plan_after=planner.settings.plan_after,
             complete=complete,
             on_collapse=self._use_bookmark,
             logger=self.logger,
         )
         yield from self._windows.pages(start, skip_ids)
 
-    def _bulk_load(self, context: Context | None, start: dt.datetime | None) -> BulkLoad | None:
-        """The Bulk Read load of a first sync that pays for it (or was interrupted), else None."""
-        threshold = self.settings.bulk_read_min_records
-        if not threshold or self._bookmark is None or self._bookmark.instant is not None:
-            return None
-        state = self.get_context_state(context)
+    def _bulk_load(
+        self, context: Context | None, start: dt.datetime | None, planner: ReadPlanner
+    ) -> BulkLoad | None:
+        """The Bulk Read load the planner chooses (a first sync that pays, or one interrupted)."""
+        first_sync = self._bookmark is not None and self._bookmark.instant is None
+        state = self.get_context_state(context) if first_sync else {}
+        resuming = None
         if state.get(WINDOWS_STATE_KEY):
-            return None  # a windowed Get Records read to resume
+            resuming = Way.WINDOWS  # a windowed Get Records read to resume
+        elif BulkProgress(state).saved is not None:
+            resuming = Way.BULK
+        strategy = planner.choose(
+            CheapCounts(self.client, self.settings.page_size),
+            start,
+            first_sync=first_sync,
+            resuming=resuming,
+        )
+        if strategy.records is not None:
+            self._module_total = strategy.records  # actions/count: progress lines reuse it
+        if strategy.way is not Way.BULK:
+            return None
         load = BulkLoad(
             client=self.client,
             module=self.module,
@@ -189,24 +218,6 @@ class ModuleStream(ZohoStream):
             logger=self.logger,
             write_state=self._flush_state,
         )
-        if load.progress.saved is None:
-            # actions/count first (1 credit): only a module above the threshold in all is
-            # counted from start_date (which can take a sample page and COQL).
-            counts = CheapCounts(self.client, self.settings.page_size)
-            try:
-                self._module_total = counts.total(self.module)
-                if self._module_total <= threshold:
-                    return None
-                if start is not None and counts.since(self.module, start) <= threshold:
-                    return None
-            except ZohoAPIError as exc:
-                if isinstance(exc, ZohoRetriesExhaustedError):
-                    raise  # an outage: Get Records would meet it too
-                # A module whose count Zoho refuses is read through Get Records, as before.
-                self.logger.info(
-                    "%s: no count (%s %s); not using Bulk Read", self.name, exc.status, exc.code
-                )
-                return None
         selected = set(self.selected_fields())
         self._bulk_rich_text = [
             name for name in rich_text_properties(self.schema) if name in selected
@@ -448,41 +459,6 @@ class ModuleStream(ZohoStream):
         first = self._bookmark is not None and self._bookmark.instant is None
         return int(bool(self.settings.bulk_read_min_records) and first)
 
-    def _bulk_plan(self, records: int) -> ReadPlan | None:
-        """The plan of a first sync through Bulk Read (reading/bulk.py), when it would be one.
-
-        Per job of 200,000 records: the job (50 credits), a few polls and the download; the
-        fields Bulk Read cannot export cost 1 per 100 records. Lookup objects read by id depend
-        on how many distinct targets the records have, which no cheap count tells: left out,
-        and said so.
-        """
-        threshold = self.settings.bulk_read_min_records
-        if self.replication_key != REPLICATION_KEY or not threshold or records <= threshold:
-            return None
-        if self._bookmark is not None and self._bookmark.instant is not None:
-            return None
-        fields = BulkFields.plan(self.schema, self.selected_fields())
-        jobs = -(-records // RECORDS_PER_JOB)
-        completed = -(-len(fields.completed) // (FIELDS_PER_CALL - 1))
-        id_reads = completed * id_calls(records, MAX_PER_PAGE)
-        # The count, per job its creation, polls and download, the fields read by id, the
-        # lookups' display fields and ranges' bounds, and the walk from the export instant
-        # (a call when little changed meanwhile).
-        calls = 1 + jobs * (1 + PLANNED_POLLS + 1) + id_reads + 1
-        calls += planning_calls(self.schema, fields, records)
-        return ReadPlan(
-            self.name,
-            "first sync through Bulk Read",
-            calls=calls,
-            credits=calls + jobs * (JOB_CREDITS - 1),
-            concurrent_calls=id_reads,
-            records=records,
-            note="plus owner, layout and tag objects read by id (1 credit per 100 records "
-            "carrying a new one)"
-            if fields.references or fields.name_lists
-            else "",
-        )
-
     def expected_records(self) -> int | None:
         """Records this sync reads, for a progress line's ETA: at most one credit.
 
@@ -504,11 +480,13 @@ class ModuleStream(ZohoStream):
             return None
 
     def read_plan(self, counts: CheapCounts) -> ReadPlan:
-        """Pages of the walk, ``ids=`` calls of the other field chunks, rich-text re-reads.
+        """The planner's choice (`ReadPlanner.estimate`) for the records this sync would read.
 
-        A sample page (the first the read would get) counts the records when they fit in it,
-        and gives the share of rich-text values cut at 500 characters (each costs a
-        single-record GET). Tie blocks of one second re-read by id are not foreseen.
+        Pages of the walk, ``ids=`` calls of the other field chunks, rich-text re-reads, the
+        windows' count and probes, or Bulk Read's jobs. A sample page (the first the read would
+        get) counts the records when they fit in it, and gives the share of rich-text values
+        cut at 500 characters (each costs a single-record GET). Tie blocks of one second re-read
+        by id are not foreseen.
         """
         chunks = chunk_fields(self.selected_fields())
         rich = [name for name in rich_text_properties(self.schema) if name in chunks_fields(chunks)]
@@ -522,6 +500,18 @@ class ModuleStream(ZohoStream):
             else:
                 mode = "first sync, every record"
             sample = counts.sample(self.module, since, rich)
+            resumed = self._resumed_windows()
+            if resumed is not None:
+                left, total = resumed
+                strategy = self.planner.estimate_resumed(
+                    left,
+                    WalkCosts(
+                        extra_chunks=len(chunks) - 1,
+                        rereads=round(truncated_share(sample.rows, rich) * sum(left)),
+                    ),
+                )
+                mode = f"windowed read resumed, {len(left)} of {total} windows left"
+                return self._plan_row(mode, strategy)
             if sample.more:  # the ids at the bookmark are skipped, not read again
                 records = max(0, counts.since(self.module, since) - len(skip_ids))
             else:
@@ -529,19 +519,62 @@ class ModuleStream(ZohoStream):
         else:
             mode, sample = "full table (no Modified_Time)", counts.sample(self.module, None, rich)
             records = len(sample.rows) if not sample.more else counts.total(self.module)
-        bulk = self._bulk_plan(records)
-        if bulk is not None:
-            return bulk
-        size = self.settings.page_size
-        rereads = round(truncated_share(sample.rows, rich) * records)
-        chunk_calls = (len(chunks) - 1) * id_calls(records, size)
-        calls = pages(records, size) + chunk_calls + rereads + self._bulk_check_calls()
+        keyset = self.replication_key == REPLICATION_KEY
+        first_sync = keyset and not (
+            self._bookmark is not None and self._bookmark.instant is not None
+        )
+        strategy = self.planner.estimate(
+            records,
+            first_sync=first_sync,
+            keyset=keyset,
+            costs=WalkCosts(
+                extra_chunks=len(chunks) - 1,
+                rereads=round(truncated_share(sample.rows, rich) * records),
+                bulk_check=self._bulk_check_calls(),
+            ),
+            bulk_fields=lambda: BulkFields.plan(self.schema, self.selected_fields()),
+        )
+        if strategy.way is Way.BULK:
+            mode = "first sync through Bulk Read"
+        elif strategy.way is Way.WINDOWS:
+            mode += f", {strategy.windows} windows"
+        return self._plan_row(mode, strategy)
+
+    def _resumed_windows(self) -> tuple[list[int], int] | None:
+        """The records left in each open window of a windowed read in the state, and its size.
+
+        None without such a read, or when COQL cannot count. One COQL ``count(id)`` per window
+        not done, from where its emitted records end.
+        """
+        progress = WindowProgress.load(copy.deepcopy(self.get_context_state(None)))
+        if progress is None:
+            return None
+        left = []
+        try:
+            for window in progress.windows:
+                if window.done:
+                    continue
+                start, ids = window.resume_point()
+                after = start - dt.timedelta(seconds=1) if start is not None else EPOCH
+                facts = CoqlRangeFacts(self.client, self.module, before=window.until)
+                count = facts.count_after(after)
+                if count is None:
+                    return None
+                left.append(max(0, count - len(ids)))
+        except ZohoAPIError:
+            return None
+        return left, len(progress.windows)
+
+    def _plan_row(self, mode: str, strategy: ReadStrategy) -> ReadPlan:
+        """The plan's row for the planner's strategy."""
         return ReadPlan(
             self.name,
             mode,
-            calls=calls,
-            credits=calls,
-            concurrent_calls=chunk_calls + rereads,
-            records=records,
-            note=f"{rereads} rich-text re-read(s)" if rereads else "",
+            calls=strategy.calls,
+            credits=strategy.credits,
+            concurrent_calls=strategy.concurrent_calls,
+            records=strategy.records,
+            note=strategy.note,
+            strategy=strategy.way.value,
+            windows=strategy.windows,
         )

@@ -97,7 +97,7 @@ def rows_at_instant(
     after: int | None,
     *,
     columns: tuple[str, ...] = ("id",),
-    screen: Screen | None = None,
+    screen: Screen,
 ) -> Page | None:
     """Up to 200 rows of one Modified_Time with ids above ``after``, ordered by id (COQL).
 
@@ -115,8 +115,8 @@ def rows_at_instant(
     response = client.post_json("coql", {"select_query": query})
     rows = [] if response.is_empty else [keyed(row) for row in response.items("data")]
     more = bool(response.info.get("more_records"))
-    if screen is not None:
-        rows = screen(rows, more)
+    # What a row without a usable id (or Modified_Time, if selected) does is the stream's call.
+    rows = screen(rows, more)
     rows = [row for row in rows if isinstance(row.get("id"), int)]
     if not rows:
         return None

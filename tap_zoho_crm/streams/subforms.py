@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoModuleUnavailableError
 from tap_zoho_crm.discovery import StreamDefinition
-from tap_zoho_crm.paging import IDS_PER_CALL, REPLICATION_KEY, chunk_fields
+from tap_zoho_crm.paging import COQL_REACH, IDS_PER_CALL, REPLICATION_KEY, chunk_fields
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
 from tap_zoho_crm.records import format_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, module_schema
@@ -49,7 +49,6 @@ EXTRA_FIELD = "parent-field"
 
 COQL_FIRST_LIMIT = 200  # 1 credit; most batches of 100 parents fit
 COQL_PAGE_LIMIT = 2000  # 3 credits; the cheapest per row once a batch has more rows
-COQL_MAX_REACH = 100_000  # LIMIT + OFFSET may not pass this
 #: Codes meaning "COQL is not available for this query here": fall back to single GETs.
 COQL_FALLBACK_STATUSES = frozenset({400, 401, 403, 404})
 
@@ -245,9 +244,9 @@ class SubformStream(ZohoStream):
             merged: dict[int, dict[str, Any]] = {}
             for chunk in chunks:
                 for raw in self.screener(None, "row")(self._coql_rows(chunk, batch), False):
-                    row_id = lookup_id(raw.get("id"))
-                    if row_id is not None:
-                        merged.setdefault(row_id, {}).update(raw)
+                    # The screen lets only rows with a usable (integer) id through.
+                    row_id = int(raw["id"])
+                    merged.setdefault(row_id, {}).update(raw)
             for row in merged.values():
                 parent_id = lookup_id(row.get("Parent_Id"))
                 if parent_id is not None:
@@ -260,11 +259,11 @@ class SubformStream(ZohoStream):
         rows: list[dict[str, Any]] = []
         offset, limit = 0, COQL_FIRST_LIMIT
         while True:
-            if offset + limit > COQL_MAX_REACH:
+            if offset + limit > COQL_REACH:
                 raise ZohoAPIError(
                     status=200,
                     code="COQL_REACH",
-                    message=f"more than {COQL_MAX_REACH} rows for {len(parent_ids)} parents",
+                    message=f"more than {COQL_REACH} rows for {len(parent_ids)} parents",
                     path="coql",
                 )
             response = self.client.post_json(

@@ -47,7 +47,7 @@ def main(size: int) -> None:
     timed(paging.KeysetCursor, "accept", "keyset cursor")
     timed(base.ZohoStream, "_increment_stream_state", "bookmark")
     with ZohoEmulator(profile="minimal", seed=5, size={"Leads": size}) as zoho:
-        config = {**zoho.tap_config(), "bulk_read_min_records": 0}  # the Get Records path
+        config = {**zoho.tap_config(), "bulk_read_min_records": 0, "windowed_reads": False}
         catalog = select_only(discover(config), {"Leads"})
         stdout = sys.stdout
         with open(os.devnull, "w", encoding="utf-8") as sink:

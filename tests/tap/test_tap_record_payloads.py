@@ -125,3 +125,44 @@ def test_every_record_payload_equals_its_stored_record_mapped_by_the_contract(
                 raise AssertionError(f"{module} {record['id']}: {diff}")
             compared += 1
     assert compared == sum(demo.count(module) for module in modules)
+
+
+def test_stream_maps_and_flattening_still_apply_to_every_record(
+    demo: ZohoEmulator, tmp_path: Path
+) -> None:
+    """Records go out through the SDK's message path when a stream map or flattening applies.
+
+    Without maps the tap encodes RECORD messages itself (streams/base.py); with them, every
+    record must still be renamed, pruned and flattened by the SDK as configured.
+    """
+    module = "Leads"
+    settings = {
+        **demo.tap_config(),
+        "stream_maps": {module: {"__alias__": "leads_mapped", "Description": "__NULL__"}},
+        "flattening_enabled": True,
+        "flattening_max_depth": 1,
+    }
+    config = write_json(tmp_path / "config.json", settings)
+    catalog = module_catalog(discover(demo.tap_config()))
+    for entry in catalog["streams"]:
+        root = next(m["metadata"] for m in entry["metadata"] if not m["breadcrumb"])
+        root["selected"] = entry["tap_stream_id"] == module
+    done = cli(["--config", config, "--catalog", write_json(tmp_path / "c.json", catalog)])
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    records = [
+        message["record"]
+        for message in map(json.loads, done.stdout.splitlines())
+        if message["type"] == "RECORD"
+    ]
+    assert {m["stream"] for m in map(json.loads, done.stdout.splitlines()) if "stream" in m} == {
+        "leads_mapped"
+    }
+    assert sorted(r["id"] for r in records) == sorted(int(i) for i in demo.record_ids(module))
+    fields = listable_fields(demo, module)
+    for record in records:
+        expected = expected_record(fields, demo.get_record(module, str(record["id"])))
+        assert "Description" not in record
+        owner = expected["Owner"]
+        assert record["Owner__id"] == (owner["id"] if owner else None), record["id"]
+        assert "Owner" not in record

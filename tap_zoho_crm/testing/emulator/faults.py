@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,11 @@ class Faults:
         #: In-process tests only: calls admitted past the concurrency limits wait here (at most
         #: `HOLD_TIMEOUT_S`) until the test sets it, so overlap is arranged, not hoped for.
         self.hold: threading.Event | None = None
+        #: In-process tests only: called with the route (``"GET /crm/v8/{module}"``), the path
+        #: and the query of every CRM call admitted past the limits, before it is served, so a
+        #: test can change the org at an exact point of a run (e.g. when the first related-list
+        #: call comes) rather than at a moment it hopes for. Not an API behaviour.
+        self.before_call: Callable[[str, str, dict[str, list[str]]], None] | None = None
         #: Related lists hidden from the API user, as ``"Module/List"`` (e.g.
         #: ``"Deals/Contact_Roles"``): Zoho answers 400 ``INVALID_DATA`` for a list the layout
         #: hides or the profile cannot see, as for a list name that does not exist (section 7).

@@ -10,7 +10,7 @@ import copy
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from . import words as w
@@ -39,6 +39,7 @@ from .metadata import FieldDef, ModuleDef, field_json, module_json
 from .people import build_people
 from .profiles import ALWAYS_LISTED, PROFILES
 from .render import Renderer
+from .rendered import RenderedRecords
 from .store import ModuleStore
 
 DAY = 86_400
@@ -115,7 +116,10 @@ class Org:
         #: Attachments uploaded through `add_attachment`, by (module, record index).
         self.added_attachments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._renderers: dict[str, Renderer] = {}
-        self.query_cache: OrderedDict[tuple[Any, ...], list[Any]] = OrderedDict()
+        self.rendered = RenderedRecords(self.stores)
+        #: False walks every record for a COQL ``Modified_Time`` range (tests compare both).
+        self.coql_ranges = True
+        self.query_cache: OrderedDict[tuple[Any, ...], Sequence[Any]] = OrderedDict()
 
     # -- GenEnv ---------------------------------------------------------------------------
     def base_count(self, module: str) -> int:

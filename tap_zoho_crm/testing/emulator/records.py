@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import ApiError, invalid_data, invalid_module, required_param
-from .http import Context, Request, Response
+from .http import JSON_TYPE, Context, Request, Response
 from .metadata import ModuleDef
 from .org import Org
 from .paging import DISCRETE_LIMIT, page_info, window
+from .rendered import list_body
 from .store import ModuleStore
 from .timefmt import parse_datetime
 
@@ -134,7 +136,7 @@ def select(
     order: str,
     converted: str,
     since: int | None,
-) -> list[int]:
+) -> Sequence[int]:
     """Indices of the matching live records in the requested order."""
     if ids is None:
         return store.ordered(sort_by, order == "desc", converted, since)
@@ -164,7 +166,7 @@ def select(
 
 
 def shuffled_ties(
-    store: ModuleStore, result: list[int], position: int, limit: int, seed: float
+    store: ModuleStore, result: Sequence[int], position: int, limit: int, seed: float
 ) -> list[int]:
     """The page at ``position`` once every tie it touches is shuffled (a fresh order per call).
 
@@ -222,17 +224,12 @@ def get_records(ctx: Context, req: Request) -> Response:
     if emu.faults.unstable_tie_order and sort_by == "Modified_Time":
         chunk = shuffled_ties(store, result, win.position, win.limit, emu.faults.roll())
     else:
-        chunk = result[win.position : win.position + win.limit]
+        chunk = list(result[win.position : win.position + win.limit])
     if not chunk:
         return Response.empty(204)
     light = set(names) <= LIGHT_FIELDS
-    data = [
-        renderer.record(
-            mdef, (light and store.light(i)) or store.record(i) or {}, names, single=False
-        )
-        for i in chunk
-    ]
-    req.answered = tuple(str(record["id"]) for record in data)
+    rows = org.rendered.rows(store, renderer, mdef, names, chunk, light=light)
+    req.answered = tuple(record_id for _, record_id in rows)
     info = page_info(
         req,
         emu.page_tokens,
@@ -254,7 +251,7 @@ def get_records(ctx: Context, req: Request) -> Response:
         "sort_order": order,
         "email": False,
     }
-    return Response.json(200, {"data": data, "info": info})
+    return Response(200, list_body(rows, info), {"Content-Type": JSON_TYPE})
 
 
 def get_record(ctx: Context, req: Request) -> Response:

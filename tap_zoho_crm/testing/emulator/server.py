@@ -221,6 +221,8 @@ class App:
         try:
             if faults.hold is not None:
                 faults.hold.wait(HOLD_TIMEOUT_S)
+            if faults.before_call is not None:
+                faults.before_call(req.route, path, query)
             if faults.latency_s:
                 time.sleep(faults.latency_s)
                 slept = faults.latency_s

@@ -12,8 +12,9 @@ import copy
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import Any, overload
 
 from .datagen import SALT_DELETED, RecordFactory, Skeleton, display_name, mix, skeleton
 from .ids import make_id
@@ -21,8 +22,47 @@ from .metadata import ModuleDef
 
 DAY = 86_400
 RESULT_CACHE = 8
-RECORD_CACHE = 4096
+#: Generated records kept (about 3 KB each): a 200k-record module is generated once per run.
+RECORD_CACHE = 200_000
 NAME_CACHE = 100_000
+
+
+class Tail(Sequence[int]):
+    """``items[start:]`` without the copy.
+
+    A keyset walk asks for a new suffix on every call, and copying 100,000 indices would cost
+    more than serving the page from cached fragments.
+    """
+
+    __slots__ = ("_items", "_start")
+
+    def __init__(self, items: list[int], start: int) -> None:
+        self._items = items
+        self._start = start
+
+    def __len__(self) -> int:
+        return len(self._items) - self._start
+
+    def __iter__(self) -> Iterator[int]:
+        return islice(self._items, self._start, None)
+
+    @overload
+    def __getitem__(self, key: int) -> int: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[int]: ...
+
+    def __getitem__(self, key: int | slice) -> int | list[int]:
+        if isinstance(key, slice):
+            begin, end, step = key.indices(len(self))
+            if step == 1:
+                return self._items[self._start + begin : self._start + max(begin, end)]
+            return self._items[self._start :][key]
+        if key < 0:
+            key += len(self)
+        if not 0 <= key < len(self):
+            raise IndexError(key)
+        return self._items[self._start + key]
 
 
 class ModuleStore:
@@ -50,7 +90,7 @@ class ModuleStore:
         self._converted: bytearray | None = None
         self._mod_order: array[int] | None = None
         self._mod_keys: array[int] | None = None
-        self._results: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+        self._results: OrderedDict[tuple[Any, ...], Sequence[int]] = OrderedDict()
         #: (converted, version) -> every matching record by Modified_Time, and their times.
         self._by_modified: dict[tuple[str, int], tuple[list[int], list[int]]] = {}
         self._records: OrderedDict[int, dict[str, Any]] = OrderedDict()
@@ -168,7 +208,7 @@ class ModuleStore:
 
     def ordered(
         self, sort_by: str, descending: bool, converted: str, since: int | None
-    ) -> list[int]:
+    ) -> Sequence[int]:
         """Live indices matching the filters, in the requested order (ties broken by id).
 
         ``converted`` is ``"false"``, ``"true"`` or ``"both"``; ``since`` is an inclusive lower
@@ -181,19 +221,27 @@ class ModuleStore:
         if hit is not None:
             self._results.move_to_end(key)
             return hit
+        result: Sequence[int]
         if descending:
             result = self.ordered(sort_by, False, converted, since)[::-1]
         elif sort_by == "Modified_Time" and since is not None:
             # A keyset walk asks from a new instant each call: a suffix of the whole ordered
             # list, found by bisection, instead of filtering every record again.
             every, times = self._modified_order(converted)
-            result = every[bisect_left(times, since) :]
+            result = Tail(every, bisect_left(times, since))
         else:
             result = self._ascending(sort_by, converted, since)
         self._results[key] = result
         if len(self._results) > RESULT_CACHE:
             self._results.popitem(last=False)
         return result
+
+    def modified_order(self, converted: str) -> tuple[list[int], list[int]]:
+        """Every matching live record by (Modified_Time, index), and their Modified_Times.
+
+        Shared, cached per mutation version: callers must not change the lists.
+        """
+        return self._modified_order(converted)
 
     def _modified_order(self, converted: str) -> tuple[list[int], list[int]]:
         """Every matching live record by (Modified_Time, index), and their Modified_Times."""

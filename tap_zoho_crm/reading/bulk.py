@@ -16,6 +16,13 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   the CSV gives only as ids and names (`ReferenceBook`; read by ``ids=``, one credit per 100
   records chosen, on workers ahead of emission: `_Learner`), once to emit. Memory stays flat
   whatever the size of the module (the book holds one job's distinct lookup ids and tags).
+* **Lookup names.** A lookup (or consent lookup) is also exported as the dot path
+  ``Lookup.Display_Field`` (section 10), so its ``name`` needs no read by id: a lookup to a
+  different record on every row (a lead's consent) would otherwise cost a credit per 100 rows.
+  The display field is the target module's ``display_field`` (``settings/modules/{module}``,
+  1 credit per target module and run: `DisplayFields`); unknown, or a result without the
+  column, and the lookup's names are read by id as above. Owners, users, layouts and tags
+  have few distinct values: read by id.
 * **Handover.** The export instant is the first job's ``created_time`` (Zoho's clock). Rows
   modified at or after it are left out, and once the jobs are done the stream's bookmark is
   that instant: the ordinary keyset walk reads from it, so a record changed during the export
@@ -45,6 +52,7 @@ from collections.abc import Callable, Generator, Iterator, MutableMapping, Seque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from itertools import pairwise
 from typing import Any
 
 from tap_zoho_crm.client.errors import (
@@ -85,6 +93,12 @@ PAGE_RECORDS = 200
 CONVERTED_FIELD = "Converted__s"
 #: Credits of one job; Get Records reads 200 records per credit.
 JOB_CREDITS = 50
+#: Jobs Zoho prepares while the tap emits another one's result. Zoho does not document a limit
+#: on concurrent Bulk Read jobs (section 15, point 12): a few, not one per range.
+JOBS_AHEAD = 2
+#: Rows a COQL offset reaches (section 9), and the most ranges one load is cut into.
+COQL_REACH = 100_000
+MAX_RANGES = 10_000
 
 Records = list[dict[str, Any]]
 
@@ -158,8 +172,15 @@ class _Learner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-#: What follows a chunk: (job, the id it starts after, what of it was sent, next job) or Nones.
-_Next = tuple[str | None, int | None, _Done, dict[str, Any] | None]
+def planning_calls(fields: BulkFields, records: int) -> int:
+    """Calls (1 credit each) a load of ``records`` spends on more than its jobs' own calls.
+
+    The display field of each module its lookups point at, and above one job the COQL bounds
+    of its ranges (`BulkLoad._plan_ranges`: hops of 100,000 rows, and one past the end).
+    """
+    jobs = -(-records // RECORDS_PER_JOB)
+    bounds = (jobs - 1) * -(-RECORDS_PER_JOB // COQL_REACH) + 1 if jobs > 1 else 0
+    return len(fields.targets) + bounds
 
 
 class BulkUnavailableError(Exception):
@@ -209,13 +230,79 @@ def pacer_for(client: ZohoClient) -> DownloadPacer:
         return pacer
 
 
+class DisplayFields:
+    """Module -> its display field (what a lookup to it shows as ``name``), asked once per run.
+
+    Zoho's module metadata carries ``display_field`` (``{"api_name", "id"}``); the notes do
+    not document it, so a module whose metadata lacks it, or cannot be read, gives None.
+    """
+
+    def __init__(self, client: ZohoClient) -> None:
+        self._client = client
+        self._known: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def of(self, module: str, logger: logging.Logger) -> str | None:
+        """The display field of ``module`` (one ``settings/modules/{module}`` call, cached)."""
+        with self._lock:
+            if module in self._known:
+                return self._known[module]
+        found: str | None = None
+        try:
+            response = self._client.get(f"settings/modules/{module}")
+        except ZohoAPIError as exc:
+            logger.info("No display field for %s (%s %s)", module, exc.status, exc.code)
+        else:
+            entries = [] if response.is_empty else response.items("modules")
+            entry = next((e for e in entries if e.get("api_name") == module), None)
+            field = (entry or {}).get("display_field")
+            name = field.get("api_name") if isinstance(field, dict) else None
+            found = name if isinstance(name, str) and name else None
+        with self._lock:
+            self._known[module] = found
+        return found
+
+
+_DISPLAY_FIELDS: weakref.WeakKeyDictionary[ZohoClient, DisplayFields] = weakref.WeakKeyDictionary()
+
+
+def display_fields_for(client: ZohoClient) -> DisplayFields:
+    """The display fields known in ``client``'s run."""
+    with _PACERS_LOCK:
+        found = _DISPLAY_FIELDS.get(client)
+        if found is None:
+            found = _DISPLAY_FIELDS[client] = DisplayFields(client)
+        return found
+
+
 @dataclass
 class JobResult:
     """A completed job: how many records it holds, whether more follow, where its file is."""
 
     count: int
+    #: Records a job holds at most (Zoho: 200,000), as the result says.
+    per_page: int | None
     more_records: bool
     download_url: str
+
+
+#: A chunk with its job: {"job": id, "after": the id it starts after, "upto": its last id}.
+_Chunk = dict[str, Any]
+#: An id range without a job yet: [after, upto] (None: open).
+_Range = list[int | None]
+
+
+def queued(value: Any) -> list[_Chunk]:
+    """The jobs created ahead, from a state (a single dict in states before ranges)."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [
+        {"job": item.get("job"), "after": item.get("after"), "upto": item.get("upto")}
+        for item in value
+        if isinstance(item, dict) and item.get("job")
+    ]
 
 
 class BulkProgress:
@@ -236,9 +323,11 @@ class BulkProgress:
             "instant": format_utc(instant),
             "job": job_id,
             "after": None,
+            "upto": None,
             "emitted": None,
             "row": None,
-            "next": None,
+            "next": [],
+            "ranges": None,
         }
 
     def _load(self) -> dict[str, Any]:
@@ -250,16 +339,25 @@ class BulkProgress:
         """The current chunk's job was created again (the first one expired)."""
         self._load()["job"] = job_id
 
-    def set_next(self, job_id: str, after: int) -> None:
-        """The next chunk's job is created (before this one is emitted)."""
-        self._load()["next"] = {"job": job_id, "after": after}
+    def plan(self, queue: list[_Chunk], ranges: list[_Range] | None) -> None:
+        """The jobs created ahead (in order) and the id ranges still without a job."""
+        load = self._load()
+        load["next"] = [dict(chunk) for chunk in queue]
+        load["ranges"] = None if ranges is None else [list(r) for r in ranges]
 
     def move_on(self) -> None:
-        """Every row of the current job was emitted: the next one is current."""
+        """Every row of the current job was emitted: the next one created is current."""
         load = self._load()
-        following = load.get("next") or {}
-        load.update(job=following.get("job"), after=following.get("after"), emitted=None, row=None)
-        load["next"] = None
+        queue = queued(load.get("next"))
+        following: dict[str, Any] = dict(queue[0]) if queue else {}
+        load.update(
+            job=following.get("job"),
+            after=following.get("after"),
+            upto=following.get("upto"),
+            emitted=None,
+            row=None,
+        )
+        load["next"] = queue[1:]
 
     def saw_converted(self) -> None:
         """The export holds converted records (kept for a resumed load's last check)."""
@@ -305,9 +403,6 @@ class BulkLoad:
             if module in CONVERTED_PARAM_MODULES and CONVERTED_FIELD in schema.get("properties", {})
             else None
         )
-        self._exported = self.fields.exported
-        if self._converted_column and self._converted_column not in self._exported:
-            self._exported = [*self._exported, self._converted_column]
         self._saw_converted = False
         self.progress = BulkProgress(state)
         self._since = since
@@ -327,11 +422,15 @@ class BulkLoad:
 
     # -- the jobs -------------------------------------------------------------------------
 
-    def _criteria(self, after: int | None) -> dict[str, Any] | None:
+    def _criteria(self, after: int | None, upto: int | None) -> dict[str, Any] | None:
         group: list[dict[str, Any]] = []
         if after is not None:
             group.append(
                 {"field": {"api_name": "id"}, "comparator": "greater_than", "value": str(after)}
+            )
+        if upto is not None:
+            group.append(
+                {"field": {"api_name": "id"}, "comparator": "less_equal", "value": str(upto)}
             )
         if self._since is not None:
             group.append(
@@ -345,14 +444,30 @@ class BulkLoad:
             return None
         return group[0] if len(group) == 1 else {"group_operator": "and", "group": group}
 
-    def create_job(self, after: int | None) -> tuple[str, dt.datetime | None]:
-        """Create the job of the chunk after id ``after``: its id and Zoho's created_time."""
+    def _exported(self) -> list[str]:
+        exported = self.fields.exported
+        if self._converted_column and self._converted_column not in exported:
+            exported = [*exported, self._converted_column]
+        return exported
+
+    def _add_paths(self) -> None:
+        """Dot paths for the lookups whose target's display field Zoho names (`DisplayFields`)."""
+        if not self.fields.targets:
+            return
+        known = display_fields_for(self._client)
+        display = {target: known.of(target, self._logger) for target in self.fields.targets}
+        self.fields = self.fields.with_paths(self._schema, display)
+
+    def create_job(
+        self, after: int | None, upto: int | None = None
+    ) -> tuple[str, dt.datetime | None]:
+        """Create the job of ids in (``after``, ``upto``]: its id and Zoho's created_time."""
         query: dict[str, Any] = {
             "module": {"api_name": self._module},
-            "fields": self._exported,
+            "fields": self._exported(),
             "page": 1,
         }
-        criteria = self._criteria(after)
+        criteria = self._criteria(after, upto)
         if criteria is not None:
             query["criteria"] = criteria
         try:
@@ -392,8 +507,10 @@ class BulkLoad:
             raw = job.get("result")
             result: dict[str, Any] = raw if isinstance(raw, dict) else {}
             if state == "COMPLETED":
+                per_page = result.get("per_page")
                 return JobResult(
                     count=int(result.get("count") or 0),
+                    per_page=per_page if isinstance(per_page, int) and per_page > 0 else None,
                     more_records=bool(result.get("more_records")),
                     download_url=str(result.get("download_url") or f"{BULK_PATH}/{job_id}/result"),
                 )
@@ -430,6 +547,7 @@ class BulkLoad:
         Raises `BulkUnavailableError` (before or between pages) when Get Records must take over.
         """
         saved = self.progress.saved
+        self._add_paths()
         job_id: str | None
         if saved is None:
             job_id, created = self.create_job(None)
@@ -441,9 +559,10 @@ class BulkLoad:
             instant = self.instant
             yield Effect(partial(self.progress.begin, instant, job_id))
             yield Effect(self._write_state)
-            after: int | None = None
+            current: _Chunk = {"job": job_id, "after": None, "upto": None}
             done = _Done(None, None)
-            following: dict[str, Any] | None = None
+            queue: list[_Chunk] = []
+            ranges: list[_Range] | None = None
             self._logger.info(
                 "%s: initial load through Bulk Read (export instant %s)",
                 self._module,
@@ -451,21 +570,29 @@ class BulkLoad:
             )
         else:
             self.instant = parse_instant(str(saved["instant"]))
-            job_id = saved.get("job")
-            after = saved.get("after")
+            current = {
+                "job": saved.get("job"),
+                "after": saved.get("after"),
+                "upto": saved.get("upto"),
+            }
             done = _Done(saved.get("emitted"), saved.get("row"))
-            following = saved.get("next") if isinstance(saved.get("next"), dict) else None
+            queue = queued(saved.get("next"))
+            saved_ranges = saved.get("ranges")
+            ranges = [list(r) for r in saved_ranges] if isinstance(saved_ranges, list) else None
             self._logger.info(
-                "%s: resuming the Bulk Read load (job %s, after id %s, sent up to row %s, id %s)",
+                "%s: resuming the Bulk Read load (job %s, ids after %s up to %s, sent up to row "
+                "%s, id %s)",
                 self._module,
-                job_id,
-                after,
+                current["job"],
+                current["after"],
+                current["upto"],
                 done.row,
                 done.last_id,
             )
         self._saw_converted = bool(saved and saved.get("converted_seen"))
-        while job_id is not None:
-            job_id, after, done, following = yield from self._chunk(job_id, after, done, following)
+        while current.get("job") is not None:
+            current, queue, ranges = yield from self._chunk(current, done, queue, ranges)
+            done = _Done(None, None)
         self._check_converted()
         yield Effect(self.progress.clear)
 
@@ -486,12 +613,13 @@ class BulkLoad:
 
     def _chunk(
         self,
-        job_id: str,
-        after: int | None,
+        current: _Chunk,
         done: _Done,
-        following: dict[str, Any] | None,
-    ) -> Generator[Records | Effect, None, _Next]:
-        """Emit one job's rows; returns (next job, its after, nothing done, None) or Nones."""
+        queue: list[_Chunk],
+        ranges: list[_Range] | None,
+    ) -> Generator[Records | Effect, None, tuple[_Chunk, list[_Chunk], list[_Range] | None]]:
+        """Emit one job's rows, with the jobs after it created ahead; returns what is next."""
+        job_id, after, upto = str(current["job"]), current.get("after"), current.get("upto")
         with tempfile.TemporaryFile(prefix="zoho-bulk-") as archive:
             for attempt in range(2):
                 try:
@@ -508,7 +636,7 @@ class BulkLoad:
                         self._module,
                         job_id,
                     )
-                    job_id = self.create_job(after)[0]
+                    job_id = self.create_job(after, upto)[0]
                     # Another file: its rows are skipped by id (if ordered), not by position.
                     done = _Done(done.last_id, None)
                     yield Effect(partial(self.progress.replace_job, job_id))
@@ -517,19 +645,22 @@ class BulkLoad:
             header, last_id, ordered, chosen, book = self._survey(archive)
             if self._saw_converted:
                 yield Effect(self.progress.saw_converted)
-            next_job: dict[str, Any] | None = None
             if result.more_records and last_id is not None:
                 if not ordered:
                     raise BulkUnavailableError(
                         "the Bulk Read result is not in ascending id order, which reading it "
                         "in several jobs needs"
                     )
-                next_job = following if following and following.get("after") == last_id else None
-                if next_job is None:
-                    next_id = self.create_job(last_id)[0]
-                    next_job = {"job": next_id, "after": last_id}
-                    yield Effect(partial(self.progress.set_next, next_id, last_id))
+                if not (queue and queue[0].get("after") == last_id):  # not followed yet
+                    queue, ranges = self._follow(last_id, upto, result.per_page, queue, ranges)
+                    yield Effect(partial(self.progress.plan, list(queue), ranges))
                     yield Effect(self._write_state)
+            while len(queue) < JOBS_AHEAD and ranges:
+                low, high = ranges[0]
+                queue = [*queue, {"job": self.create_job(low, high)[0], "after": low, "upto": high}]
+                ranges = ranges[1:]
+                yield Effect(partial(self.progress.plan, list(queue), ranges))
+                yield Effect(self._write_state)
             archive.seek(0)
             with self._learner(book, chosen) as learner:
                 yield from self._emit(archive, header, learner, done.skips(ordered=ordered))
@@ -543,9 +674,80 @@ class BulkLoad:
             )
         yield Effect(self.progress.move_on)
         yield Effect(self._write_state)
-        if next_job is None:
-            return None, None, _Done(None, None), None
-        return next_job["job"], next_job["after"], _Done(None, None), None
+        if not queue:
+            return {"job": None}, [], ranges
+        return queue[0], queue[1:], ranges
+
+    def _follow(
+        self,
+        last_id: int,
+        upto: int | None,
+        per_page: int | None,
+        queue: list[_Chunk],
+        ranges: list[_Range] | None,
+    ) -> tuple[list[_Chunk], list[_Range] | None]:
+        """What follows a job that held less than its ids: (jobs ahead, ranges without a job).
+
+        A range that grew past one job goes on at once with a job for its rest. The open end
+        (the first job, or one whose range was never planned) is cut into ranges of one job
+        each (`_plan_ranges`), whose jobs then run ahead, `JOBS_AHEAD` at a time.
+        """
+        if upto is not None:
+            following = {"job": self.create_job(last_id, upto)[0], "after": last_id, "upto": upto}
+            return [following, *queue], ranges
+        return queue, [*(ranges or []), *self._plan_ranges(last_id, per_page or RECORDS_PER_JOB)]
+
+    def _plan_ranges(self, after: int, size: int) -> list[_Range]:
+        """Id ranges after ``after`` of ``size`` records each, the last one open.
+
+        Each bound is the id ``size`` records on (COQL ``order by id`` with an offset, hopping
+        by the 100,000 rows an offset reaches; 1 credit a call). Without COQL (no scope, an
+        error), one open range: its jobs then follow one another.
+        """
+        bounds: list[int] = []
+        cursor = after
+        try:
+            while len(bounds) < MAX_RANGES:
+                found = self._id_at_rank(cursor, size)
+                if found is None:
+                    break
+                bounds.append(found)
+                cursor = found
+        except ZohoAPIError as exc:
+            self._logger.info(
+                "%s: no COQL to cut the Bulk Read load in ranges (%s %s); its jobs follow one "
+                "another",
+                self._module,
+                exc.status,
+                exc.code,
+            )
+        edges: list[int | None] = [after, *bounds, None]
+        return [[low, high] for low, high in pairwise(edges)]
+
+    def _id_at_rank(self, after: int, rank: int) -> int | None:
+        """The id ``rank`` records after id ``after`` (by id), if more records follow it."""
+        while rank > COQL_REACH:
+            hop = self._id_at_offset(after, COQL_REACH - 1)
+            if hop is None or not hop[1]:
+                return None
+            after, rank = hop[0], rank - COQL_REACH
+        found = self._id_at_offset(after, rank - 1)
+        # The very last record bounds nothing: the open range after the bounds holds it.
+        return found[0] if found is not None and found[1] else None
+
+    def _id_at_offset(self, after: int, offset: int) -> tuple[int, bool] | None:
+        """(id at ``offset`` after id ``after``, whether more follow), or None past the end."""
+        where = f"id > {after}"
+        if self._since is not None:
+            where = f"({where} and {REPLICATION_KEY} >= '{format_utc(self._since)}')"
+        # A module API name, integers and an instant: nothing user-supplied.
+        query = f"select id from {self._module} where {where} order by id asc"  # noqa: S608
+        query = f"{query} limit 1 offset {offset}"
+        response = self._client.post_json("coql", {"select_query": query})
+        rows = [] if response.is_empty else response.items("data")
+        if not rows or rows[0].get("id") is None:
+            return None
+        return int(rows[0]["id"]), bool(response.info.get("more_records"))
 
     def _survey(
         self, archive: Any
@@ -557,10 +759,23 @@ class BulkLoad:
         """
         rows = csv_rows(archive)
         header = next(rows, None)
-        book = ReferenceBook(self.fields.references, self.fields.name_lists)
         if header is None:
-            return [], None, True, [], book
+            return [], None, True, [], ReferenceBook((), ())
         converter = self._converter(header)
+        unnamed = [
+            name for name, _path, _columns in self.fields.paths if name not in converter.named
+        ]
+        if unnamed:
+            self._logger.info(
+                "%s: the Bulk Read result has no dot-path column for %s; their names are read "
+                "by id",
+                self._module,
+                ", ".join(unnamed),
+            )
+        book = ReferenceBook(
+            tuple(name for name in self.fields.references if name not in converter.named),
+            self.fields.name_lists,
+        )
         chosen: list[tuple[int, int]] = []
         last: int | None = None
         ordered = True

@@ -9,7 +9,10 @@ cell. Each selected property of a module stream falls in one of four groups (`Bu
   stream's `RecordNormaliser`, the same code the Get Records path runs;
 * **reference** (lookup, owner and user lookups, layout, consent, multi-module lookup): the cell
   holds the id, Get Records gives an object (``name``, ``email``...) that depends on the id
-  alone; the object comes from one record that carries it (`ReferenceBook`);
+  alone. A lookup or consent lookup whose target module's display field is known is also
+  exported as the dot path ``Lookup.Display_Field`` (section 10): its object is ``{name, id}``
+  from the two cells (`BulkFields.paths`). Any other (or one whose dot-path column the result
+  lacks) comes from one record that carries it (`ReferenceBook`);
 * **name list** (``Tag``, territories): the cell holds ``;``-joined names, Get Records gives
   objects that depend on the name alone; likewise from one record that carries each name;
 * **completed** (file and image uploads, reminders, line taxes, ALARM, RRULE, ...): the CSV
@@ -24,18 +27,22 @@ import io
 import re
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from tap_zoho_crm.paging import RICH_TEXT_LIST_LIMIT
-from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, LOOKUP_TYPES, TEXTAREA_TYPE
+from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, LOOKUP_MODULE, LOOKUP_TYPES, TEXTAREA_TYPE
 
 #: Rich-text values can be 50,000 characters; the csv module's default cap is 131,072.
 csv.field_size_limit(min(sys.maxsize, 1 << 30))
 
 #: Data types whose Get Records value is an array of objects each determined by its name.
 NAME_LIST_TYPES = frozenset({"territories"})
+#: Reference data types that point at one record of one module (``lookup.module``): Get
+#: Records shows ``{name, id}``, ``name`` being the target's display field.
+DOT_PATH_TYPES = frozenset({"lookup", "consent_lookup"})
 MULTI_VALUE_SEPARATOR = ";"
 _INTEGER_TEXT = re.compile(r"^-?\d+$")
 
@@ -62,6 +69,47 @@ class BulkFields:
     references: tuple[str, ...]
     name_lists: tuple[str, ...]
     completed: tuple[str, ...]
+    #: Reference -> the dot path exported for its ``name`` and the column names a result may
+    #: give it (Zoho does not say how a dot-path column is named: as asked, or by the target
+    #: module).
+    paths: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: The modules the references a dot path can name point at (their display fields).
+    targets: tuple[str, ...] = ()
+
+    @staticmethod
+    def path_targets(schema: Mapping[str, Any], references: Sequence[str]) -> dict[str, str]:
+        """Reference -> the module it points at, for the references a dot path can name."""
+        props = schema.get("properties", {})
+        out: dict[str, str] = {}
+        for name in references:
+            prop = props.get(name, {})
+            target = prop.get(LOOKUP_MODULE)
+            if prop.get(DATA_TYPE) in DOT_PATH_TYPES and isinstance(target, str) and target:
+                out[name] = target
+        return out
+
+    def with_paths(
+        self, schema: Mapping[str, Any], display_fields: Mapping[str, str | None]
+    ) -> BulkFields:
+        """These fields, with a dot path for each reference whose target's display field is known.
+
+        ``display_fields``: module -> its display field, None when unknown.
+        """
+        paths = []
+        for name, target in self.path_targets(schema, self.references).items():
+            display = display_fields.get(target)
+            if display:
+                paths.append(
+                    (name, f"{name}.{display}", (f"{name}.{display}", f"{target}.{display}"))
+                )
+        return BulkFields(
+            self.scalars,
+            self.references,
+            self.name_lists,
+            self.completed,
+            tuple(paths),
+            self.targets,
+        )
 
     @classmethod
     def plan(cls, schema: Mapping[str, Any], selected: Sequence[str]) -> BulkFields:
@@ -86,12 +134,16 @@ class BulkFields:
                 completed.append(name)
             else:
                 scalars.append(name)
-        return cls(tuple(scalars), tuple(references), tuple(name_lists), tuple(completed))
+        targets = tuple(sorted(set(cls.path_targets(schema, references).values())))
+        return cls(
+            tuple(scalars), tuple(references), tuple(name_lists), tuple(completed), (), targets
+        )
 
     @property
     def exported(self) -> list[str]:
         """The fields a job asks for (``id`` always comes)."""
-        return ["id", *self.scalars, *self.references, *self.name_lists]
+        paths = [path for _name, path, _columns in self.paths]
+        return ["id", *self.scalars, *self.references, *paths, *self.name_lists]
 
 
 def _number(text: str) -> Any:
@@ -137,41 +189,46 @@ def scalar_converter(prop: Mapping[str, Any], *, truncate_rich_text: bool) -> Co
 
 @dataclass
 class ReferenceBook:
-    """Objects of reference and name-list fields, keyed by (field, id or name).
+    """Objects of reference and name-list fields, keyed by (field, id text or name).
 
     Filled from records that carry them (`needs` picks one record per missing key), so that a
-    value the CSV gives as an id or a name becomes the object Get Records gives.
+    value the CSV gives as an id or a name becomes the object Get Records gives. Keys are the
+    CSV's own text (ids are digits without leading zeros), so a row's cells are looked up as
+    they are.
     """
 
     references: tuple[str, ...]
     name_lists: tuple[str, ...]
-    objects: dict[tuple[str, Any], dict[str, Any]] = field(default_factory=dict)
-    _wanted: set[tuple[str, Any]] = field(default_factory=set)
+    objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    _wanted: set[tuple[str, str]] = field(default_factory=set)
     missing: int = 0
 
-    def keys_of(self, cells: Mapping[str, str]) -> Iterator[tuple[str, Any]]:
+    def keys_of(self, cells: Mapping[str, str]) -> Iterator[tuple[str, str]]:
         """The (field, key) pairs one CSV row refers to."""
         for name in self.references:
             text = cells.get(name, "")
             if text:
-                yield name, _integer(text)
+                yield name, text
         for name in self.name_lists:
             for item in _multi(cells.get(name, "")):
                 yield name, item
 
     def needs(self, cells: Mapping[str, str]) -> bool:
         """Whether this row's record must be read to learn a key no chosen record carries."""
-        new = [key for key in self.keys_of(cells) if key not in self.objects]
-        new = [key for key in new if key not in self._wanted]
-        self._wanted.update(new)
-        return bool(new)
+        wanted, objects = self._wanted, self.objects
+        new = False
+        for key in self.keys_of(cells):
+            if key not in wanted and key not in objects:
+                wanted.add(key)
+                new = True
+        return new
 
     def learn(self, record: Mapping[str, Any]) -> None:
         """Keep the objects of one record read by id (normalised, as Get Records emits)."""
         for name in self.references:
             value = record.get(name)
             if isinstance(value, dict) and value.get("id") is not None:
-                self.objects.setdefault((name, value["id"]), value)
+                self.objects.setdefault((name, str(value["id"])), value)
         for name in self.name_lists:
             items = record.get(name)
             for item in items if isinstance(items, list) else []:
@@ -182,11 +239,10 @@ class ReferenceBook:
         """The object of a reference cell (a copy); an id no record carried keeps a bare id."""
         if not text:
             return None
-        key = _integer(text)
-        found = self.objects.get((name, key))
+        found = self.objects.get((name, text))
         if found is None:
             self.missing += 1
-            return {"id": key, "name": None}
+            return {"id": _integer(text), "name": None}
         return dict(found)
 
     def name_list(self, name: str, text: str) -> list[Any]:
@@ -228,7 +284,21 @@ class RowConverter:
             if name in index
         ]
         self._multi = {name for name in fields.scalars if "array" in _types(props.get(name, {}))}
-        self._references = [(name, index[name]) for name in fields.references if name in index]
+        #: (reference, its id column, its dot-path column) for each dot path the header holds
+        #: once under one of its possible names (twice would be ambiguous: read by id then).
+        self._paths: list[tuple[str, int, int]] = []
+        counts = Counter(header)
+        for name, _path, columns in fields.paths:
+            found = [column for column in columns if counts[column] == 1]
+            if name in index and found:
+                self._paths.append((name, index[name], index[found[0]]))
+        #: The references whose objects come from the dot paths; the others from a book.
+        self.named = frozenset(name for name, _i, _j in self._paths)
+        self._references = [
+            (name, index[name])
+            for name in fields.references
+            if name in index and name not in self.named
+        ]
         self._name_lists = [(name, index[name]) for name in fields.name_lists if name in index]
         self.absent = [
             name
@@ -242,12 +312,16 @@ class RowConverter:
         return {name: row[i] for name, i in (*self._references, *self._name_lists)}
 
     def scalars(self, row: Sequence[str]) -> dict[str, Any]:
-        """The row's id and scalar values as Get Records' JSON would hold them."""
+        """The row's id, scalar values and dot-path lookups as Get Records' JSON holds them."""
         out: dict[str, Any] = {"id": row[self.id_index]}
         multi = self._multi
         for name, i, convert in self._scalars:
             text = row[i]
             out[name] = convert(text) if text or name in multi else None
+        for name, i, j in self._paths:
+            record_id = row[i]
+            # No lookup: null, whatever the dot-path cell says (its encoding is not documented).
+            out[name] = {"name": row[j] or None, "id": record_id} if record_id else None
         return out
 
     def objects(self, row: Sequence[str], book: ReferenceBook) -> dict[str, Any]:

@@ -39,7 +39,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from tap_zoho_crm.client.errors import ZohoAPIError, ZohoRetriesExhaustedError
 from tap_zoho_crm.paging import COQL_REACH, FIELDS_PER_CALL, MAX_PER_PAGE
 from tap_zoho_crm.read_plan import id_calls, pages
-from tap_zoho_crm.reading.bulk import JOB_CREDITS, PLANNED_POLLS, RECORDS_PER_JOB
+from tap_zoho_crm.reading.bulk import (
+    JOB_CREDITS,
+    PLANNED_POLLS,
+    RECORDS_PER_JOB,
+    planning_calls,
+)
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -329,16 +334,19 @@ class ReadPlanner:
         jobs = -(-records // RECORDS_PER_JOB)
         completed = -(-len(fields.completed) // (FIELDS_PER_CALL - 1))
         id_reads = completed * id_calls(records, MAX_PER_PAGE)
-        # The count, per job its creation, polls and download, the fields read by id, and the
-        # walk from the export instant (a call when little changed meanwhile).
+        # The count, per job its creation, polls and download, the fields read by id, the
+        # lookups' display fields and ranges' bounds, and the walk from the export instant
+        # (a call when little changed meanwhile).
         calls = 1 + jobs * (1 + PLANNED_POLLS + 1) + id_reads + 1
+        calls += planning_calls(fields, records)
         return ReadStrategy(
             Way.BULK,
             records=records,
             calls=calls,
             credits=calls + jobs * (JOB_CREDITS - 1),
             concurrent_calls=id_reads,
-            note="plus lookup objects read by id (1 credit per 100 records carrying a new one)"
+            note="plus owner, layout and tag objects read by id (1 credit per 100 records "
+            "carrying a new one)"
             if fields.references or fields.name_lists
             else "",
         )

@@ -54,16 +54,57 @@ def org() -> Any:
         yield zoho, config, catalog
 
 
-def test_bulk_read_and_get_records_emit_identical_records(org: Any) -> None:
+#: Readings of what Zoho leaves undocumented about lookup names (emulator switches): how a
+#: ``Lookup.Field`` column is named, what an empty lookup's cell holds, and whether module
+#: metadata names the display field. Under the first two the tap finds the dot-path columns;
+#: under the others it reads the names by id.
+READINGS: dict[str, dict[str, Any]] = {
+    "dot path named as requested": {},
+    "dot path named by module, empty as null": {
+        "bulk_dot_path_header": "module",
+        "bulk_dot_path_empty": "null",
+    },
+    "dot path named by labels": {"bulk_dot_path_header": "label"},
+    "no display_field": {"no_display_field": True},
+}
+DOT_PATHS_FOUND = ("dot path named as requested", "dot path named by module, empty as null")
+PER_RECORD_LOOKUP = "Data_Processing_Basis_Details"
+
+
+@pytest.fixture(scope="module")
+def walked(org: Any) -> Any:
+    """The same org read through Get Records, once for every reading."""
+    _zoho, config, catalog = org
+    return run_sync({**config, "bulk_read_min_records": 0}, catalog=catalog)
+
+
+def _read_by_id(zoho: ZohoEmulator, module: str, field: str) -> bool:
+    """Whether a Get Records call by ``ids=`` asked for ``field`` of ``module``."""
+    return any(
+        field in ",".join(call.query.get("fields", [])).split(",")
+        for call in zoho.stats.log
+        if call.route == "GET /crm/v8/{module}" and call.module == module and "ids" in call.query
+    )
+
+
+@pytest.mark.parametrize("reading", list(READINGS))
+def test_bulk_read_and_get_records_emit_identical_records(
+    org: Any, walked: Any, reading: str
+) -> None:
     zoho, config, catalog = org
+    before = zoho.faults.as_dict()
+    zoho.faults.update(READINGS[reading])
+    zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
     zoho.stats.reset()
-    bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+    try:
+        bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+    finally:
+        zoho.faults.update({key: before[key] for key in READINGS[reading]})
     jobs = zoho.stats.calls[CREATE]
-    walk = run_sync({**config, "bulk_read_min_records": 0}, catalog=catalog)
     assert jobs >= len(MODULES)
     for module in MODULES:
         truth = {int(i) for i in zoho.record_ids(module)}
-        through_bulk, through_walk = _by_id(bulk.records[module]), _by_id(walk.records[module])
+        through_bulk, through_walk = _by_id(bulk.records[module]), _by_id(walked.records[module])
         assert set(through_walk) == truth
         assert set(through_bulk) == truth, module
         assert len(bulk.records[module]) == len(truth)  # once each
@@ -76,6 +117,9 @@ def test_bulk_read_and_get_records_emit_identical_records(org: Any) -> None:
         state = bulk.final_state["bookmarks"][module]
         assert "bulk_read" not in state
         assert state["replication_key_value"]
+    # The consent lookup (another record per lead): its names from the dot path, not by id.
+    assert any(r[PER_RECORD_LOOKUP] for r in walked.records["Leads"])
+    assert _read_by_id(zoho, "Leads", PER_RECORD_LOOKUP) == (reading not in DOT_PATHS_FOUND)
 
 
 def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:
@@ -275,11 +319,7 @@ def test_plan_of_a_bulk_read_load_is_within_10_percent_of_its_credits() -> None:
 
     with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 3000}) as zoho:
         config = {**zoho.tap_config(), "bulk_read_min_records": 1}
-        catalog = select_only(discover(config), {"Leads"})
-        for entry in catalog["streams"]:  # the lookup with a target per record (see docs)
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == ["properties", "Data_Processing_Basis_Details"]:
-                    item["metadata"]["selected"] = False
+        catalog = select_only(discover(config), {"Leads"})  # every field, the consent too
         tap = TapZohoCrm(config=config, catalog=catalog, parse_env_config=False, setup_mapper=False)
         plan = make_plan(tap, catalog_given=True)
         row = next(row for row in plan.rows if row.stream == "Leads")
@@ -356,3 +396,110 @@ def test_a_load_under_random_server_errors_and_resets_loses_nothing() -> None:
     assert injected > 0
     assert downloads >= 4  # ceil(1500 / 400) jobs: read through Bulk Read
     assert set(result.ids("Leads")) == truth
+
+
+def _most_jobs_at_once(zoho: ZohoEmulator) -> int:
+    """The most jobs created and not downloaded yet at one time, from the emulator's call log.
+
+    The job whose result is being emitted is downloaded already: it is not counted."""
+    waiting = most = 0
+    for call in zoho.stats.log:
+        if call.route == CREATE and call.status == 201:
+            waiting += 1
+        elif call.route == DOWNLOAD and call.status == 200:
+            waiting -= 1
+        most = max(most, waiting)
+    return most
+
+
+@pytest.mark.parametrize("per_page_named", [True, False])
+def test_a_module_over_one_job_runs_several_jobs_at_once(per_page_named: bool) -> None:
+    """The first job's result says how many records a job holds; the rest is cut into id ranges
+    of that size whose jobs run ahead, a few at once. Without ``per_page`` (another reading),
+    the range after the first job is cut at Zoho's 200,000: one open range, whose jobs follow
+    one another."""
+    from tap_zoho_crm.reading.bulk import JOBS_AHEAD  # noqa: PLC0415
+
+    size, per_job = 2000, 300
+    with ZohoEmulator(profile="minimal", seed=47, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.bulk_result_without_per_page = not per_page_named
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        zoho.stats.reset()
+        result = run_sync(config, catalog=catalog)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs, at_once = zoho.stats.calls[CREATE], _most_jobs_at_once(zoho)
+        coql = zoho.stats.calls["POST /crm/v8/coql"]
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert jobs == -(-size // per_job)
+    if per_page_named:
+        assert at_once == JOBS_AHEAD  # prepared while another result is emitted
+        assert coql == jobs - 1  # a bound per range, and one past the last
+    else:
+        assert at_once == 1  # each job's rest is created while it is emitted
+    assert "bulk_read" not in result.final_state["bookmarks"]["Leads"]
+
+
+def test_a_state_written_before_ranges_resumes_without_loss() -> None:
+    """A load killed under the previous state layout (``next``: one job, no ``upto`` nor
+    ``ranges``) resumes with the same jobs and loses nothing."""
+    size, per_job = 1500, 600
+    with ZohoEmulator(profile="minimal", seed=53, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.bulk_result_without_per_page = True  # one open range: a single next job
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        first, killed = _run(config, catalog, None, 100)
+        assert killed
+        state = first.last_state()
+        load = state["bookmarks"]["Leads"]["bulk_read"]
+        assert len(load["next"]) == 1
+        load["next"] = {key: load["next"][0][key] for key in ("job", "after")}
+        del load["upto"], load["ranges"]
+        rest, killed = _run(config, catalog, state, None)
+        assert not killed
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs = zoho.stats.calls[CREATE]
+    sent = {
+        m["record"]["id"] for m in [*first.durable(True), *rest.messages] if m["type"] == "RECORD"
+    }
+    assert sent == truth
+    assert jobs == -(-size // per_job)  # the old next job taken over, not made again
+
+
+def test_a_range_holding_more_than_its_job_goes_on_with_a_job_for_its_rest() -> None:
+    """Ranges are cut at the first result's ``per_page``; should a later job hold fewer (here
+    the emulator's per-job cap is lowered once the ranges are cut), the rest of its range gets a
+    job of its own, created before its rows are emitted, and nothing is lost."""
+    size = 2000
+    with ZohoEmulator(profile="minimal", seed=59, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = 500
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1}
+        catalog = select_only(discover(config), {"Leads"})
+        lowered: list[int] = []
+
+        def lower_the_cap(message: dict[str, Any]) -> None:
+            load = (message.get("value") or {}).get("bookmarks", {}).get("Leads", {})
+            ranges = load.get("bulk_read", {}).get("ranges")
+            if not lowered and message["type"] == "STATE" and ranges is not None:
+                zoho.bulk_records_per_job = 300
+                lowered.append(len(ranges) + len(load["bulk_read"]["next"]))
+
+        zoho.stats.reset()
+        result = run_sync(config, catalog=catalog, on_message=lower_the_cap)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        rests = [
+            job
+            for job in zoho.bulk_jobs.jobs.values()
+            if job.conditions and job.count < 500 and not job.more_records
+        ]
+        jobs = zoho.stats.calls[CREATE]
+    assert lowered
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert jobs > 1 + lowered[0]  # the ranges' jobs, and jobs for their rests
+    assert rests

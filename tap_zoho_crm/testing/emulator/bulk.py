@@ -7,6 +7,12 @@ at most ``ZohoEmulator.bulk_records_per_job`` records (Zoho: 200,000); the next 
 job with ``page: 2`` or with ``page_token`` set to the result's ``next_page_token`` (valid
 24 h). Jobs and results are kept ``ZohoEmulator.bulk_retention_s`` (24 h), then answer 404
 ``RESOURCE_NOT_FOUND`` (or, under the ``bulk_expired_status_kept`` switch, only the download).
+
+``fields`` may name ``Lookup.Field`` dot paths (section 10): a lookup (or consent lookup) of the
+module, then a field of the module it points at; the column holds that field of the looked-up
+record (empty when the row has no lookup). Anything else is 400 ``INVALID_DATA``, as for an
+unknown field. How the column is named and what an empty lookup's cell holds are switches
+(``Faults.bulk_dot_path_header``, ``Faults.bulk_dot_path_empty``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from .coql import Condition, rows_for
 from .errors import ApiError, invalid_data, invalid_module, required_param
 from .http import Context, Request, Response
 from .ids import SLOT_BULK, make_id
-from .metadata import ModuleDef
+from .metadata import SINGLE_RECORD_ONLY, FieldDef, ModuleDef
 from .org import Org
+from .render import Renderer
 
 PER_JOB = 200_000
 RETENTION_S = 86_400
@@ -102,6 +109,65 @@ def _conditions(criteria: Any) -> list[Condition]:
     return [Condition(name, COMPARATORS[comparator], values)]
 
 
+#: Fields a dot path may start from: those that point at one record of one module.
+DOT_PATH_LOOKUPS = ("lookup", "consent_lookup")
+
+
+@dataclass(frozen=True)
+class DotPath:
+    """A ``Lookup.Field`` of a job's ``fields``: the lookup, its target module, the field."""
+
+    requested: str
+    lookup: FieldDef
+    target: ModuleDef
+    field: FieldDef
+
+    def header(self, reading: str) -> str:
+        """The column's name under the ``bulk_dot_path_header`` reading."""
+        if reading == "module":
+            return f"{self.target.api_name}.{self.field.api_name}"
+        if reading == "label":
+            return f"{self.lookup.label}.{self.field.label}"
+        return self.requested
+
+    def cell(self, org: Org, r: Renderer, rec: dict[str, Any], empty: str) -> str:
+        """The looked-up record's field, as CSV text; ``empty`` when the row has no lookup."""
+        value = rec.get(self.lookup.api_name)
+        if not value:
+            return empty
+        name = self.field.api_name
+        if self.lookup.data_type == "consent_lookup":
+            # The consent record is stored inline as what the lookup shows ({name, id}).
+            if name == self.target.name_field:
+                return str(value.get("name") or "")
+            return str(value.get("id") or "") if name == "id" else ""
+        if name == self.target.name_field:
+            return org.display_name_by_id(value) or ""  # what Get Records' lookup shows
+        if name == "id":
+            return str(value)
+        found = org.find(self.target.api_name, value)
+        target = found[0].record(found[1]) if found else None
+        if target is None:
+            return ""
+        return _cell(r.record(self.target, target, [name], single=True).get(name))
+
+
+def _dot_path(org: Org, mdef: ModuleDef, requested: str) -> DotPath:
+    lookup_name, _, field_name = requested.partition(".")
+    lookup = mdef.field(lookup_name)
+    target = (
+        org.modules.get(lookup.lookup)
+        if lookup is not None and lookup.data_type in DOT_PATH_LOOKUPS and lookup.lookup
+        else None
+    )
+    field_def = target.field(field_name) if target is not None else None
+    if lookup is None or target is None or field_def is None:
+        raise invalid_data("invalid field name in fields", api_name=requested)
+    if field_def.data_type in SINGLE_RECORD_ONLY or field_def.data_type == "subform":
+        raise invalid_data("invalid field name in fields", api_name=requested)
+    return DotPath(requested, lookup, target, field_def)
+
+
 def _module(org: Org, name: str | None) -> ModuleDef:
     if not name:
         raise required_param("module")
@@ -133,7 +199,9 @@ def create(ctx: Context, req: Request) -> Response:
         raise invalid_module(mdef.api_name)
     fields = [str(x) for x in query.get("fields") or []]
     for name in fields:
-        if mdef.field(name) is None:
+        if "." in name:
+            _dot_path(org, mdef, name)
+        elif mdef.field(name) is None:
             raise invalid_data("invalid field name in fields", api_name=name)
     file_type = body.get("file_type", "csv")
     if file_type != "csv":
@@ -221,18 +289,28 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
             bound = (job.module, json.dumps(job.query.get("criteria"), sort_keys=True))
             jobs.tokens[job.next_page_token] = (start + len(chunk), bound, emu.clock.time())
     columns = ["id", *[c for c in (job.fields or [f.api_name for f in mdef.fields]) if c != "id"]]
-    columns = [c for c in columns if (mdef.field(c) or mdef.field("id")) and _csv_ok(mdef, c)]
-    if emu.faults.bulk_rows_unordered:
+    columns = [c for c in columns if _csv_ok(mdef, c)]
+    paths = {c: _dot_path(org, mdef, c) for c in columns if "." in c}
+    faults = emu.faults
+    if faults.bulk_rows_unordered:
         chunk = list(chunk)
         random.Random(int(job.id)).shuffle(chunk)
     r = org.renderer(job.user_id)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(
+        [paths[c].header(faults.bulk_dot_path_header) if c in paths else c for c in columns]
+    )
+    empty = faults.bulk_dot_path_empty
     for _keys, ref in chunk:
         rec = ref if store is None else (store.record(ref) or {})
         rendered = r.record(mdef, rec, columns, single=True)
-        writer.writerow([_cell(rendered.get(c)) for c in columns])
+        writer.writerow(
+            [
+                paths[c].cell(org, r, rec, empty) if c in paths else _cell(rendered.get(c))
+                for c in columns
+            ]
+        )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         archive.writestr(f"{job.id}.csv", text.getvalue())
@@ -309,6 +387,8 @@ def status(ctx: Context, req: Request) -> Response:
             "more_records": job.more_records,
             "next_page_token": job.next_page_token,
         }
+        if emu.faults.bulk_result_without_per_page:
+            del entry["result"]["per_page"]
     elif job.state == "FAILURE":
         entry["result"] = {"error_message": job.error}
     return Response.json(200, {"data": [entry]})

@@ -42,6 +42,8 @@ INDUSTRIES = (
     "Systems Integrator",
     "Wireless Industry",
 )
+#: The module consent lookups point at (Zoho's GDPR consent records; not API-readable here).
+CONSENTS = "Consents"
 RATINGS = ("Acquired", "Active", "Market Failed", "Project Cancelled", "Shut Down")
 
 
@@ -55,6 +57,13 @@ def pick(api_name: str, options: tuple[str, ...], **kw: Any) -> FieldDef:
 
 def lookup(api_name: str, target: str, **kw: Any) -> FieldDef:
     return FieldDef(api_name=api_name, data_type="lookup", lookup=target, **kw)
+
+
+def consent(api_name: str) -> FieldDef:
+    """A consent lookup: to a consent record of its own (``Consents``, not API-readable)."""
+    return FieldDef(
+        api_name=api_name, data_type="consent_lookup", gen="consent", lookup=CONSENTS, null_pct=60
+    )
 
 
 def head() -> list[FieldDef]:
@@ -223,7 +232,7 @@ def build_catalog() -> list[ModuleDef]:
                 f("Converted__s", "boolean", "converted", label="Converted", read_only=True),
                 f("Converted_Date_Time", "datetime", "converted_time", read_only=True),
                 f("Record_Image", "profileimage", "record_image", null_pct=70),
-                f("Data_Processing_Basis_Details", "consent_lookup", "consent", null_pct=60),
+                consent("Data_Processing_Basis_Details"),
                 f(
                     "Interested_Products",
                     "multiselectlookup",
@@ -266,7 +275,7 @@ def build_catalog() -> list[ModuleDef]:
                 *address("Mailing_"),
                 f("Description", "textarea", "sentence", null_pct=40),
                 f("Record_Image", "profileimage", "record_image", null_pct=70),
-                f("Data_Processing_Basis_Details", "consent_lookup", "consent", null_pct=60),
+                consent("Data_Processing_Basis_Details"),
                 *tail(activity=True),
             ],
             name_field="Full_Name",
@@ -814,6 +823,18 @@ def build_catalog() -> list[ModuleDef]:
             fields_204=True,
         )
     )
+    # Consent records, which consent lookups point at (listed last: other slots stay put).
+    add(
+        ModuleDef(
+            CONSENTS,
+            "Consent",
+            "Consents",
+            [f("id", "bigint", "id", read_only=True), f("Name", "text", "consent_name")],
+            api_supported=False,
+            generated_type="default",
+            name_field="Name",
+        )
+    )
     for slot, mdef in enumerate(modules, start=1):
         mdef.slot = slot
         mdef.sequence = slot + 1
@@ -895,7 +916,7 @@ def installations() -> ModuleDef:
             "subform",
             meta={"associated_module": "Installation_Parts"},
         ),
-        f("Consent", "consent_lookup", "consent", null_pct=60),
+        consent("Consent"),
         f("Contact_Email", "email", "email", null_pct=20),
         f("Site_Phone", "phone", "phone", null_pct=20),
         f("Site_Website", "website", "website", null_pct=50),

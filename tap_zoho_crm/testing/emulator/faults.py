@@ -45,6 +45,20 @@ class Faults:
         #: an order of the job's own (a shuffle seeded by its id).
         self.bulk_rows_unordered: bool = False
         self.bulk_excludes_converted: bool = False
+        #: Section 10 allows ``Lookup.Field`` dot paths in a job's ``fields`` but does not say
+        #: how their CSV column is named, nor what an empty lookup's cell holds. The header:
+        #: ``requested`` (default) names it as asked (``Account_Name.Account_Name``);
+        #: ``module`` by the target module (``Accounts.Account_Name``); ``label`` by the field
+        #: labels (``Account Name.Account Name``). The cell of a row whose lookup is empty:
+        #: ``bulk_dot_path_empty`` (default empty, like any empty value).
+        self.bulk_dot_path_header: str = "requested"
+        self.bulk_dot_path_empty: str = ""
+        #: Zoho's module metadata carries ``display_field`` (the field a lookup's ``name``
+        #: shows; the SDKs' Module has it), undocumented in the notes: on, it is left out.
+        self.no_display_field: bool = False
+        #: A completed job's result names the records a job holds at most (``per_page``, the
+        #: documented sample's 200,000); on, it leaves ``per_page`` out.
+        self.bulk_result_without_per_page: bool = False
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
@@ -198,6 +212,10 @@ class Faults:
             "bulk_refused_modules": sorted(self.bulk_refused_modules),
             "bulk_rows_unordered": self.bulk_rows_unordered,
             "bulk_excludes_converted": self.bulk_excludes_converted,
+            "bulk_dot_path_header": self.bulk_dot_path_header,
+            "bulk_dot_path_empty": self.bulk_dot_path_empty,
+            "no_display_field": self.no_display_field,
+            "bulk_result_without_per_page": self.bulk_result_without_per_page,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,

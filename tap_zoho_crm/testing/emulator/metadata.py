@@ -184,7 +184,7 @@ def field_json(mdef: ModuleDef, fdef: FieldDef, modules: dict[str, ModuleDef]) -
     fid = mdef.field_id(fdef)
     meta = fdef.meta
     lookup: dict[str, Any] = {}
-    if fdef.data_type == "lookup" and fdef.lookup:
+    if fdef.data_type in ("lookup", "consent_lookup") and fdef.lookup:
         target = modules.get(fdef.lookup)
         lookup = {
             "display_label": fdef.label,
@@ -354,4 +354,13 @@ def module_json(mdef: ModuleDef, modules: dict[str, ModuleDef], modified: str) -
         "kanban_view": False,
         "has_more_profiles": False,
         "inventory_template_supported": mdef.inventory,
+        **display_field(mdef),
     }
+
+
+def display_field(mdef: ModuleDef) -> dict[str, Any]:
+    """``display_field``: the field a lookup to this module shows as its ``name`` (SDK Module)."""
+    fdef = mdef.field(mdef.name_field)
+    if fdef is None:
+        return {}
+    return {"display_field": {"api_name": fdef.api_name, "id": mdef.field_id(fdef)}}

@@ -48,6 +48,6 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
 }
-# Metadata-only modules every org lists (no records): two non-API modules and one whose
-# settings/fields answers 204.
-ALWAYS_LISTED = ("Home", "Feeds", "Actions_Performed")
+# Metadata-only modules every org lists (no records): two non-API modules, one whose
+# settings/fields answers 204, and the consent records consent lookups point at (non-API).
+ALWAYS_LISTED = ("Home", "Feeds", "Actions_Performed", "Consents")

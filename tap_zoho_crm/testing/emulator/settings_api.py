@@ -28,7 +28,15 @@ def modules(ctx: Context, req: Request) -> Response:
     since = if_modified_since(req)
     if since is not None and max(org.module_modified.values()) < since:
         return Response.empty(304)
-    return Response.json(200, {"modules": org.modules_json(org.renderer(req.user_id))})
+    entries = org.modules_json(org.renderer(req.user_id))
+    return Response.json(200, {"modules": _displayed(ctx, entries)})
+
+
+def _displayed(ctx: Context, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Module entries, without ``display_field`` under the ``no_display_field`` switch."""
+    if not ctx.emu.faults.no_display_field:
+        return entries
+    return [{k: v for k, v in entry.items() if k != "display_field"} for entry in entries]
 
 
 def module(ctx: Context, req: Request) -> Response:
@@ -40,7 +48,7 @@ def module(ctx: Context, req: Request) -> Response:
     if mdef.fields_204:
         return Response.empty(204)
     entry = next(m for m in org.modules_json(org.renderer(req.user_id)) if m["api_name"] == name)
-    return Response.json(200, {"modules": [entry]})
+    return Response.json(200, {"modules": _displayed(ctx, [entry])})
 
 
 def fields(ctx: Context, req: Request) -> Response:

@@ -15,8 +15,9 @@ numbers of records however Modified_Time is skewed. The bridge builds no request
 * **The budget.** The planner takes the org's limit of calls in flight as the tap does
   (``max_concurrency`` when set, else the edition's limit less headroom: one ``GET /org``) and
   splits it: at most ``heavy`` partitions (every keyset page is a heavy call, and Zoho's
-  sub-pool for those is 10), each reading with ``max_concurrency = budget // partitions``. The
-  sum over partitions stays within the budget however many of them Spark runs at once.
+  sub-pool for those is 10), rounded down to a power of two (`PartitionPlanner.width`), each
+  reading with ``max_concurrency = budget // partitions``. The sum over partitions stays within
+  the budget however many of them Spark runs at once.
 * **A batch read** (no offsets) covers every record modified before the instant the connector
   first planned (``pin``, whole seconds), or up to the newest record if Zoho's clock is ahead:
   a record changed while the read runs moves past that end, so it appears at most once: as it
@@ -231,9 +232,18 @@ class PartitionPlanner:
         return self._client.concurrency()
 
     def width(self) -> int:
-        """Most partitions of one read: the heavy-call pool, or ``max_partitions``."""
+        """Most partitions of one read: ``max_partitions``, else the heavy-call pool's power of 2.
+
+        Spark runs a read's partitions in waves of its task slots, which are mostly powers of
+        two (``local[4]``, executors of 4, 8 or 16 cores): 9 partitions on 4 slots run as
+        4 + 4 + 1, the last one alone, where 8 run as two even waves (``make bench``:
+        test_spark_partitions_bench.py). The pool is at most 10, so this gives up at most two
+        of its calls in flight (8 partitions for 9 or 10).
+        """
         heavy = min(self.budget(), self._client.limiter.heavy_limit)
-        return max(1, min(heavy, self._limit or heavy))
+        if self._limit:
+            return max(1, min(heavy, self._limit))
+        return 1 << (max(1, heavy).bit_length() - 1)
 
     # -- decisions ------------------------------------------------------------------------
 

@@ -29,6 +29,11 @@ PAGE = 200
 RECORDS_ROUTE = "GET /crm/v8/{module}"
 
 
+def crm_calls(zoho: ZohoEmulator) -> int:
+    """CRM calls in the emulator's count (token calls are OAuth, not API credits)."""
+    return sum(count for route, count in zoho.stats.calls.items() if "/oauth/" not in route)
+
+
 def stored_instant(zoho: ZohoEmulator, module: str, record_id: str) -> dt.datetime:
     """A stored record's Modified_Time as an aware instant."""
     return dt.datetime.fromisoformat(zoho.get_record(module, record_id)["Modified_Time"])

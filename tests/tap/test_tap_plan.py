@@ -16,16 +16,12 @@ from tap_helpers import cli, discover, instant, run_sync, select_only, write_jso
 from tap_zoho_crm.plan import DISCOVERY, Plan, make_plan, render
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import crm_calls
 
 #: How close the estimate must be to the run's calls and credits.
 TOLERANCE = 0.10
 UPDATED_LEADS = 40
 CREATED_DEALS = 5
-
-
-def crm_calls(zoho: ZohoEmulator) -> int:
-    """CRM calls in the emulator's log (token calls are OAuth, not API credits)."""
-    return sum(count for route, count in zoho.stats.calls.items() if "/oauth/" not in route)
 
 
 def plan_for(

@@ -19,6 +19,7 @@ from tap_helpers import cli, discover, run_sync, select_only, write_json
 from tap_zoho_crm.client.errors import ZohoCreditsExhaustedError
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
+from tests.support.call_log import crm_calls
 from tests.support.zoho_truth import modified_times
 
 PROGRESS = re.compile(
@@ -37,11 +38,6 @@ TOTAL = re.compile(
 
 def number(text: str) -> int:
     return int(text.replace(",", ""))
-
-
-def crm_calls(zoho: ZohoEmulator) -> int:
-    """CRM calls in the emulator's log (token calls are OAuth, not API credits)."""
-    return sum(count for route, count in zoho.stats.calls.items() if "/oauth/" not in route)
 
 
 class Lines(logging.Handler):

@@ -25,7 +25,7 @@ from tap_zoho_crm.reading.planner import Way
 from tap_zoho_crm.streams.base import ZohoStream
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.support.call_log import checked_walk_calls, walks_of
+from tests.support.call_log import checked_walk_calls, crm_calls, walks_of
 
 SIZE = 3000
 WINDOW = 400  # records per window at least: 3,000 records hold several
@@ -35,11 +35,6 @@ COQL = "POST /crm/v8/coql"
 BULK_JOB = "POST /crm/bulk/v8/read"
 TOLERANCE = 0.10
 STATE_EVERY = 100  # a STATE every this many records: a kill leaves windows in the state
-
-
-def crm_calls(zoho: ZohoEmulator) -> int:
-    """CRM calls in the emulator's log (token calls are OAuth, not API credits)."""
-    return sum(count for route, count in zoho.stats.calls.items() if "/oauth/" not in route)
 
 
 def leads_plan(

@@ -211,9 +211,8 @@ class ZohoStream(Stream):
             self._warn_if_future()
             for item in ahead if ahead is not None else self.read_records(context):
                 if isinstance(item, list):  # a page of records: one step per page
-                    if item:
-                        emitted = True
-                        yield from item
+                    emitted = emitted or bool(item)
+                    yield from item
                 elif isinstance(item, Effect):
                     item()
                 else:

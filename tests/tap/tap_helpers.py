@@ -122,6 +122,24 @@ def run_sync(
     return SyncResult(messages=writer.messages, tap=tap)
 
 
+def plan_next_run(
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    state: dict[str, Any] | None = None,
+) -> Any:
+    """`tap-zoho-crm plan` for the next sync, in-process (a `tap_zoho_crm.plan.Plan`)."""
+    from tap_zoho_crm.plan import make_plan  # noqa: PLC0415 - only the plan tests need it
+
+    tap = TapZohoCrm(
+        config=dict(config),
+        catalog=catalog,
+        state=state,
+        parse_env_config=False,
+        setup_mapper=False,
+    )
+    return make_plan(tap, catalog_given=True)
+
+
 def discover(config: dict[str, Any]) -> dict[str, Any]:
     """The catalog the tap discovers (as `--discover` prints it)."""
     tap = TapZohoCrm(config=dict(config), parse_env_config=False, setup_mapper=False)

@@ -11,10 +11,17 @@ import json
 from typing import Any
 
 import pytest
-from tap_helpers import cli, discover, instant, run_sync, select_only, write_json
+from tap_helpers import (
+    cli,
+    discover,
+    instant,
+    plan_next_run,
+    run_sync,
+    select_only,
+    write_json,
+)
 
-from tap_zoho_crm.plan import DISCOVERY, Plan, make_plan, render
-from tap_zoho_crm.tap import TapZohoCrm
+from tap_zoho_crm.plan import DISCOVERY, Plan, render
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.call_log import crm_calls
 
@@ -32,14 +39,7 @@ def plan_for(
 ) -> Plan:
     """A plan, checking that it spent exactly the calls it says (emulator's count)."""
     zoho.stats.reset()
-    tap = TapZohoCrm(
-        config=dict(config),
-        catalog=catalog,
-        state=state,
-        parse_env_config=False,
-        setup_mapper=False,
-    )
-    plan = make_plan(tap, catalog_given=True)
+    plan = plan_next_run(config, catalog, state)
     assert plan.spent_calls == crm_calls(zoho)
     assert plan.spent_credits == zoho.stats.credits
     return plan

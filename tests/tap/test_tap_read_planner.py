@@ -17,13 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tap_helpers import DyingWriter, discover, run_sync, select_only, sync_until_killed
+from tap_helpers import (
+    DyingWriter,
+    discover,
+    plan_next_run,
+    run_sync,
+    select_only,
+    sync_until_killed,
+)
 
-from tap_zoho_crm.plan import make_plan
 from tap_zoho_crm.read_plan import ReadPlan
 from tap_zoho_crm.reading.planner import Way
 from tap_zoho_crm.streams.base import ZohoStream
-from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.call_log import checked_walk_calls, crm_calls, walks_of
 
@@ -44,14 +49,7 @@ def leads_plan(
     state: dict[str, Any] | None = None,
 ) -> ReadPlan:
     """The Leads row of ``plan`` for the next sync."""
-    tap = TapZohoCrm(
-        config=dict(config),
-        catalog=catalog,
-        state=state,
-        parse_env_config=False,
-        setup_mapper=False,
-    )
-    (row,) = [row for row in make_plan(tap, catalog_given=True).rows if row.stream == "Leads"]
+    (row,) = [row for row in plan_next_run(config, catalog, state).rows if row.stream == "Leads"]
     return row
 
 

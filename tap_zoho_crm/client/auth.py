@@ -19,6 +19,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ HEADER_PREFIX = "Zoho-oauthtoken "
 MINT_LIMIT = 10
 #: Bound on token requests while waiting out throttling (each wait is bounded in time too).
 MAX_THROTTLED_ATTEMPTS = 20
+#: Refused token values remembered per credential set: a handful suffice, as each refusal is
+#: followed by a mint.
+REFUSED_KEPT = 16
 
 
 class _TokenCache:
@@ -63,22 +67,37 @@ class _TokenCache:
         self._tokens: dict[str, AccessToken] = {}
         self._mints: dict[str, list[float]] = {}
         self._mint_locks: dict[str, threading.Lock] = {}
+        self._refused: dict[str, deque[str]] = {}
 
     def get(self, key: str) -> AccessToken | None:
         with self._lock:
             token = self._tokens.get(key)
-        return token if token is not None and token.is_fresh() else None
+        return token if token is not None and self.usable(key, token) else None
 
     def put(self, key: str, token: AccessToken) -> None:
         with self._lock:
             self._tokens[key] = token
 
-    def discard(self, key: str, value: str) -> None:
-        """Forget the entry only if it still holds the rejected token."""
+    def refuse(self, key: str, value: str) -> None:
+        """Zoho refused this token: forget it here, and never hand it out again.
+
+        Remembering the value closes a race: another thread may have read the token from the
+        cache file just before this one cleared it there, and would put it back.
+        """
         with self._lock:
             token = self._tokens.get(key)
             if token is not None and token.value == value:
                 del self._tokens[key]
+            refused = self._refused.setdefault(key, deque(maxlen=REFUSED_KEPT))
+            if value not in refused:
+                refused.append(value)
+
+    def usable(self, key: str, token: AccessToken) -> bool:
+        """Fresh by this machine's clock, and not refused by Zoho in this process."""
+        if not token.is_fresh():
+            return False
+        with self._lock:
+            return token.value not in self._refused.get(key, ())
 
     def mint_lock(self, key: str) -> threading.Lock:
         """The lock that serialises minting for one credential set across Tap instances."""
@@ -98,6 +117,7 @@ class _TokenCache:
         with self._lock:
             self._tokens.clear()
             self._mints.clear()
+            self._refused.clear()
 
 
 TOKEN_CACHE = _TokenCache()
@@ -253,7 +273,7 @@ class ZohoAuthenticator(OAuthAuthenticator):
         with self._lock:
             if self._token is not None and self._token.value == value:
                 self._token = None
-        TOKEN_CACHE.discard(self._key, value)
+        TOKEN_CACHE.refuse(self._key, value)
         if self._file_cache is not None:
             with self._file_cache.locked(self._key) as usable:
                 entry = self._file_cache.load(self._key) if usable else None
@@ -263,8 +283,9 @@ class ZohoAuthenticator(OAuthAuthenticator):
 
     def _current(self) -> AccessToken:
         with self._lock:
-            if self._token is not None and self._token.is_fresh():
-                return self._token
+            held = self._token
+            if held is not None and TOKEN_CACHE.usable(self._key, held):
+                return held
             with TOKEN_CACHE.mint_lock(self._key):
                 token = TOKEN_CACHE.get(self._key)
                 if token is None:
@@ -286,7 +307,7 @@ class ZohoAuthenticator(OAuthAuthenticator):
                 return self._mint([])
             entry = self._file_cache.load(self._key)
             cached = AccessToken.from_dict(entry.token) if entry.token else None
-            if cached is not None and cached.is_fresh():
+            if cached is not None and TOKEN_CACHE.usable(self._key, cached):
                 self.logger.debug("Using the cached Zoho access token (token cache file)")
                 return cached
             token = self._mint(entry.mints)

@@ -86,6 +86,11 @@ _CONNECTION_ERRORS: tuple[type[Exception], ...] = (
 #: keep a wrong data centre or a dead network to one line within 15 s.
 CONNECT_TIMEOUT = 5.0
 CONNECT_RETRY_SECONDS = 3.0
+#: Tokens one call may try. A refused token died early (revoked, or evicted: Zoho keeps a few
+#: live tokens per refresh token); the next may be one another thread fetched just before it
+#: died too; only a third refusal says the tokens are refused here (a data-centre mismatch).
+#: Each try sends another token: a refused one is never handed out again (client/auth.py).
+TOKEN_ATTEMPTS = 3
 
 CREDITS_MESSAGE = (
     "Zoho API credits for the org's rolling 24-hour window are exhausted; the sync stopped "
@@ -356,17 +361,18 @@ class ZohoClient:
         return f"{self.api_base}/{path.lstrip('/')}"
 
     def _refreshing(self, send: Callable[..., T], url: str, *args: Any) -> T:
-        try:
-            return send(url, *args)
-        except ZohoInvalidTokenError:
-            # The token expired or was revoked since it was minted: mint once and retry.
+        for _ in range(TOKEN_ATTEMPTS - 1):
             try:
                 return send(url, *args)
             except ZohoInvalidTokenError:
-                raise ZohoAuthError(
-                    "Zoho rejected a freshly minted access token (INVALID_TOKEN); check that "
-                    "base_url and api_url belong to the same data centre"
-                ) from None
+                continue  # `_send_once` dropped the token: the next try sends another
+        try:
+            return send(url, *args)
+        except ZohoInvalidTokenError:
+            raise ZohoAuthError(
+                "Zoho rejected a freshly minted access token (INVALID_TOKEN); check that "
+                "base_url and api_url belong to the same data centre"
+            ) from None
 
     def concurrency(self) -> int:
         """Calls to keep in flight: ``max_concurrency``, else the org's edition limit less headroom.

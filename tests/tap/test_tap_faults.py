@@ -193,3 +193,41 @@ def test_token_throttling_beyond_the_bound_is_a_clear_error(fresh_tokens):
                 ),
                 parse_env_config=False,
             )
+
+
+def test_tokens_dying_while_streams_read_ahead_are_each_replaced_by_one_mint(fresh_tokens):
+    """Streams read ahead on threads of their own, so several calls carry a dying token at once.
+
+    Each death must cost one mint, and no thread may send a token Zoho refused again: the cache
+    file could hand it back to a thread that read it there before it was cleared. A token dies
+    only once the calls that saw the previous death were retried, as tokens die hours apart.
+    """
+    with ZohoEmulator(profile="demo", seed=11) as zoho:
+        config = zoho.tap_config(window_min_records=200)
+        catalog = discover(config)
+        zoho.stats.reset()
+        records = deaths = 0
+        recovered_at: int | None = (
+            None  # calls Zoho had answered when the last death was minted for
+        )
+
+        def expire_tokens(message: dict) -> None:
+            nonlocal records, deaths, recovered_at
+            if message["type"] != "RECORD":
+                return
+            records += 1
+            answered = sum(zoho.stats.calls.values())
+            if recovered_at is None and zoho.stats.calls[TOKEN] == deaths:
+                recovered_at = answered
+            # Calls in flight with the dead token retried with the new one well before this.
+            if recovered_at is not None and answered - recovered_at >= 40:
+                deaths += 1
+                recovered_at = None
+                zoho.clock.advance(7200)
+
+        result = run_sync(config, catalog=catalog, on_message=expire_tokens)
+        for module in ("Leads", "Contacts", "Accounts", "Deals"):
+            assert set(result.ids(module)) == {int(i) for i in zoho.record_ids(module)}
+        # The last death may come after the last call, with nothing left to mint for.
+        assert deaths >= 3
+        assert deaths - 1 <= zoho.stats.calls[TOKEN] <= deaths

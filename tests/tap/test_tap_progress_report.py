@@ -22,6 +22,10 @@ from tap_zoho_crm.testing.emulator import ZohoEmulator
 from tests.support.call_log import crm_calls
 from tests.support.zoho_truth import modified_times
 
+#: Emulator latency for the tests that count progress lines: a sync of 50-100 pages then spans
+#: several 0.1 s intervals however fast the machine (it once outran a 1 s interval on CI).
+SLOW_CALL_S = 0.02
+
 PROGRESS = re.compile(
     r"Progress (?P<stream>\S+): (?P<records>[\d,]+)(?: of (?P<total>[\d,]+))? records, "
     r"(?P<calls>[\d,]+) API calls, (?P<credits>[\d,]+) credits in \S+(?:, ETA (?P<eta>\S+))?$"
@@ -85,10 +89,11 @@ class CountingWriter(GenericSingerWriter[str, Message]):
 
 def test_progress_lines_on_a_20000_record_sync_show_a_running_total_and_an_eta():
     with ZohoEmulator(profile="minimal", seed=5, size={"Leads": 20_000}) as zoho:
-        config = {**zoho.tap_config(), "progress_interval_seconds": 1}
+        config = {**zoho.tap_config(), "progress_interval_seconds": 0.1}
         catalog = select_only(discover(config), {"Leads"})
         total = zoho.count("Leads")
         zoho.stats.reset()
+        zoho.faults.latency_s = SLOW_CALL_S
         writer = CountingWriter()
         with tap_lines() as lines:
             TapZohoCrm(
@@ -105,7 +110,8 @@ def test_progress_lines_on_a_20000_record_sync_show_a_running_total_and_an_eta()
     assert running[0] < running[-1] <= total
     # The total comes from one actions/count call, asked once the stream outlived an interval.
     assert all(number(m["total"]) == total for m in progress)
-    assert all(m["eta"] for m in progress if number(m["records"]) < total)
+    # An ETA needs a rate: every line has one once the first records are in.
+    assert all(m["eta"] for m in progress if 0 < number(m["records"]) < total)
     assert [number(m["calls"]) for m in progress] == sorted(number(m["calls"]) for m in progress)
     assert zoho.stats.calls["GET /crm/v8/{module}/actions/count"] == 1
 
@@ -156,7 +162,9 @@ def test_fan_out_calls_on_pool_threads_are_charged_to_their_stream(fresh_demo):
     assert usage["Deals_Contact_Roles"].records == len(result.records["Deals_Contact_Roles"])
 
 
-def test_progress_and_report_are_info_lines_silenced_by_log_level_warning(demo, tmp_path):
+def test_progress_and_report_are_info_lines_silenced_by_log_level_warning(fresh_demo, tmp_path):
+    demo = fresh_demo
+    demo.faults.latency_s = SLOW_CALL_S  # six pages then outlast an interval on any machine
     config = {**demo.tap_config(), "progress_interval_seconds": 0.05}
     catalog = select_only(discover(config), {"Leads"})
     args = [
@@ -200,11 +208,12 @@ def test_an_incremental_eta_costs_one_coql_count():
         expected = sum(1 for at in times if at >= start)
         config = {
             **zoho.tap_config(windowed_reads=False),
-            "progress_interval_seconds": 1,
+            "progress_interval_seconds": 0.1,
             "start_date": start.isoformat(),
         }
         catalog = select_only(discover(config), {"Leads"})
         zoho.stats.reset()
+        zoho.faults.latency_s = SLOW_CALL_S
         with tap_lines() as lines:
             TapZohoCrm(
                 config=config,

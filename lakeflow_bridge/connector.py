@@ -26,6 +26,13 @@ from typing import Any, Self
 
 from pyspark.sql.types import StructType
 
+from lakeflow_bridge.bulk_partitions import (
+    BULK,
+    PARTITION_RECORDS_OPTION,
+    BulkCollector,
+    BulkPartition,
+    plan_bulk_partitions,
+)
 from lakeflow_bridge.interface import LakeflowConnect, SupportsPartitionedStream
 from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, tap_state_for
 from lakeflow_bridge.options import (
@@ -33,6 +40,7 @@ from lakeflow_bridge.options import (
     max_records_per_batch,
     native_spark_types,
     option,
+    positive_int_option,
     tap_config_from_options,
 )
 from lakeflow_bridge.partitions import (
@@ -121,10 +129,13 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         # rest. Zoho's own daily limit still stops a read (with an error, never a partial).
         self._tap_config[BUDGET_SETTING] = NO_RUN_BUDGET
         # Bulk Read hands records over in id order, not the cursor order a batch is cut
-        # in, so every batch would run the load again: the bridge reads through Get
-        # Records (partitions from Bulk Read jobs are left to issue 11).
+        # in, so a tap run that chose it itself would run the load again for every batch.
+        # The bridge chooses instead: a batch read of a big module is partitioned into the
+        # load's jobs (bulk_partitions.py), and every tap run is told not to choose.
+        self._bulk_min_records = self._bulk_threshold()
         self._tap_config[BULK_SETTING] = 0
         self._check_config()
+        positive_int_option(PARTITION_RECORDS_OPTION, options)  # a bad value fails here
         self._catalog: dict[str, Any] | None = None
         self._tables: dict[str, TableSpec] | None = None
         self._schemas: dict[tuple[str, bool], StructType] = {}
@@ -180,6 +191,15 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         from tap_zoho_crm.config import ZohoSettings  # noqa: PLC0415
 
         return ZohoSettings.from_config(self._tap_config, user_agent="lakeflow-bridge")
+
+    def _bulk_threshold(self) -> int:
+        """``bulk_read_min_records`` as given (the tap's default when not), 0 for off."""
+        from tap_zoho_crm.config import DEFAULT_BULK_READ_MIN_RECORDS  # noqa: PLC0415
+
+        value = self._tap_config.get(BULK_SETTING, DEFAULT_BULK_READ_MIN_RECORDS)
+        if not isinstance(value, int) or value < 0:
+            raise OptionsError(f"'{BULK_SETTING}' must be a non-negative integer")
+        return value
 
     def _check_config(self) -> None:
         """Let the tap validate its config now (no HTTP), so bad options fail at construction."""
@@ -364,14 +384,24 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         start_offset: dict | None = None,
         end_offset: dict | None = None,
     ) -> list[dict]:
-        """Partition descriptors: of the whole table (offsets None) or of one micro-batch."""
+        """Partition descriptors: of the whole table (offsets None) or of one micro-batch.
+
+        A batch read of a module above ``bulk_read_min_records`` records is partitioned into
+        Bulk Read jobs (bulk_partitions.py), any other big module into Modified_Time windows.
+        Micro-batches are always windows: see docs/spark-partitions.md for why.
+        """
         planner = self._planner(table_name, table_options)
         if start_offset is None and end_offset is None:
             if planner is None or not self._partitionable_batch(table_options):
                 return [dict(WHOLE)]
+            total = planner.records() if self._bulk_min_records else None
+            if total is not None and total > self._bulk_min_records:
+                jobs = self._bulk_partitions(table_name, planner, total, table_options)
+                if jobs:
+                    return jobs
             if self._pin is None:
                 self._pin = pin_now()
-            return planner.batch(self._pin)
+            return planner.batch(self._pin, total)
         if start_offset == end_offset or end_offset is None:
             return []
         if planner is None:
@@ -382,6 +412,8 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         self, table_name: str, partition: dict, table_options: dict[str, str]
     ) -> Iterator[dict]:
         """The records of one partition (on an executor, with the driver's token)."""
+        if partition.get(KIND) == BULK:
+            return self._read_bulk_partition(table_name, partition, table_options)
         if partition.get(KIND) != WINDOW:
             deletes = str(option(table_options, DELETE_FLOW_OPTION) or "").lower() == "true"
             return iter(self.read_whole_table(table_name, table_options, deletes=deletes))
@@ -399,6 +431,68 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             config,
             self._catalog_for(table.name),
             window.tap_state(table.name, cursor),
+            collector.offer,
+        )
+        schema = self.get_table_schema(table.name, table_options)
+        return iter(self._conform(table.name, collector.records(), schema))
+
+    def _bulk_partitions(
+        self,
+        table_name: str,
+        planner: PartitionPlanner,
+        total: int,
+        table_options: dict[str, str],
+    ) -> list[dict[str, Any]] | None:
+        """The Bulk Read jobs of a batch read, created now; None to read windows instead.
+
+        The driver builds the tap's stream (no HTTP) and lets its `BulkLoad` cut the ranges
+        and create the jobs, with the fields the executors' tap runs will expect.
+        """
+        from tap_zoho_crm.reading.bulk import (  # noqa: PLC0415
+            RECORDS_PER_JOB,
+            BulkUnavailableError,
+        )
+
+        table = self._table(table_name)
+        per_partition = positive_int_option(PARTITION_RECORDS_OPTION, table_options, self.options)
+        with preserved_signal_handlers():
+            tap = _tap_class()(
+                config=dict(self._tap_config),
+                catalog=self._catalog_for(table.name),
+                parse_env_config=False,
+            )
+        stream = tap.streams[table.name]
+        since, _ = stream.starting_point()
+        try:
+            return plan_bulk_partitions(
+                stream.bulk_load({}, since),
+                total,
+                per_partition or RECORDS_PER_JOB,
+                planner.width(),
+                planner.budget(),
+            )
+        except BulkUnavailableError as exc:
+            logger.warning(
+                "%s: reading through Get Records instead of Bulk Read: %s", table.name, exc
+            )
+            return None
+        except Exception as exc:
+            raise ZohoCrmReadError(f"planning the Bulk Read of '{table.name}' failed: {exc}") from exc
+
+    def _read_bulk_partition(
+        self, table_name: str, partition: dict, table_options: dict[str, str]
+    ) -> Iterator[dict]:
+        """One Bulk Read job's records: the tap resumes a load of that job alone."""
+        table = self._table(table_name)
+        cursor = table.cursor_field or ""
+        job = BulkPartition.from_descriptor(partition)
+        collector = BulkCollector(cursor, MODULE_KEY, job)
+        config = {**self._tap_config, **WINDOW_RUN_SETTINGS, "max_concurrency": job.max_concurrency}
+        self._run_tap(
+            table.name,
+            config,
+            self._catalog_for(table.name),
+            job.tap_state(table.name, cursor),
             collector.offer,
         )
         schema = self.get_table_schema(table.name, table_options)

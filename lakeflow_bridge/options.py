@@ -81,6 +81,7 @@ def tap_config_from_options(
 #: Options that belong to Spark, Lakeflow or this bridge rather than the tap (lower case).
 SPARK_TYPES_OPTION = "spark_types"
 MAX_PARTITIONS_OPTION = "max_partitions"
+BULK_PARTITION_RECORDS_OPTION = "bulk_read_partition_records"
 
 NOT_TAP_OPTIONS = frozenset(
     {
@@ -90,6 +91,7 @@ NOT_TAP_OPTIONS = frozenset(
         MAX_RECORDS_PER_BATCH,
         SPARK_TYPES_OPTION,
         MAX_PARTITIONS_OPTION,
+        BULK_PARTITION_RECORDS_OPTION,
         "externaloptionsallowlist",
         "sourcename",
         "connection_name",

@@ -253,9 +253,17 @@ class PartitionPlanner:
         total = self._count(self._from, None)
         return total is not None and self._windows_for(total) >= 2
 
-    def batch(self, pin: dt.datetime) -> list[dict[str, Any]]:
-        """Partitions of a whole-table read of what was modified before ``pin``."""
-        total = self._count(self._from, None)
+    def records(self) -> int | None:
+        """Records of the module since ``start_date`` (one COQL count; None: cannot tell)."""
+        return self._count(self._from, None)
+
+    def batch(self, pin: dt.datetime, total: int | None = None) -> list[dict[str, Any]]:
+        """Partitions of a whole-table read of what was modified before ``pin``.
+
+        ``total``: the module's `records`, when already counted.
+        """
+        if total is None:
+            total = self._count(self._from, None)
         if total is None or self._windows_for(total) < 2:
             return [dict(WHOLE)]
         # Zoho's clock may run ahead of this one: the range ends after the newest record too.

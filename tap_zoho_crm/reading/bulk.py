@@ -335,6 +335,23 @@ class BulkProgress:
         assert isinstance(value, dict)  # noqa: S101 - begun or resumed before any update
         return value
 
+    def begin_chunk(self, instant: dt.datetime, chunk: _Chunk) -> None:
+        """A load of one chunk whose job exists already, cut at ``instant`` (`create_jobs`).
+
+        The Spark bridge reads each chunk of a load planned on its driver in a partition of
+        its own: the run resumes this state as it would an interrupted load.
+        """
+        self._state[STATE_KEY] = {
+            "instant": format_utc(instant),
+            "job": chunk["job"],
+            "after": chunk.get("after"),
+            "upto": chunk.get("upto"),
+            "emitted": None,
+            "row": None,
+            "next": [],
+            "ranges": [],
+        }
+
     def replace_job(self, job_id: str) -> None:
         """The current chunk's job was created again (the first one expired)."""
         self._load()["job"] = job_id
@@ -697,15 +714,41 @@ class BulkLoad:
             return [following, *queue], ranges
         return queue, [*(ranges or []), *self._plan_ranges(last_id, per_page or RECORDS_PER_JOB)]
 
-    def _plan_ranges(self, after: int, size: int) -> list[_Range]:
-        """Id ranges after ``after`` of ``size`` records each, the last one open.
+    def create_jobs(self, ranges: Sequence[_Range]) -> tuple[dt.datetime, list[_Chunk]]:
+        """A job for each id range, created now: (the export instant, the chunks with jobs).
+
+        For the Spark bridge, which reads each chunk in a partition of its own
+        (`BulkProgress.begin_chunk`). The instant is the earliest job's ``created_time``
+        (Zoho's clock): every export is taken at or after it, so a row modified before it is
+        in its job's export as it last was, and a change after it is stamped at or after it.
+        Raises `BulkUnavailableError` when Zoho refuses a job.
+        """
+        self._add_paths()
+        chunks: list[_Chunk] = []
+        created: list[dt.datetime] = []
+        for low, high in ranges:
+            job_id, at = self.create_job(low, high)
+            chunks.append({"job": job_id, "after": low, "upto": high})
+            if at is not None:
+                created.append(at)
+        if chunks and len(created) == len(chunks):
+            return min(created), chunks
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return now - INSTANT_MARGIN_WITHOUT_ZOHO_TIME, chunks
+
+    def plan_ranges(self, size: int) -> list[_Range]:
+        """Id ranges of ``size`` records each over the whole load, the last one open."""
+        return self._plan_ranges(None, size)
+
+    def _plan_ranges(self, after: int | None, size: int) -> list[_Range]:
+        """Id ranges after ``after`` (None: the first id) of ``size`` records each, the last open.
 
         Each bound is the id ``size`` records on (COQL ``order by id`` with an offset, hopping
         by the 100,000 rows an offset reaches; 1 credit a call). Without COQL (no scope, an
         error), one open range: its jobs then follow one another.
         """
         bounds: list[int] = []
-        cursor = after
+        cursor = after or 0  # ids are positive
         try:
             while len(bounds) < MAX_RANGES:
                 found = self._id_at_rank(cursor, size)

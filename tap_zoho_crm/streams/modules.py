@@ -204,13 +204,27 @@ class ModuleStream(ZohoStream):
             self._module_total = strategy.records  # actions/count: progress lines reuse it
         if strategy.way is not Way.BULK:
             return None
-        load = BulkLoad(
+        load = self.bulk_load(state, start)
+        selected = set(self.selected_fields())
+        self._bulk_rich_text = [
+            name for name in rich_text_properties(self.schema) if name in selected
+        ]
+        self._bulk = load
+        return load
+
+    def bulk_load(self, state: dict[str, Any], since: dt.datetime | None) -> BulkLoad:
+        """A Bulk Read load of this stream's selected fields, keeping its progress in ``state``.
+
+        The sync's own load (`_bulk_load`), and the Spark bridge's driver, which creates the
+        jobs of its partitions with it (`BulkLoad.create_jobs`).
+        """
+        return BulkLoad(
             client=self.client,
             module=self.module,
             schema=self.schema,
             selected=self.selected_fields(),
             state=state,
-            since=start,
+            since=since,
             normalise=self.normalise,
             fetch_by_ids=self._fetch_by_ids,
             finish_page=self._finish_bulk_page,
@@ -218,12 +232,6 @@ class ModuleStream(ZohoStream):
             logger=self.logger,
             write_state=self._flush_state,
         )
-        selected = set(self.selected_fields())
-        self._bulk_rich_text = [
-            name for name in rich_text_properties(self.schema) if name in selected
-        ]
-        self._bulk = load
-        return load
 
     def _finish_bulk_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A page of a Bulk Read load: fields Bulk Read cannot export read by id, then screened.

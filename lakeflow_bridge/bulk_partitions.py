@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeflow_bridge.offsets import REPLICATION_KEY, cursor_key
 from lakeflow_bridge.options import BULK_PARTITION_RECORDS_OPTION
-from tap_zoho_crm.reading.bulk import RECORDS_PER_JOB, BulkProgress
+from tap_zoho_crm.reading.bulk import RECORDS_PER_JOB, BulkProgress, BulkUnavailableError
 from tap_zoho_crm.records import format_utc, parse_instant
 
 if TYPE_CHECKING:
@@ -147,15 +147,32 @@ def partition_ranges(records: int, per_partition: int, width: int) -> int:
     return size * -(-jobs // max(1, width))
 
 
-def plan_bulk_partitions(
-    load: BulkLoad, records: int, per_partition: int, width: int, budget: int
+def plan_bulk_partitions(  # noqa: PLR0917 - each argument is a different fact
+    load: BulkLoad,
+    records: int,
+    per_partition: int,
+    width: int,
+    budget: int,
+    cut: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Cut the load into id ranges, create a job for each, and describe one partition each.
+
+    ``cut``: the end of a micro-batch, already handed to Spark as its end offset (the load
+    was built with it as ``before``). The partitions then keep what was modified before it,
+    which is every record before it only if each job was created at or after it by Zoho's
+    clock; if Zoho's clock is behind, the jobs are given up (their credits are spent).
 
     Raises `BulkUnavailableError` when Zoho refuses a job (read through Get Records instead).
     """
     ranges = load.plan_ranges(partition_ranges(records, per_partition, width))
     instant, chunks = load.create_jobs(ranges)
+    if cut is not None:
+        if instant < cut:
+            raise BulkUnavailableError(
+                f"Zoho's clock ({format_utc(instant)}) is behind the micro-batch's end "
+                f"({format_utc(cut)}), so its export could miss a record changed meanwhile"
+            )
+        instant = cut
     share = max(1, budget // max(1, len(chunks)))
     logger.info(
         "%d records through Bulk Read: %d job(s), export instant %s",

@@ -34,7 +34,7 @@ from lakeflow_bridge.bulk_partitions import (
     plan_bulk_partitions,
 )
 from lakeflow_bridge.interface import LakeflowConnect, SupportsPartitionedStream
-from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, tap_state_for
+from lakeflow_bridge.offsets import IncrementalBatch, SnapshotBatch, is_from_start, tap_state_for
 from lakeflow_bridge.options import (
     OptionsError,
     max_records_per_batch,
@@ -51,6 +51,7 @@ from lakeflow_bridge.partitions import (
     WindowCollector,
     WindowPartition,
     max_partitions,
+    offset_position,
     pin_now,
 )
 from lakeflow_bridge.replay import RecordEvent, SingerReplay
@@ -406,6 +407,10 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             return []
         if planner is None:
             raise ValueError(f"table '{table_name}' is not read in partitions; use read_table")
+        if is_from_start(start_offset) and self._bulk_min_records:
+            jobs = self._bulk_micro_batch(table_name, planner, end_offset, table_options)
+            if jobs:
+                return jobs
         return planner.stream(start_offset, end_offset)
 
     def read_partition(
@@ -436,17 +441,40 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         schema = self.get_table_schema(table.name, table_options)
         return iter(self._conform(table.name, collector.records(), schema))
 
+    def _bulk_micro_batch(
+        self,
+        table_name: str,
+        planner: PartitionPlanner,
+        end_offset: dict,
+        table_options: dict[str, str],
+    ) -> list[dict[str, Any]] | None:
+        """Bulk Read jobs for a stream's first micro-batch, if it holds enough records.
+
+        Its end offset ("every record before U") is fixed already. The jobs export what was
+        modified before U, and the partitions keep exactly that; the next micro-batch starts
+        at U. An end that lists ids at U (written by the simple reader) keeps the windows.
+        """
+        until, until_ids = offset_position(end_offset)
+        if until is None or until_ids:
+            return None
+        total = planner.records(before=until)
+        if total is None or total <= self._bulk_min_records:
+            return None
+        return self._bulk_partitions(table_name, planner, total, table_options, cut=until)
+
     def _bulk_partitions(
         self,
         table_name: str,
         planner: PartitionPlanner,
         total: int,
         table_options: dict[str, str],
+        cut: dt.datetime | None = None,
     ) -> list[dict[str, Any]] | None:
-        """The Bulk Read jobs of a batch read, created now; None to read windows instead.
+        """The Bulk Read jobs of a read, created now; None to read windows instead.
 
         The driver builds the tap's stream (no HTTP) and lets its `BulkLoad` cut the ranges
-        and create the jobs, with the fields the executors' tap runs will expect.
+        and create the jobs, with the fields the executors' tap runs will expect. ``cut``: a
+        micro-batch's end (`_bulk_micro_batch`).
         """
         from tap_zoho_crm.reading.bulk import (  # noqa: PLC0415
             RECORDS_PER_JOB,
@@ -465,11 +493,12 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         since, _ = stream.starting_point()
         try:
             return plan_bulk_partitions(
-                stream.bulk_load({}, since),
+                stream.bulk_load({}, since, cut),
                 total,
                 per_partition or RECORDS_PER_JOB,
                 planner.width(),
                 planner.budget(),
+                cut,
             )
         except BulkUnavailableError as exc:
             logger.warning(
@@ -477,7 +506,9 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
             )
             return None
         except Exception as exc:
-            raise ZohoCrmReadError(f"planning the Bulk Read of '{table.name}' failed: {exc}") from exc
+            raise ZohoCrmReadError(
+                f"planning the Bulk Read of '{table.name}' failed: {exc}"
+            ) from exc
 
     def _read_bulk_partition(
         self, table_name: str, partition: dict, table_options: dict[str, str]

@@ -253,9 +253,9 @@ class PartitionPlanner:
         total = self._count(self._from, None)
         return total is not None and self._windows_for(total) >= 2
 
-    def records(self) -> int | None:
+    def records(self, before: dt.datetime | None = None) -> int | None:
         """Records of the module since ``start_date`` (one COQL count; None: cannot tell)."""
-        return self._count(self._from, None)
+        return self._count(self._from, before)
 
     def batch(self, pin: dt.datetime, total: int | None = None) -> list[dict[str, Any]]:
         """Partitions of a whole-table read of what was modified before ``pin``.

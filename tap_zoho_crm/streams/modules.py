@@ -212,11 +212,17 @@ class ModuleStream(ZohoStream):
         self._bulk = load
         return load
 
-    def bulk_load(self, state: dict[str, Any], since: dt.datetime | None) -> BulkLoad:
+    def bulk_load(
+        self,
+        state: dict[str, Any],
+        since: dt.datetime | None,
+        before: dt.datetime | None = None,
+    ) -> BulkLoad:
         """A Bulk Read load of this stream's selected fields, keeping its progress in ``state``.
 
         The sync's own load (`_bulk_load`), and the Spark bridge's driver, which creates the
-        jobs of its partitions with it (`BulkLoad.create_jobs`).
+        jobs of its partitions with it (`BulkLoad.create_jobs`); ``before`` bounds the rows
+        modified (a micro-batch's end).
         """
         return BulkLoad(
             client=self.client,
@@ -231,6 +237,7 @@ class ModuleStream(ZohoStream):
             truncate_rich_text=not self.settings.full_rich_text,
             logger=self.logger,
             write_state=self._flush_state,
+            before=before,
         )
 
     def _finish_bulk_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from pyspark.sql.functions import spark_partition_id
 from lakeflow_bridge.bulk_partitions import BULK
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.offsets import incremental_offset
+from lakeflow_bridge.partitions import pin_now
 from tap_zoho_crm.reading.bulk import JOB_CREDITS
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
@@ -42,6 +45,10 @@ def zoho() -> Iterator[ZohoEmulator]:
     with ZohoEmulator(profile="minimal", seed=DEMO_SEED + 80, size={"Leads": RECORDS}) as org:
         settle()
         yield org
+
+
+def stored_instant(zoho: ZohoEmulator, record_id: str) -> datetime:
+    return datetime.fromisoformat(str(zoho.get_record("Leads", record_id)["Modified_Time"]))
 
 
 def options_for(zoho: ZohoEmulator, **extra: str) -> dict[str, str]:
@@ -122,7 +129,7 @@ def test_bulk_read_credits_against_get_records(reads: dict[str, SparkRead]) -> N
     assert walked.calls[LIST] >= math.ceil(RECORDS / 200)  # a page of 200 records per credit
     assert one.credits < walked.credits
     assert three.credits - one.credits >= 2 * JOB_CREDITS
-    print(  # noqa: T201 - the figures the docs quote
+    print(
         f"\ncredits for {RECORDS} Leads: Bulk Read in 1 job {one.credits}, in "
         f"{three.calls[CREATE]} jobs {three.credits}; Get Records {walked.credits}"
     )
@@ -201,3 +208,78 @@ def test_small_modules_and_a_threshold_of_zero_keep_get_records(zoho: ZohoEmulat
     small = next(m for m in zoho.module_names() if 0 < zoho.count(m) < 400)
     assert high.get_partitions(small, {}) == [{"kind": "whole"}]
     assert zoho.stats.calls.get(CREATE) is None
+
+
+def test_an_available_now_stream_reads_its_first_micro_batch_through_bulk_read(
+    spark: Any, fresh_zoho: Any, tmp_path: Path
+) -> None:
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 83, size={"Leads": 3_000})
+    settle()
+    options = options_for(
+        zoho,
+        window_min_records="200",
+        max_records_per_batch="2000",
+        bulk_read_partition_records="1000",
+    )
+    batches: list[tuple[int, list[str]]] = []
+
+    def collect(frame: Any, _batch_id: int) -> None:
+        ids = [str(row["id"]) for row in frame.select("id").collect()]
+        batches.append((zoho.stats.calls.get(CREATE, 0), ids))
+
+    query = (
+        spark.readStream.format("zoho_crm")
+        .options(**options)
+        .load("Leads")
+        .writeStream.foreachBatch(collect)
+        .option("checkpointLocation", str(tmp_path / "checkpoint"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    assert query.awaitTermination(300)
+    assert query.exception() is None
+    filled = [(jobs, ids) for jobs, ids in batches if ids]
+    assert len(filled) >= 2
+    assert filled[0][0] == 2  # the first 2,000 records: two jobs of 1,000
+    assert all(jobs == 2 for jobs, _ in filled)  # later micro-batches: Get Records
+    ids = [i for _, batch in filled for i in batch]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == zoho.record_ids("Leads")
+
+
+def test_a_record_changed_during_a_bulk_micro_batch_comes_once_in_the_next(
+    fresh_zoho: Any,
+) -> None:
+    """The first micro-batch ends before U; a record of it changed before its job's export
+    moves to U or later, so the next micro-batch (from U) has it, and the first does not."""
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 84, size={"Leads": 3_000})
+    settle()
+    connector = ZohoCrmLakeflowConnect(
+        options_for(zoho, max_records_per_batch="2000", bulk_read_partition_records="1000")
+    )
+    end = connector.offset_until("Leads", {}, {}, pin_now())
+    partitions = connector.get_partitions("Leads", {}, {}, end)
+    assert {p["kind"] for p in partitions} == {BULK}
+    until = datetime.fromisoformat(end["replication_key_value"])
+    first_batch = sorted(
+        (i for i in zoho.record_ids("Leads") if stored_instant(zoho, i) < until), key=int
+    )
+    changed = [first_batch[10], first_batch[-10]]
+    zoho.update_records("Leads", changed, {"Last_Name": "Changed before its export"})
+    batches = [[r for p in partitions for r in connector.read_partition("Leads", p, {})]]
+    start = end
+    for _ in range(10):
+        settle()
+        end = connector.offset_until("Leads", {}, start, pin_now())
+        if end == start:
+            break
+        parts = connector.get_partitions("Leads", {}, start, end)
+        assert BULK not in {p["kind"] for p in parts}
+        batches.append([r for p in parts for r in connector.read_partition("Leads", p, {})])
+        start = end
+    ids = [str(r["id"]) for batch in batches for r in batch]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == zoho.record_ids("Leads")
+    assert not set(changed) & {str(r["id"]) for r in batches[0]}
+    later = {str(r["id"]): r for batch in batches[1:] for r in batch}
+    assert all(later[i]["Last_Name"] == "Changed before its export" for i in changed)

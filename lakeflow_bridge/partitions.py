@@ -18,6 +18,9 @@ numbers of records however Modified_Time is skewed. The bridge builds no request
   sub-pool for those is 10), rounded down to a power of two (`PartitionPlanner.width`), each
   reading with ``max_concurrency = budget // partitions``. The sum over partitions stays within
   the budget however many of them Spark runs at once.
+* **Bulk Read first.** An initial read of a module above ``bulk_read_min_records`` records (a
+  batch read, or a stream's first micro-batch) is partitioned into Bulk Read jobs instead
+  (bulk_partitions.py); this planner's count decides it.
 * **A batch read** (no offsets) covers every record modified before the instant the connector
   first planned (``pin``, whole seconds), or up to the newest record if Zoho's clock is ahead:
   a record changed while the read runs moves past that end, so it appears at most once: as it

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from bridge_helpers import DEMO_SEED, connection_options, read_to_end
 from pyspark.sql.functions import spark_partition_id
 
-from lakeflow_bridge.bulk_partitions import BULK
+from lakeflow_bridge.bulk_partitions import BULK, partition_ranges
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.offsets import incremental_offset
 from lakeflow_bridge.partitions import pin_now
@@ -283,3 +283,41 @@ def test_a_record_changed_during_a_bulk_micro_batch_comes_once_in_the_next(
     assert not set(changed) & {str(r["id"]) for r in batches[0]}
     later = {str(r["id"]): r for batch in batches[1:] for r in batch}
     assert all(later[i]["Last_Name"] == "Changed before its export" for i in changed)
+
+
+def test_a_first_micro_batch_ending_ahead_of_zohos_clock_reads_windows(fresh_zoho: Any) -> None:
+    """A driver clock ahead of Zoho's: the batch ends at the driver's "now", after the jobs'
+    created_time, so a record changed between the export and that end could be lost. The jobs
+    are given up and the batch is read as windows."""
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 85, size={"Leads": 3_000})
+    settle()
+    connector = ZohoCrmLakeflowConnect(
+        options_for(zoho, window_min_records="500", bulk_read_partition_records="1000")
+    )
+    ahead = pin_now() + timedelta(hours=1)
+    end = connector.offset_until("Leads", {}, {}, ahead)
+    assert end["replication_key_value"] == ahead.isoformat()
+    zoho.stats.reset()
+    partitions = connector.get_partitions("Leads", {}, {}, end)
+    assert zoho.stats.calls[CREATE] == 3  # created, then given up
+    assert {p["kind"] for p in partitions} == {"window"}
+    seen = [str(r["id"]) for p in partitions for r in connector.read_partition("Leads", p, {})]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == zoho.record_ids("Leads")
+
+
+@pytest.mark.parametrize(
+    ("records", "per_partition", "width", "size"),
+    [
+        (12_000, 4_000, 8, 4_000),  # three jobs, three partitions
+        (12_000, 500_000, 8, 200_000),  # at most Zoho's 200,000 a job
+        (2_000_000, 200_000, 8, 400_000),  # ten jobs on eight partitions: two jobs a range
+        (0, 200_000, 8, 200_000),
+    ],
+)
+def test_ranges_hold_whole_jobs_within_the_width(
+    records: int, per_partition: int, width: int, size: int
+) -> None:
+    assert partition_ranges(records, per_partition, width) == size
+    assert size % min(per_partition, 200_000) == 0  # whole jobs: no job added for a range
+    assert math.ceil(records / size) <= width

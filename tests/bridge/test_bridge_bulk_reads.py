@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ import pytest
 from bridge_helpers import DEMO_SEED, connection_options, read_to_end
 from pyspark.sql.functions import spark_partition_id
 
-from lakeflow_bridge.bulk_partitions import BULK, partition_ranges
+from lakeflow_bridge.bulk_partitions import BULK, BulkCollector, BulkPartition, partition_ranges
 from lakeflow_bridge.connector import ZohoCrmLakeflowConnect
 from lakeflow_bridge.offsets import incremental_offset
+from lakeflow_bridge.options import OptionsError
 from lakeflow_bridge.partitions import pin_now
 from tap_zoho_crm.reading.bulk import JOB_CREDITS
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -59,7 +60,6 @@ class SparkRead:
     """One batch read of Leads through Spark, with what the emulator saw meanwhile."""
 
     def __init__(self, spark: Any, zoho: ZohoEmulator, options: dict[str, str]) -> None:
-        zoho.clock.advance(61)  # Zoho's 10 downloads a minute: each read starts a fresh one
         zoho.stats.reset()
         frame = spark.read.format("zoho_crm").options(**options).load("Leads")
         rows = frame.withColumn("_partition", spark_partition_id()).collect()
@@ -321,3 +321,39 @@ def test_ranges_hold_whole_jobs_within_the_width(
     assert partition_ranges(records, per_partition, width) == size
     assert size % min(per_partition, 200_000) == 0  # whole jobs: no job added for a range
     assert math.ceil(records / size) <= width
+
+
+def test_a_first_micro_batch_ending_on_a_record_reads_windows(zoho: ZohoEmulator) -> None:
+    """An end offset that lists ids at its instant (the simple reader's) includes records at
+    that instant; a Bulk Read cut before it could not, so the batch keeps its windows."""
+    newest = max(zoho.record_ids("Leads"), key=lambda i: (stored_instant(zoho, i), int(i)))
+    end = incremental_offset("Modified_Time", stored_instant(zoho, newest).isoformat(), {newest})
+    connector = ZohoCrmLakeflowConnect(options_for(zoho, window_min_records="2000"))
+    zoho.stats.reset()
+    partitions = connector.get_partitions("Leads", {}, {}, end)
+    assert {p["kind"] for p in partitions} == {"window"}
+    assert zoho.stats.calls.get(CREATE) is None
+
+
+def test_bad_bulk_options_fail_at_construction(zoho: ZohoEmulator) -> None:
+    for name, value in (("bulk_read_min_records", "-1"), ("bulk_read_partition_records", "0")):
+        with pytest.raises(OptionsError, match=name):
+            ZohoCrmLakeflowConnect(options_for(zoho, **{name: value}))
+
+
+def test_the_collector_keeps_its_range_once_and_stops_at_the_instant() -> None:
+    instant = datetime(2026, 1, 2, tzinfo=UTC)
+    before, at = "2026-01-01T10:00:00+00:00", "2026-01-02T00:00:00+00:00"
+    collector = BulkCollector(
+        "Modified_Time", "id", BulkPartition(instant=instant, job="1", after=10, upto=20)
+    )
+    offered = [
+        {"id": 11, "Modified_Time": before, "v": "old"},
+        {"id": 10, "Modified_Time": before},  # the previous range's
+        {"id": 21, "Modified_Time": before},  # the next range's
+        {"id": None, "Modified_Time": before},
+        {"id": 11, "Modified_Time": "2026-01-01T11:00:00+00:00", "v": "new"},
+    ]
+    assert not any(collector.offer(record) for record in offered)
+    assert collector.offer({"id": 12, "Modified_Time": at})  # the walk after the load: done
+    assert collector.records() == [offered[-1]]

@@ -106,7 +106,9 @@ def _tap_class() -> Any:
 class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
     """Zoho CRM as a Lakeflow Connect source, replaying the tap-zoho-crm Singer tap.
 
-    Big modules are read in partitions (``SupportsPartitionedStream``): see partitions.py.
+    Big modules are read in partitions (``SupportsPartitionedStream``): Modified_Time windows
+    (partitions.py), or for an initial read above ``bulk_read_min_records`` records, Bulk Read
+    jobs (bulk_partitions.py).
     """
 
     def __init__(self, options: dict[str, str]) -> None:

@@ -150,7 +150,9 @@ class TablePartition(InputPartition):
 
     def __repr__(self) -> str:
         """Name the table and the window only (the token must not reach logs)."""
-        window = {k: v for k, v in self.descriptor.items() if k in ("start", "until")}
+        window = {
+            k: v for k, v in self.descriptor.items() if k in ("start", "until", "job", "upto")
+        }
         return f"TablePartition({self.value!r}, {window})"
 
 

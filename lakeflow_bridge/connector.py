@@ -133,8 +133,8 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         self._tap_config[BUDGET_SETTING] = NO_RUN_BUDGET
         # Bulk Read hands records over in id order, not the cursor order a batch is cut
         # in, so a tap run that chose it itself would run the load again for every batch.
-        # The bridge chooses instead: a batch read of a big module is partitioned into the
-        # load's jobs (bulk_partitions.py), and every tap run is told not to choose.
+        # The bridge chooses instead: an initial read of a big module is partitioned into
+        # the load's jobs (bulk_partitions.py), and every tap run is told not to choose.
         self._bulk_min_records = self._bulk_threshold()
         self._tap_config[BULK_SETTING] = 0
         self._check_config()
@@ -389,9 +389,9 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
     ) -> list[dict]:
         """Partition descriptors: of the whole table (offsets None) or of one micro-batch.
 
-        A batch read of a module above ``bulk_read_min_records`` records is partitioned into
-        Bulk Read jobs (bulk_partitions.py), any other big module into Modified_Time windows.
-        Micro-batches are always windows: see docs/spark-partitions.md for why.
+        A batch read of a module above ``bulk_read_min_records`` records, or a stream's first
+        micro-batch holding more, is partitioned into Bulk Read jobs (bulk_partitions.py);
+        anything else big into Modified_Time windows (docs/spark-partitions.md says why).
         """
         planner = self._planner(table_name, table_options)
         if start_offset is None and end_offset is None:

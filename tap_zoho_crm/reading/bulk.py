@@ -32,6 +32,8 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   next job once created, so a killed run resumes with the same jobs (results are kept 24 h) and
   skips the rows emitted (`_Done`). A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is
   created again for the same chunk; its rows are then skipped by id.
+* **The Spark bridge** cuts a load into jobs on its driver (`plan_ranges`, `create_jobs`) and
+  reads each in a partition, as a load of that job resumed (`BulkProgress.begin_chunk`).
 * **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read
   refuses, a job ending in ``FAILURE``, a result of several jobs not in ascending id order, an
   export without converted leads while Zoho counts some: one warning, and the stream reads

@@ -1,8 +1,10 @@
-"""Batch reads of a big module through Bulk Read: one Spark partition per export job.
+"""Initial reads of a big module through Bulk Read: one Spark partition per export job.
 
 A batch read (no offsets) of a module above ``bulk_read_min_records`` records is an initial
 load, which the tap reads through Bulk Read (tap_zoho_crm/reading/bulk.py) for 50 credits a job
-of up to 200,000 records instead of 1 credit per 200 records. Here the load is cut up:
+of up to 200,000 records instead of 1 credit per 200 records. Here the load is cut up (a
+stream's first micro-batch likewise, bounded by its end offset: see ``cut`` in
+`plan_bulk_partitions`, and docs/spark-partitions.md):
 
 * **On the driver** (`plan_bulk_partitions`), through the tap's own `BulkLoad` (the bridge
   builds no request): the module is cut into id ranges with COQL (``order by id`` with an

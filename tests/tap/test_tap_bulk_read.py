@@ -45,10 +45,34 @@ def _differences(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
     ]
 
 
+#: A multi-select picklist of Leads whose values hold the separators Zoho may join values with:
+#: its picklist (``pick_list_values``) and a few leads' values, set before either load.
+AWKWARD = "Awkward_Choices"
+AWKWARD_OPTIONS = ("North,East", "North", "East", "West;Coast", "West", "Coast", 'Say "hi"')
+#: Values given to one lead each: ambiguous under one reading or another (a value that is two
+#: others joined), plain, empty, and one no longer in the picklist (read by id under any).
+AWKWARD_VALUES: tuple[list[str], ...] = (
+    ["North,East"],
+    ["North", "East"],
+    ["West;Coast", "North"],
+    ["West", "Coast"],
+    ['Say "hi"', "East"],
+    [],
+    ["Retired value"],
+)
+
+
 @pytest.fixture(scope="module")
 def org() -> Any:
     with ZohoEmulator(profile="demo", seed=DEMO_SEED) as zoho:
         zoho.bulk_records_per_job = 400
+        zoho.add_field("Leads", AWKWARD, "multiselectpicklist", options=AWKWARD_OPTIONS)
+        leads = sorted(zoho.record_ids("Leads"), key=int)
+        # Empty on every other lead, as the generated multi-selects are (never null: an empty
+        # CSV cell cannot tell an empty list from null).
+        zoho.update_records("Leads", leads, {AWKWARD: []})
+        for lead, value in zip(leads[:: len(leads) // 8], AWKWARD_VALUES, strict=False):
+            zoho.update_record("Leads", lead, {AWKWARD: value})
         config = zoho.tap_config()
         catalog = select_only(discover(config), set(MODULES))
         yield zoho, config, catalog
@@ -66,8 +90,22 @@ READINGS: dict[str, dict[str, Any]] = {
     },
     "dot path named by labels": {"bulk_dot_path_header": "label"},
     "no display_field": {"no_display_field": True},
+    # Section 15, point 12: how multi-select picklists and booleans are written in the CSV.
+    "multi-select ','-joined, booleans TRUE/FALSE": {
+        "bulk_multi_value_encoding": "comma",
+        "bulk_boolean_encoding": "TRUE/FALSE",
+    },
+    "multi-select as JSON arrays, booleans 1/0": {
+        "bulk_multi_value_encoding": "json",
+        "bulk_boolean_encoding": "1/0",
+    },
 }
-DOT_PATHS_FOUND = ("dot path named as requested", "dot path named by module, empty as null")
+DOT_PATHS_FOUND = (
+    "dot path named as requested",
+    "dot path named by module, empty as null",
+    "multi-select ','-joined, booleans TRUE/FALSE",
+    "multi-select as JSON arrays, booleans 1/0",
+)
 PER_RECORD_LOOKUP = "Data_Processing_Basis_Details"
 
 
@@ -85,6 +123,19 @@ def _read_by_id(zoho: ZohoEmulator, module: str, field: str) -> bool:
         for call in zoho.stats.log
         if call.route == "GET /crm/v8/{module}" and call.module == module and "ids" in call.query
     )
+
+
+def _ids_read_by_id(zoho: ZohoEmulator, module: str, field: str) -> set[str]:
+    """The ids of the ``ids=`` calls of ``module`` that asked for ``field``."""
+    return {
+        record_id
+        for call in zoho.stats.log
+        if call.route == "GET /crm/v8/{module}"
+        and call.module == module
+        and "ids" in call.query
+        and field in ",".join(call.query.get("fields", [])).split(",")
+        for record_id in ",".join(call.query["ids"]).split(",")
+    }
 
 
 @pytest.mark.parametrize("reading", list(READINGS))
@@ -120,6 +171,11 @@ def test_bulk_read_and_get_records_emit_identical_records(
     # The consent lookup (another record per lead): its names from the dot path, not by id.
     assert any(r[PER_RECORD_LOOKUP] for r in walked.records["Leads"])
     assert _read_by_id(zoho, "Leads", PER_RECORD_LOOKUP) == (reading not in DOT_PATHS_FOUND)
+    # Multi-select picklists are split by their picklists: only cells that do not split one
+    # way only are read by id, and only for their own records.
+    assert sum(1 for r in walked.records["Leads"] if r[AWKWARD]) == len(AWKWARD_VALUES) - 1
+    assert not _read_by_id(zoho, "Leads", "Preferred_Channels")
+    assert 0 < len(_ids_read_by_id(zoho, "Leads", AWKWARD)) < len(AWKWARD_VALUES)
 
 
 def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:

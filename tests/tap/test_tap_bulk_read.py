@@ -559,3 +559,51 @@ def test_a_range_holding_more_than_its_job_goes_on_with_a_job_for_its_rest() -> 
     assert len(sent) == len(truth)  # once each
     assert jobs > 1 + lowered[0]  # the ranges' jobs, and jobs for their rests
     assert rests
+
+
+@pytest.mark.parametrize(
+    ("limit", "status", "code"),
+    [(1, 400, "LIMIT_EXCEEDED"), (2, 400, "LIMIT_EXCEEDED"), (1, 429, "TOO_MANY_REQUESTS")],
+)
+def test_a_limit_on_jobs_in_progress_loses_nothing_and_is_kept(
+    limit: int, status: int, code: str, caplog: Any
+) -> None:
+    """Zoho does not say how many jobs may be in progress, nor how it refuses one more
+    (section 15, point 12): under a limit, the load creates jobs ahead only as Zoho takes them,
+    and reads every record through Bulk Read."""
+    size, per_job = 2000, 300
+    with ZohoEmulator(profile="minimal", seed=48, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.update(
+            {"bulk_jobs_limit": limit, "bulk_jobs_limit_status": status, "bulk_jobs_limit_code": code}
+        )
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1, "max_retries": 2}
+        catalog = select_only(discover(config), {"Leads"})
+        with caplog.at_level(logging.WARNING):
+            result = run_sync(config, catalog=catalog)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs, peak = zoho.stats.calls[CREATE], zoho.bulk_jobs.peak_in_progress
+        refused = zoho.bulk_jobs.refused
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert peak <= limit
+    assert jobs - refused == -(-size // per_job)  # one job per chunk, none created twice
+    if limit == 1:
+        assert refused > 0  # the limit was met
+    assert not [r for r in caplog.records if FALLBACK in r.getMessage()]
+    assert "bulk_read" not in result.final_state["bookmarks"]["Leads"]
+
+
+def test_no_job_taken_at_all_falls_back_with_one_warning(caplog: Any, monkeypatch: Any) -> None:
+    """Jobs of others hold every slot: the load waits (bounded; shortened here) and falls back."""
+    from tap_zoho_crm.reading import bulk  # noqa: PLC0415
+
+    monkeypatch.setattr(bulk, "JOB_LIMIT_RETRIES", 2)
+    with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 900}) as zoho:
+        zoho.faults.bulk_jobs_limit = 0
+        _result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
+        assert zoho.stats.calls[CREATE] == 3  # the first try and two more
+        assert zoho.stats.calls[DOWNLOAD] == 0
+    assert len(warnings) == 1
+    assert "too many jobs in progress" in warnings[0].getMessage()

@@ -42,6 +42,7 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -591,10 +592,9 @@ class BulkLoad:
 
     def _await_completed(self, job_id: str) -> None:
         """Poll one of the load's jobs until it is no longer in progress (any end)."""
-        try:
+        # Gone or failed: not in progress either; its chunk meets that when it is read.
+        with contextlib.suppress(_JobGoneError, BulkUnavailableError):
             self.wait(job_id)
-        except (_JobGoneError, BulkUnavailableError):
-            pass  # gone or failed: not in progress either; its chunk meets it when read
 
     def wait(self, job_id: str) -> JobResult:
         """Poll a job until it completes (backing off); raise for FAILURE, gone or too long."""

@@ -2,11 +2,13 @@
 
 Bulk Read writes every value as text (spec section 10): ids as digits, lookups as the id alone,
 booleans and numbers as text, multi-select picklists ``;``-joined, an empty value as an empty
-cell. Two encodings are not documented (section 15, point 12) and are read under every
-plausible reading: booleans (``true``/``false`` in any case, ``1``/``0``: `boolean_cell`, only for a
-boolean property) and multi-select picklists (``;``- or ``,``-joined, or a JSON array text:
-`MultiValueDecoder`, which splits by the field's known values; a cell it cannot split one way
-only is read by id for that record alone, `RowConverter.scalars`). Each selected property of a module stream falls in one of four groups (`BulkFields`):
+cell. Two encodings are not documented (section 15, point 12), so every plausible reading is
+read: booleans (``true``/``false`` in any case, ``1``/``0``: `boolean_cell`, for boolean
+properties only) and multi-select picklists (``;``- or ``,``-joined, or a JSON array text:
+`MultiValueDecoder` splits by the field's picklist; a cell that does not split one way only is
+read by id for its record alone, see `RowConverter.scalars`).
+
+Each selected property of a module stream falls in one of four groups (`BulkFields`):
 
 * **scalar** (text, numbers, booleans, dates, datetimes, picklists, multi-select picklists,
   formulas, rollups): converted from the cell by the property's schema type, then through the
@@ -211,12 +213,13 @@ class MultiValueDecoder:
         self._cache: dict[str, list[str] | None] = {}
 
     def __call__(self, text: str) -> list[str] | None:
-        found = self._cache.get(text, self)
-        if found is not self:
-            return None if found is None else list(found)  # type: ignore[arg-type]
-        decoded = self._decode(text)
-        if len(self._cache) < DECODED_CACHE:
-            self._cache[text] = decoded
+        """The values of one cell (a fresh list), or None: read the field by id."""
+        if text in self._cache:
+            decoded = self._cache[text]
+        else:
+            decoded = self._decode(text)
+            if len(self._cache) < DECODED_CACHE:
+                self._cache[text] = decoded
         return None if decoded is None else list(decoded)
 
     def _decode(self, text: str) -> list[str] | None:
@@ -228,9 +231,9 @@ class MultiValueDecoder:
                 parsed = json.loads(text)
             except ValueError:
                 parsed = None
-            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
-                if not self._known or all(v in self._known for v in parsed):
-                    readings.append(parsed)
+            strings = isinstance(parsed, list) and all(isinstance(v, str) for v in parsed)
+            if strings and (not self._known or all(v in self._known for v in parsed)):
+                readings.append(parsed)
         for separator in MULTI_VALUE_SEPARATORS:
             readings.extend(self._splits(text, separator))
         distinct = {tuple(reading) for reading in readings}

@@ -26,7 +26,11 @@ MULTI_READINGS = {
     "comma": ",".join,
     "json": lambda values: json.dumps(values, ensure_ascii=False) if values else "",
 }
-BOOLEAN_READINGS = {"true/false": ("true", "false"), "TRUE/FALSE": ("TRUE", "FALSE"), "1/0": ("1", "0")}
+BOOLEAN_READINGS = {
+    "true/false": ("true", "false"),
+    "TRUE/FALSE": ("TRUE", "FALSE"),
+    "1/0": ("1", "0"),
+}
 
 
 def _create(api: Api, fields: list[str] | None = None) -> requests.Response:

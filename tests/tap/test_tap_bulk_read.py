@@ -575,7 +575,11 @@ def test_a_limit_on_jobs_in_progress_loses_nothing_and_is_kept(
     with ZohoEmulator(profile="minimal", seed=48, size={"Leads": size}) as zoho:
         zoho.bulk_records_per_job = per_job
         zoho.faults.update(
-            {"bulk_jobs_limit": limit, "bulk_jobs_limit_status": status, "bulk_jobs_limit_code": code}
+            {
+                "bulk_jobs_limit": limit,
+                "bulk_jobs_limit_status": status,
+                "bulk_jobs_limit_code": code,
+            }
         )
         config = {**zoho.tap_config(), "bulk_read_min_records": 1, "max_retries": 2}
         catalog = select_only(discover(config), {"Leads"})

@@ -357,7 +357,11 @@ def _csv_ok(mdef: ModuleDef, column: str) -> bool:
 
 
 #: CSV booleans under each ``Faults.bulk_boolean_encoding`` reading: (true, false).
-BOOLEAN_TEXTS = {"true/false": ("true", "false"), "TRUE/FALSE": ("TRUE", "FALSE"), "1/0": ("1", "0")}
+BOOLEAN_TEXTS = {
+    "true/false": ("true", "false"),
+    "TRUE/FALSE": ("TRUE", "FALSE"),
+    "1/0": ("1", "0"),
+}
 #: Readings of ``Faults.bulk_multi_value_encoding``.
 MULTI_VALUE_ENCODINGS = ("semicolon", "comma", "json")
 

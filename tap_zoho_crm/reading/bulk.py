@@ -32,6 +32,10 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   next job once created, so a killed run resumes with the same jobs (results are kept 24 h) and
   skips the rows emitted (`_Done`). A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is
   created again for the same chunk; its rows are then skipped by id.
+* **Jobs in progress.** Zoho documents no limit on them nor its refusal (section 15, point
+  12): a refusal read as one (`JOB_LIMIT_CODES`) stops the jobs created ahead; a job needed
+  now waits for the load's own jobs to complete, then for others' (bounded:
+  `create_when_free`), then falls back.
 * **The Spark bridge** cuts a load into jobs on its driver (`plan_ranges`, `create_jobs`) and
   reads each in a partition, as a load of that job resumed (`BulkProgress.begin_chunk`).
 * **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read

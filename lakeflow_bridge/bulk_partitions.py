@@ -11,8 +11,9 @@ stream's first micro-batch likewise, bounded by its end offset: see ``cut`` in
   offset: 1 credit a bound), and a job is created for each range, at once, so Zoho prepares
   them together. Zoho documents no limit on jobs in progress: one it refuses for that waits
   until the driver's own jobs complete, oldest first (polled; the partitions download them),
-  so the driver never holds more than Zoho takes (`BulkLoad.create_jobs`). The export **instant** is the earliest job's ``created_time`` (Zoho's clock,
-  so no clock skew between the driver and Zoho can lose a record).
+  so the driver never holds more than Zoho takes (`BulkLoad.create_jobs`). The export
+  **instant** is the earliest job's ``created_time`` (Zoho's clock, so no clock skew between
+  the driver and Zoho can lose a record).
 * **A partition** is one job: ``{"kind": "bulk", "instant", "job", "after", "upto"}``. Its
   executor runs the tap with the job in the stream's state, the state an interrupted load
   resumes from (`BulkProgress.begin_chunk`): the tap polls, downloads, converts the CSV and

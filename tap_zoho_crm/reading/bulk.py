@@ -83,6 +83,7 @@ from tap_zoho_crm.reading.bulk_csv import (
 )
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
+from tap_zoho_crm.schema import DATA_TYPE, PICK_LIST_VALUES, pick_list_values
 
 BULK_PATH = "/crm/bulk/v8/read"
 #: The stream-state key of a Bulk Read load in progress.
@@ -510,6 +511,38 @@ class BulkLoad:
             exported = [*exported, self._converted_column]
         return exported
 
+    def _add_picklists(self) -> None:
+        """Multi-select picklists' values, asked once when the catalog predates them.
+
+        `MultiValueDecoder` splits a cell by them; a catalog discovered before they were kept
+        (or passed through a tool that drops ``x-zoho-*`` keys) lacks them, which would send
+        every cell holding a separator to a read by id. One ``settings/fields`` call (1
+        credit) instead; unreadable, the cells are decoded without them (correct, dearer).
+        """
+        props = self._schema.get("properties", {})
+        lacking = [
+            name
+            for name in self.fields.scalars
+            if props.get(name, {}).get(DATA_TYPE) == "multiselectpicklist"
+            and PICK_LIST_VALUES not in props[name]
+        ]
+        if not lacking:
+            return
+        try:
+            response = self._client.get("settings/fields", params={"module": self._module})
+        except ZohoAPIError as exc:
+            self._logger.info(
+                "%s: no picklists for the Bulk Read CSV (%s %s)", self._module, exc.status, exc.code
+            )
+            return
+        entries = [] if response.is_empty else response.items("fields")
+        found = {str(e.get("api_name")): pick_list_values(e) for e in entries}
+        properties = dict(props)
+        for name in lacking:
+            if name in found:
+                properties[name] = {**props[name], PICK_LIST_VALUES: found[name]}
+        self._schema = {**self._schema, "properties": properties}
+
     def _add_paths(self) -> None:
         """Dot paths for the lookups whose target's display field Zoho names (`DisplayFields`)."""
         if not self.fields.targets:
@@ -657,6 +690,7 @@ class BulkLoad:
         """
         saved = self.progress.saved
         self._add_paths()
+        self._add_picklists()
         job_id: str | None
         if saved is None:
             job_id, created = self.create_when_free(None, None, [])

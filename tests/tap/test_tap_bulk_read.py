@@ -7,6 +7,7 @@ the same org and from the emulator's store, never from the tap's own output.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from tap_helpers import (
     sync_until_killed,
 )
 
+from tap_zoho_crm.schema import PICK_LIST_VALUES
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
@@ -176,6 +178,23 @@ def test_bulk_read_and_get_records_emit_identical_records(
     assert sum(1 for r in walked.records["Leads"] if r[AWKWARD]) == len(AWKWARD_VALUES) - 1
     assert not _read_by_id(zoho, "Leads", "Preferred_Channels")
     assert 0 < len(_ids_read_by_id(zoho, "Leads", AWKWARD)) < len(AWKWARD_VALUES)
+
+
+def test_a_catalog_without_the_picklists_asks_for_them_once(org: Any, walked: Any) -> None:
+    """A catalog discovered before picklists were kept in it (or stripped of ``x-zoho-*``
+    keys): one ``settings/fields`` call, and the cells split as with them."""
+    zoho, config, catalog = org
+    stripped = copy.deepcopy(select_only(catalog, {"Leads"}))
+    for entry in stripped["streams"]:
+        for prop in entry["schema"]["properties"].values():
+            prop.pop(PICK_LIST_VALUES, None)
+    zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
+    zoho.stats.reset()
+    bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=stripped)
+    assert zoho.stats.calls[CREATE] >= 1
+    assert zoho.stats.calls["GET /crm/v8/settings/fields"] == 1
+    assert _by_id(bulk.records["Leads"]) == _by_id(walked.records["Leads"])
+    assert not _read_by_id(zoho, "Leads", "Preferred_Channels")
 
 
 def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:

@@ -101,6 +101,9 @@ def test_the_encoding_switches_are_on_the_admin_surface(fresh: ZohoEmulator) -> 
     ).json()
     assert changed["bulk_multi_value_encoding"] == "json"
     assert fresh.faults.bulk_jobs_limit == 1
+    refused = requests.patch(url, json={"bulk_boolean_encoding": "yes/no"}, timeout=TIMEOUT)
+    assert refused.status_code == 400
+    assert fresh.faults.bulk_boolean_encoding == "true/false"
 
 
 @pytest.mark.parametrize(("status", "code"), [(400, "LIMIT_EXCEEDED"), (429, "TOO_MANY_REQUESTS")])

@@ -16,6 +16,13 @@ CREDIT_WINDOW = 86_400
 HOLD_TIMEOUT_S = 30.0
 
 
+#: Switches that take one of a few named readings (anything else would silently act as one).
+READINGS: dict[str, tuple[str, ...]] = {
+    "bulk_multi_value_encoding": ("semicolon", "comma", "json"),
+    "bulk_boolean_encoding": ("true/false", "TRUE/FALSE", "1/0"),
+}
+
+
 class Faults:
     """Mutable at any time, e.g. ``zoho.faults.error_rate = 0.2``."""
 
@@ -208,6 +215,9 @@ class Faults:
         for key, value in values.items():
             if key not in self.as_dict():
                 raise ValueError(f"unknown fault {key!r}")
+            allowed = READINGS.get(key)
+            if allowed is not None and value not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:

@@ -142,7 +142,7 @@ def _ids_read_by_id(zoho: ZohoEmulator, module: str, field: str) -> set[str]:
 
 @pytest.mark.parametrize("reading", list(READINGS))
 def test_bulk_read_and_get_records_emit_identical_records(
-    org: Any, walked: Any, reading: str
+    org: Any, walked: Any, reading: str, caplog: Any
 ) -> None:
     zoho, config, catalog = org
     before = zoho.faults.as_dict()
@@ -150,9 +150,11 @@ def test_bulk_read_and_get_records_emit_identical_records(
     zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
     zoho.stats.reset()
     try:
-        bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+        with caplog.at_level(logging.WARNING):
+            bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
     finally:
         zoho.faults.update({key: before[key] for key in READINGS[reading]})
+    assert not [r for r in caplog.records if FALLBACK in r.getMessage()]  # all through Bulk Read
     jobs = zoho.stats.calls[CREATE]
     assert jobs >= len(MODULES)
     for module in MODULES:

@@ -9,8 +9,11 @@ stream's first micro-batch likewise, bounded by its end offset: see ``cut`` in
 * **On the driver** (`plan_bulk_partitions`), through the tap's own `BulkLoad` (the bridge
   builds no request): the module is cut into id ranges with COQL (``order by id`` with an
   offset: 1 credit a bound), and a job is created for each range, at once, so Zoho prepares
-  them together. The export **instant** is the earliest job's ``created_time`` (Zoho's clock,
-  so no clock skew between the driver and Zoho can lose a record).
+  them together. Zoho documents no limit on jobs in progress: one it refuses for that waits
+  until the driver's own jobs complete, oldest first (polled; the partitions download them),
+  so the driver never holds more than Zoho takes (`BulkLoad.create_jobs`). The export
+  **instant** is the earliest job's ``created_time`` (Zoho's clock, so no clock skew between
+  the driver and Zoho can lose a record).
 * **A partition** is one job: ``{"kind": "bulk", "instant", "job", "after", "upto"}``. Its
   executor runs the tap with the job in the stream's state, the state an interrupted load
   resumes from (`BulkProgress.begin_chunk`): the tap polls, downloads, converts the CSV and
@@ -25,7 +28,8 @@ stream's first micro-batch likewise, bounded by its end offset: see ``cut`` in
 * **Credits.** Jobs are as few as Zoho's 200,000 records a job allow (`partition_ranges`):
   ``bulk_read_partition_records`` smaller buys more partitions at 50 credits each.
 * **Fallback.** A job Zoho refuses on the driver (no ``ZohoCRM.bulk.read`` scope, a module Bulk
-  Read does not serve) makes the read windows of Get Records instead. A job that fails on an
+  Read does not serve, too many jobs in progress still after the bounded waits) makes the read
+  windows of Get Records instead. A job that fails on an
   executor makes that partition's tap run fall back as the tap does (a Get Records walk from
   the start, kept to the partition's ids and cut at the instant): correct, at a walk's cost.
 """

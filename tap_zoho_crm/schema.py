@@ -18,6 +18,9 @@ LOOKUP_MODULE = "x-zoho-lookup-module"
 #: needs for an exact decimal type (the bridge's ``spark_types=native``).
 LENGTH = "x-zoho-length"
 DECIMAL_PLACE = "x-zoho-decimal-place"
+#: A multi-select picklist's values (``pick_list_values``: display and actual values), which
+#: let a Bulk Read CSV cell be split unambiguously (reading/bulk_csv.py).
+PICK_LIST_VALUES = "x-zoho-pick-list-values"
 
 #: Values Zoho serves only from a single-record GET (``/{module}/{id}``), never from the
 #: list call the module streams use; requesting them in ``fields`` is at best wasted. Subform
@@ -151,12 +154,27 @@ def field_property(field: Mapping[str, Any]) -> dict[str, Any]:
     textarea = field.get("textarea")
     if isinstance(textarea, Mapping) and textarea.get("type"):
         prop[TEXTAREA_TYPE] = str(textarea["type"])
+    if data_type == "multiselectpicklist":
+        prop[PICK_LIST_VALUES] = pick_list_values(field)
     lookup = field.get("lookup")
     if isinstance(lookup, Mapping):
         module = lookup.get("module")
         if isinstance(module, Mapping) and module.get("api_name"):
             prop[LOOKUP_MODULE] = str(module["api_name"])
     return prop
+
+
+def pick_list_values(field: Mapping[str, Any]) -> list[str]:
+    """The distinct display and actual values of a picklist's ``pick_list_values``."""
+    entries = field.get("pick_list_values")
+    values: dict[str, None] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping):
+            for key in ("display_value", "actual_value"):
+                value = entry.get(key)
+                if isinstance(value, str) and value:
+                    values[value] = None
+    return list(values)
 
 
 def is_listable(field: Mapping[str, Any]) -> bool:

@@ -32,6 +32,10 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
   next job once created, so a killed run resumes with the same jobs (results are kept 24 h) and
   skips the rows emitted (`_Done`). A job that is gone (404 ``RESOURCE_NOT_FOUND``: expired) is
   created again for the same chunk; its rows are then skipped by id.
+* **Jobs in progress.** Zoho documents no limit on them nor its refusal (section 15, point
+  12): a refusal read as one (`JOB_LIMIT_CODES`) stops the jobs created ahead; a job needed
+  now waits for the load's own jobs to complete, then for others' (bounded:
+  `create_when_free`), then falls back.
 * **The Spark bridge** cuts a load into jobs on its driver (`plan_ranges`, `create_jobs`) and
   reads each in a partition, as a load of that job resumed (`BulkProgress.begin_chunk`).
 * **Fallback** (`BulkUnavailableError`): no ``ZohoCRM.bulk.read`` scope, a module Bulk Read
@@ -42,6 +46,7 @@ it through Bulk Read (spec section 10) instead of Get Records (1 credit per 200 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -69,9 +74,16 @@ from tap_zoho_crm.paging import (
     IDS_PER_CALL,
     REPLICATION_KEY,
 )
-from tap_zoho_crm.reading.bulk_csv import BulkFields, ReferenceBook, RowConverter, csv_rows
+from tap_zoho_crm.reading.bulk_csv import (
+    BulkFields,
+    ReferenceBook,
+    RowConverter,
+    boolean_cell,
+    csv_rows,
+)
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
+from tap_zoho_crm.schema import DATA_TYPE, PICK_LIST_VALUES, pick_list_values
 
 BULK_PATH = "/crm/bulk/v8/read"
 #: The stream-state key of a Bulk Read load in progress.
@@ -98,6 +110,15 @@ JOB_CREDITS = 50
 #: Jobs Zoho prepares while the tap emits another one's result. Zoho does not document a limit
 #: on concurrent Bulk Read jobs (section 15, point 12): a few, not one per range.
 JOBS_AHEAD = 2
+#: Nor what a create past such a limit answers: these codes (any status), or a 429 that
+#: outlasted the client's retries, are read as "too many jobs in progress" (`_TooManyJobsError`).
+JOB_LIMIT_CODES = frozenset({"LIMIT_EXCEEDED", "TOO_MANY_REQUESTS"})
+#: A create so refused waits for the load's own jobs to complete (their results are kept 24 h
+#: and downloaded later), one at a time, trying again after each; with none left, it tries
+#: again after waits doubling from `POLL_FIRST_S` up to `POLL_LONGEST_S`, at most this many
+#: times and this long, and then the load falls back to Get Records.
+JOB_LIMIT_RETRIES = 10
+JOB_LIMIT_WAIT_MAX_S = 600.0
 #: Rows a COQL offset reaches (section 9), and the most ranges one load is cut into.
 COQL_REACH = 100_000
 MAX_RANGES = 10_000
@@ -191,6 +212,15 @@ class BulkUnavailableError(Exception):
 
 class _JobGoneError(Exception):
     """The job or its result is no longer kept (expired): create it again."""
+
+
+class _TooManyJobsError(Exception):
+    """Zoho refused a job because too many are in progress (`JOB_LIMIT_CODES`)."""
+
+
+def _is_job_limit(exc: ZohoAPIError) -> bool:
+    """Whether a refused create reads as "too many Bulk Read jobs in progress"."""
+    return exc.code in JOB_LIMIT_CODES or exc.status == 429
 
 
 class DownloadPacer:
@@ -481,6 +511,38 @@ class BulkLoad:
             exported = [*exported, self._converted_column]
         return exported
 
+    def _add_picklists(self) -> None:
+        """Multi-select picklists' values, asked once when the catalog predates them.
+
+        `MultiValueDecoder` splits a cell by them; a catalog discovered before they were kept
+        (or passed through a tool that drops ``x-zoho-*`` keys) lacks them, which would send
+        every cell holding a separator to a read by id. One ``settings/fields`` call (1
+        credit) instead; unreadable, the cells are decoded without them (correct, dearer).
+        """
+        props = self._schema.get("properties", {})
+        lacking = [
+            name
+            for name in self.fields.scalars
+            if props.get(name, {}).get(DATA_TYPE) == "multiselectpicklist"
+            and PICK_LIST_VALUES not in props[name]
+        ]
+        if not lacking:
+            return
+        try:
+            response = self._client.get("settings/fields", params={"module": self._module})
+        except ZohoAPIError as exc:
+            self._logger.info(
+                "%s: no picklists for the Bulk Read CSV (%s %s)", self._module, exc.status, exc.code
+            )
+            return
+        entries = [] if response.is_empty else response.items("fields")
+        found = {str(e.get("api_name")): pick_list_values(e) for e in entries}
+        properties = dict(props)
+        for name in lacking:
+            if name in found:
+                properties[name] = {**props[name], PICK_LIST_VALUES: found[name]}
+        self._schema = {**self._schema, "properties": properties}
+
     def _add_paths(self) -> None:
         """Dot paths for the lookups whose target's display field Zoho names (`DisplayFields`)."""
         if not self.fields.targets:
@@ -506,6 +568,8 @@ class BulkLoad:
         except (ZohoModuleUnavailableError, ZohoAuthError) as exc:
             raise BulkUnavailableError(f"Zoho refused the Bulk Read job ({exc})") from None
         except ZohoAPIError as exc:
+            if _is_job_limit(exc):
+                raise _TooManyJobsError(f"{exc.status} {exc.code}") from None
             if exc.status in {400, 403, 404}:
                 raise BulkUnavailableError(
                     f"Zoho refused the Bulk Read job ({exc.status} {exc.code})"
@@ -521,6 +585,53 @@ class BulkLoad:
         except ValueError:
             instant = None
         return str(details["id"]), instant
+
+    def create_when_free(
+        self, after: int | None, upto: int | None, own: list[str]
+    ) -> tuple[str, dt.datetime | None]:
+        """`create_job`, waiting while Zoho refuses it for too many jobs in progress.
+
+        ``own``: the load's jobs that may still be in progress; each is polled until it
+        completes (taken off the list) before the create is tried again. With none left (jobs
+        of others hold the slots), waits back off, bounded by `JOB_LIMIT_RETRIES` and
+        `JOB_LIMIT_WAIT_MAX_S`; then `BulkUnavailableError` (the load falls back).
+        """
+        delay, tries, started = POLL_FIRST_S, 0, time.monotonic()
+        while True:
+            try:
+                return self.create_job(after, upto)
+            except _TooManyJobsError as exc:
+                refusal = str(exc)
+            if own:
+                self._await_completed(own.pop(0))
+                continue
+            if tries >= JOB_LIMIT_RETRIES or time.monotonic() - started >= JOB_LIMIT_WAIT_MAX_S:
+                raise BulkUnavailableError(
+                    f"Zoho refused a Bulk Read job for too many jobs in progress ({refusal}), "
+                    f"still after {tries} tries over {time.monotonic() - started:.0f} s"
+                )
+            time.sleep(delay)
+            tries += 1
+            delay = min(delay * 2, POLL_LONGEST_S)
+
+    def _try_create(self, after: int | None, upto: int | None) -> str | None:
+        """A job created ahead, or None when Zoho holds too many in progress (not needed yet)."""
+        try:
+            return self.create_job(after, upto)[0]
+        except _TooManyJobsError as exc:
+            self._logger.info(
+                "%s: Zoho holds too many Bulk Read jobs in progress (%s); the next one is "
+                "created once one of them is read",
+                self._module,
+                exc,
+            )
+            return None
+
+    def _await_completed(self, job_id: str) -> None:
+        """Poll one of the load's jobs until it is no longer in progress (any end)."""
+        # Gone or failed: not in progress either; its chunk meets that when it is read.
+        with contextlib.suppress(_JobGoneError, BulkUnavailableError):
+            self.wait(job_id)
 
     def wait(self, job_id: str) -> JobResult:
         """Poll a job until it completes (backing off); raise for FAILURE, gone or too long."""
@@ -579,9 +690,10 @@ class BulkLoad:
         """
         saved = self.progress.saved
         self._add_paths()
+        self._add_picklists()
         job_id: str | None
         if saved is None:
-            job_id, created = self.create_job(None)
+            job_id, created = self.create_when_free(None, None, [])
             # Without Zoho's created_time, the local clock less a margin for skew: the walk
             # then re-reads that much, and loses nothing to a clock ahead of Zoho's.
             self.instant = created or (
@@ -667,7 +779,9 @@ class BulkLoad:
                         self._module,
                         job_id,
                     )
-                    job_id = self.create_job(after, upto)[0]
+                    job_id = self.create_when_free(
+                        after, upto, [str(chunk["job"]) for chunk in queue]
+                    )[0]
                     # Another file: its rows are skipped by id (if ordered), not by position.
                     done = _Done(done.last_id, None)
                     yield Effect(partial(self.progress.replace_job, job_id))
@@ -688,7 +802,14 @@ class BulkLoad:
                     yield Effect(self._write_state)
             while len(queue) < JOBS_AHEAD and ranges:
                 low, high = ranges[0]
-                queue = [*queue, {"job": self.create_job(low, high)[0], "after": low, "upto": high}]
+                # Ahead, a refusal waits for nothing (the jobs queued are read first); with
+                # none queued, this job is the next one read: waited for (`create_when_free`).
+                ahead = self._try_create(low, high) if queue else None
+                if ahead is None and queue:
+                    break
+                if ahead is None:
+                    ahead = self.create_when_free(low, high, [])[0]
+                queue = [*queue, {"job": ahead, "after": low, "upto": high}]
                 ranges = ranges[1:]
                 yield Effect(partial(self.progress.plan, list(queue), ranges))
                 yield Effect(self._write_state)
@@ -724,7 +845,8 @@ class BulkLoad:
         each (`_plan_ranges`), whose jobs then run ahead, `JOBS_AHEAD` at a time.
         """
         if upto is not None:
-            following = {"job": self.create_job(last_id, upto)[0], "after": last_id, "upto": upto}
+            job_id = self.create_when_free(last_id, upto, [str(c["job"]) for c in queue])[0]
+            following = {"job": job_id, "after": last_id, "upto": upto}
             return [following, *queue], ranges
         return queue, [*(ranges or []), *self._plan_ranges(last_id, per_page or RECORDS_PER_JOB)]
 
@@ -740,8 +862,12 @@ class BulkLoad:
         self._add_paths()
         chunks: list[_Chunk] = []
         created: list[dt.datetime] = []
+        #: Jobs created and not yet seen complete: a create refused for too many jobs in
+        #: progress waits for them, oldest first (`create_when_free`).
+        running: list[str] = []
         for low, high in ranges:
-            job_id, at = self.create_job(low, high)
+            job_id, at = self.create_when_free(low, high, running)
+            running.append(job_id)
             chunks.append({"job": job_id, "after": low, "upto": high})
             if at is not None:
                 created.append(at)
@@ -841,7 +967,7 @@ class BulkLoad:
         wanted = bool(book.references or book.name_lists)
         marker = header.index(self._converted_column) if self._converted_column in header else None
         for position, row in enumerate(rows):
-            if marker is not None and not self._saw_converted and row[marker] == "true":
+            if marker is not None and not self._saw_converted and boolean_cell(row[marker]) is True:
                 self._saw_converted = True
             record_id = int(row[converter.id_index])
             if last is not None and record_id <= last:
@@ -895,25 +1021,65 @@ class BulkLoad:
         book = learner.book
         page: Records = []
         positions: dict[int, int] = {}
+        undecided: dict[int, list[str]] = {}
         for position, row in enumerate(rows):
             record_id = int(row[converter.id_index])
             if skip(position, record_id):
                 continue
             learner.cover(position)
-            record = self._normalise(converter.scalars(row))
+            unsplit: list[str] = []
+            record = self._normalise(converter.scalars(row, unsplit))
             modified = record.get(REPLICATION_KEY)
             if isinstance(modified, str) and modified >= cut:
                 continue  # changed since the export began: the walk reads it
             record.update(converter.objects(row, book))
             page.append(record)
             positions[record_id] = position
+            if unsplit:
+                undecided[record_id] = unsplit
             if len(page) >= PAGE_RECORDS:
-                yield from self._hand_over(page, positions)
-                page, positions = [], {}
+                yield from self._hand_over(page, positions, undecided)
+                page, positions, undecided = [], {}, {}
         if page:
-            yield from self._hand_over(page, positions)
+            yield from self._hand_over(page, positions, undecided)
 
-    def _hand_over(self, page: Records, positions: dict[int, int]) -> Iterator[Records | Effect]:
+    def _read_undecided(self, page: Records, undecided: dict[int, list[str]]) -> None:
+        """Multi-select picklists whose cells could not be split one way only, read by id.
+
+        One call (1 credit) per 100 such records of a page; only they are read, and only
+        those fields (`MultiValueDecoder` says when: a value holding a separator another
+        value reading also fits, or a value not in the field's picklist).
+        """
+        fields = sorted({name for names in undecided.values() for name in names})
+        ids = list(undecided)
+        by_id = {int(record["id"]): record for record in page}
+        step = FIELDS_PER_CALL - 1
+        read: set[int] = set()
+        for start in range(0, len(ids), IDS_PER_CALL):
+            batch = ids[start : start + IDS_PER_CALL]
+            for i in range(0, len(fields), step):
+                for row in self._fetch_by_ids((["id", *fields[i : i + step]], batch)):
+                    record = by_id.get(int(row["id"]))
+                    if record is None:
+                        continue
+                    read.add(int(row["id"]))
+                    for name in undecided.get(int(row["id"]), []):
+                        if name in row:
+                            record[name] = row[name]
+        gone = len(set(ids) - read)
+        if gone:
+            self._logger.warning(
+                "%s: %d record(s) vanished while their multi-select picklists were read by "
+                "id (deleted meanwhile?); emitted with those fields null",
+                self._module,
+                gone,
+            )
+
+    def _hand_over(
+        self, page: Records, positions: dict[int, int], undecided: dict[int, list[str]]
+    ) -> Iterator[Records | Effect]:
+        if undecided:
+            self._read_undecided(page, undecided)
         records = self._finish_page(page)
         yield Effect(partial(self._enter, positions))
         yield records

@@ -2,7 +2,13 @@
 
 Bulk Read writes every value as text (spec section 10): ids as digits, lookups as the id alone,
 booleans and numbers as text, multi-select picklists ``;``-joined, an empty value as an empty
-cell. Each selected property of a module stream falls in one of four groups (`BulkFields`):
+cell. Two encodings are not documented (section 15, point 12), so every plausible reading is
+read: booleans (``true``/``false`` in any case, ``1``/``0``: `boolean_cell`, for boolean
+properties only) and multi-select picklists (``;``- or ``,``-joined, or a JSON array text:
+`MultiValueDecoder` splits by the field's picklist; a cell that does not split one way only is
+read by id for its record alone, see `RowConverter.scalars`).
+
+Each selected property of a module stream falls in one of four groups (`BulkFields`):
 
 * **scalar** (text, numbers, booleans, dates, datetimes, picklists, multi-select picklists,
   formulas, rollups): converted from the cell by the property's schema type, then through the
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import sys
 import zipfile
@@ -33,7 +40,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from tap_zoho_crm.paging import RICH_TEXT_LIST_LIMIT
-from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE, LOOKUP_MODULE, LOOKUP_TYPES, TEXTAREA_TYPE
+from tap_zoho_crm.schema import (
+    DATA_TYPE,
+    JSON_TYPE,
+    LOOKUP_MODULE,
+    LOOKUP_TYPES,
+    PICK_LIST_VALUES,
+    TEXTAREA_TYPE,
+)
 
 #: Rich-text values can be 50,000 characters; the csv module's default cap is 131,072.
 csv.field_size_limit(min(sys.maxsize, 1 << 30))
@@ -160,28 +174,110 @@ def _integer(text: str) -> Any:
     return int(text) if _INTEGER_TEXT.match(text) else _number(text)
 
 
-def _boolean(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in {"true", "false"}:
-        return lowered == "true"
-    return text
+#: A boolean cell under every reading seen or plausible (Zoho does not document it).
+BOOLEAN_TEXTS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def boolean_cell(text: str) -> Any:
+    """``true``/``false`` in any case, or ``1``/``0``; anything else stays text (screened).
+
+    Only a boolean property's cells come here, so a number's ``1`` is never read as True.
+    """
+    return BOOLEAN_TEXTS.get(text.lower(), text)
 
 
 def _multi(text: str) -> list[str]:
+    """A tag or territory cell: ``;``-joined names."""
     return text.split(MULTI_VALUE_SEPARATOR) if text else []
+
+
+#: Separators a multi-select picklist's values may be joined with in a Bulk Read cell.
+MULTI_VALUE_SEPARATORS = (";", ",")
+#: Distinct cells of one field whose decoding is kept (values repeat: a few combinations).
+DECODED_CACHE = 4096
+
+
+class MultiValueDecoder:
+    """A multi-select picklist's Bulk Read cell -> its values, or None when not unambiguous.
+
+    Zoho does not document the encoding (``;``- or ``,``-joined, or a JSON array text), and a
+    value may itself hold ``;`` or ``,``. Every reading is tried: a JSON array of strings, and
+    each separator, splitting only between known values (``pick_list_values``) when the field's
+    values are known, else only where the cell holds no separator at all. The cell is decoded
+    when every reading that fits gives the same values; otherwise (two fit, or none, e.g. a
+    value no longer in the picklist) the caller reads the field by id.
+    """
+
+    def __init__(self, known: Sequence[str]) -> None:
+        self._known = frozenset(known)
+        self._cache: dict[str, list[str] | None] = {}
+
+    def __call__(self, text: str) -> list[str] | None:
+        """The values of one cell (a fresh list), or None: read the field by id."""
+        if text in self._cache:
+            decoded = self._cache[text]
+        else:
+            decoded = self._decode(text)
+            if len(self._cache) < DECODED_CACHE:
+                self._cache[text] = decoded
+        return None if decoded is None else list(decoded)
+
+    def _decode(self, text: str) -> list[str] | None:
+        if not text or text == "[]":
+            return []
+        readings: list[list[str]] = []
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            strings = isinstance(parsed, list) and all(isinstance(v, str) for v in parsed)
+            if strings and (not self._known or all(v in self._known for v in parsed)):
+                readings.append(parsed)
+        for separator in MULTI_VALUE_SEPARATORS:
+            readings.extend(self._splits(text, separator))
+        distinct = {tuple(reading) for reading in readings}
+        return list(distinct.pop()) if len(distinct) == 1 else None
+
+    def _splits(self, text: str, separator: str) -> list[list[str]]:
+        """The ways ``text`` is known values joined by ``separator`` (at most two: ambiguous)."""
+        if not self._known:
+            return [[text]] if not any(s in text for s in MULTI_VALUE_SEPARATORS) else []
+        if separator not in text:
+            return [[text]] if text in self._known else []
+        found: list[list[str]] = []
+
+        def walk(start: int, values: list[str]) -> None:
+            if len(found) > 1:
+                return
+            end = text.find(separator, start)
+            while True:
+                piece = text[start:] if end < 0 else text[start:end]
+                if piece in self._known:
+                    if end < 0:
+                        found.append([*values, piece])
+                    else:
+                        walk(end + 1, [*values, piece])
+                if end < 0 or len(found) > 1:
+                    return
+                end = text.find(separator, end + 1)
+
+        walk(0, [])
+        return found
 
 
 def scalar_converter(prop: Mapping[str, Any], *, truncate_rich_text: bool) -> Convert:
     """The function one CSV cell of a scalar property goes through (empty: see `convert_row`)."""
     types = _types(prop)
     if "array" in types:
-        return _multi
+        known = prop.get(PICK_LIST_VALUES)
+        return MultiValueDecoder([str(v) for v in known] if isinstance(known, list) else [])
     if "integer" in types:
         return _integer
     if "number" in types:
         return _number
     if "boolean" in types:
-        return _boolean
+        return boolean_cell
     if truncate_rich_text and prop.get(TEXTAREA_TYPE) == "rich_text":
         return lambda text: text[:RICH_TEXT_LIST_LIMIT]
     return str
@@ -311,13 +407,23 @@ class RowConverter:
         """The row's reference and name-list cells, by field (for `ReferenceBook.needs`)."""
         return {name: row[i] for name, i in (*self._references, *self._name_lists)}
 
-    def scalars(self, row: Sequence[str]) -> dict[str, Any]:
-        """The row's id, scalar values and dot-path lookups as Get Records' JSON holds them."""
+    def scalars(self, row: Sequence[str], undecided: list[str] | None = None) -> dict[str, Any]:
+        """The row's id, scalar values and dot-path lookups as Get Records' JSON holds them.
+
+        A multi-select picklist cell that cannot be split one way only is left None and its
+        field named in ``undecided``: the caller reads it by id.
+        """
         out: dict[str, Any] = {"id": row[self.id_index]}
         multi = self._multi
         for name, i, convert in self._scalars:
             text = row[i]
-            out[name] = convert(text) if text or name in multi else None
+            if name in multi:
+                value = convert(text)
+                if value is None and undecided is not None:
+                    undecided.append(name)
+                out[name] = value
+            else:
+                out[name] = convert(text) if text else None
         for name, i, j in self._paths:
             record_id = row[i]
             # No lookup: null, whatever the dot-path cell says (its encoding is not documented).

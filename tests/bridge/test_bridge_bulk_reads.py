@@ -199,6 +199,24 @@ def test_a_job_ending_in_failure_falls_back_within_its_partition(fresh_zoho: Any
     assert set(seen) == zoho.record_ids("Leads")
 
 
+def test_a_limit_on_jobs_in_progress_is_kept_by_the_driver(fresh_zoho: Any) -> None:
+    """Zoho does not say how many Bulk Read jobs may be in progress (section 15, point 12):
+    under a limit the driver creates what Zoho takes, waits for its own jobs to complete (their
+    results are kept for the partitions), and creates the rest: every id once, in bulk."""
+    zoho = fresh_zoho(profile="minimal", seed=DEMO_SEED + 83, size={"Leads": 1_500})
+    zoho.faults.bulk_jobs_limit = 1
+    settle()
+    connector = ZohoCrmLakeflowConnect(options_for(zoho, bulk_read_partition_records="600"))
+    partitions = connector.get_partitions("Leads", {})
+    assert [p["kind"] for p in partitions] == [BULK] * 3
+    assert zoho.bulk_jobs.refused > 0
+    seen = [str(r["id"]) for p in partitions for r in connector.read_partition("Leads", p, {})]
+    assert len(seen) == len(set(seen))
+    assert set(seen) == zoho.record_ids("Leads")
+    assert zoho.bulk_jobs.peak_in_progress == 1
+    assert zoho.stats.calls[CREATE] - zoho.bulk_jobs.refused == 3
+
+
 def test_small_modules_and_a_threshold_of_zero_keep_get_records(zoho: ZohoEmulator) -> None:
     off = ZohoCrmLakeflowConnect(options_for(zoho, bulk_read_min_records="0"))
     assert {p["kind"] for p in off.get_partitions("Leads", {})} == {"window"}

@@ -7,6 +7,7 @@ the same org and from the emulator's store, never from the tap's own output.
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from tap_helpers import (
     sync_until_killed,
 )
 
+from tap_zoho_crm.schema import PICK_LIST_VALUES
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
 
@@ -45,10 +47,34 @@ def _differences(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
     ]
 
 
+#: A multi-select picklist of Leads whose values hold the separators Zoho may join values with:
+#: its picklist (``pick_list_values``) and a few leads' values, set before either load.
+AWKWARD = "Awkward_Choices"
+AWKWARD_OPTIONS = ("North,East", "North", "East", "West;Coast", "West", "Coast", 'Say "hi"')
+#: Values given to one lead each: ambiguous under one reading or another (a value that is two
+#: others joined), plain, empty, and one no longer in the picklist (read by id under any).
+AWKWARD_VALUES: tuple[list[str], ...] = (
+    ["North,East"],
+    ["North", "East"],
+    ["West;Coast", "North"],
+    ["West", "Coast"],
+    ['Say "hi"', "East"],
+    [],
+    ["Retired value"],
+)
+
+
 @pytest.fixture(scope="module")
 def org() -> Any:
     with ZohoEmulator(profile="demo", seed=DEMO_SEED) as zoho:
         zoho.bulk_records_per_job = 400
+        zoho.add_field("Leads", AWKWARD, "multiselectpicklist", options=AWKWARD_OPTIONS)
+        leads = sorted(zoho.record_ids("Leads"), key=int)
+        # Empty on every other lead, as the generated multi-selects are (never null: an empty
+        # CSV cell cannot tell an empty list from null).
+        zoho.update_records("Leads", leads, {AWKWARD: []})
+        for lead, value in zip(leads[:: len(leads) // 8], AWKWARD_VALUES, strict=False):
+            zoho.update_record("Leads", lead, {AWKWARD: value})
         config = zoho.tap_config()
         catalog = select_only(discover(config), set(MODULES))
         yield zoho, config, catalog
@@ -66,8 +92,22 @@ READINGS: dict[str, dict[str, Any]] = {
     },
     "dot path named by labels": {"bulk_dot_path_header": "label"},
     "no display_field": {"no_display_field": True},
+    # Section 15, point 12: how multi-select picklists and booleans are written in the CSV.
+    "multi-select ','-joined, booleans TRUE/FALSE": {
+        "bulk_multi_value_encoding": "comma",
+        "bulk_boolean_encoding": "TRUE/FALSE",
+    },
+    "multi-select as JSON arrays, booleans 1/0": {
+        "bulk_multi_value_encoding": "json",
+        "bulk_boolean_encoding": "1/0",
+    },
 }
-DOT_PATHS_FOUND = ("dot path named as requested", "dot path named by module, empty as null")
+DOT_PATHS_FOUND = (
+    "dot path named as requested",
+    "dot path named by module, empty as null",
+    "multi-select ','-joined, booleans TRUE/FALSE",
+    "multi-select as JSON arrays, booleans 1/0",
+)
 PER_RECORD_LOOKUP = "Data_Processing_Basis_Details"
 
 
@@ -87,9 +127,22 @@ def _read_by_id(zoho: ZohoEmulator, module: str, field: str) -> bool:
     )
 
 
+def _ids_read_by_id(zoho: ZohoEmulator, module: str, field: str) -> set[str]:
+    """The ids of the ``ids=`` calls of ``module`` that asked for ``field``."""
+    return {
+        record_id
+        for call in zoho.stats.log
+        if call.route == "GET /crm/v8/{module}"
+        and call.module == module
+        and "ids" in call.query
+        and field in ",".join(call.query.get("fields", [])).split(",")
+        for record_id in ",".join(call.query["ids"]).split(",")
+    }
+
+
 @pytest.mark.parametrize("reading", list(READINGS))
 def test_bulk_read_and_get_records_emit_identical_records(
-    org: Any, walked: Any, reading: str
+    org: Any, walked: Any, reading: str, caplog: Any
 ) -> None:
     zoho, config, catalog = org
     before = zoho.faults.as_dict()
@@ -97,9 +150,11 @@ def test_bulk_read_and_get_records_emit_identical_records(
     zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
     zoho.stats.reset()
     try:
-        bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
+        with caplog.at_level(logging.WARNING):
+            bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=catalog)
     finally:
         zoho.faults.update({key: before[key] for key in READINGS[reading]})
+    assert not [r for r in caplog.records if FALLBACK in r.getMessage()]  # all through Bulk Read
     jobs = zoho.stats.calls[CREATE]
     assert jobs >= len(MODULES)
     for module in MODULES:
@@ -120,6 +175,28 @@ def test_bulk_read_and_get_records_emit_identical_records(
     # The consent lookup (another record per lead): its names from the dot path, not by id.
     assert any(r[PER_RECORD_LOOKUP] for r in walked.records["Leads"])
     assert _read_by_id(zoho, "Leads", PER_RECORD_LOOKUP) == (reading not in DOT_PATHS_FOUND)
+    # Multi-select picklists are split by their picklists: only cells that do not split one
+    # way only are read by id, and only for their own records.
+    assert sum(1 for r in walked.records["Leads"] if r[AWKWARD]) == len(AWKWARD_VALUES) - 1
+    assert not _read_by_id(zoho, "Leads", "Preferred_Channels")
+    assert 0 < len(_ids_read_by_id(zoho, "Leads", AWKWARD)) < len(AWKWARD_VALUES)
+
+
+def test_a_catalog_without_the_picklists_asks_for_them_once(org: Any, walked: Any) -> None:
+    """A catalog discovered before picklists were kept in it (or stripped of ``x-zoho-*``
+    keys): one ``settings/fields`` call, and the cells split as with them."""
+    zoho, config, catalog = org
+    stripped = copy.deepcopy(select_only(catalog, {"Leads"}))
+    for entry in stripped["streams"]:
+        for prop in entry["schema"]["properties"].values():
+            prop.pop(PICK_LIST_VALUES, None)
+    zoho.clock.advance(61)  # the emulator's 10 downloads a minute: a fresh minute
+    zoho.stats.reset()
+    bulk = run_sync({**config, "bulk_read_min_records": 1}, catalog=stripped)
+    assert zoho.stats.calls[CREATE] >= 1
+    assert zoho.stats.calls["GET /crm/v8/settings/fields"] == 1
+    assert _by_id(bulk.records["Leads"]) == _by_id(walked.records["Leads"])
+    assert not _read_by_id(zoho, "Leads", "Preferred_Channels")
 
 
 def test_rich_text_cut_as_get_records_cuts_it_without_full_rich_text(org: Any) -> None:
@@ -503,3 +580,55 @@ def test_a_range_holding_more_than_its_job_goes_on_with_a_job_for_its_rest() -> 
     assert len(sent) == len(truth)  # once each
     assert jobs > 1 + lowered[0]  # the ranges' jobs, and jobs for their rests
     assert rests
+
+
+@pytest.mark.parametrize(
+    ("limit", "status", "code"),
+    [(1, 400, "LIMIT_EXCEEDED"), (2, 400, "LIMIT_EXCEEDED"), (1, 429, "TOO_MANY_REQUESTS")],
+)
+def test_a_limit_on_jobs_in_progress_loses_nothing_and_is_kept(
+    limit: int, status: int, code: str, caplog: Any
+) -> None:
+    """Zoho does not say how many jobs may be in progress, nor how it refuses one more
+    (section 15, point 12): under a limit, the load creates jobs ahead only as Zoho takes them,
+    and reads every record through Bulk Read."""
+    size, per_job = 2000, 300
+    with ZohoEmulator(profile="minimal", seed=48, size={"Leads": size}) as zoho:
+        zoho.bulk_records_per_job = per_job
+        zoho.faults.update(
+            {
+                "bulk_jobs_limit": limit,
+                "bulk_jobs_limit_status": status,
+                "bulk_jobs_limit_code": code,
+            }
+        )
+        config = {**zoho.tap_config(), "bulk_read_min_records": 1, "max_retries": 2}
+        catalog = select_only(discover(config), {"Leads"})
+        with caplog.at_level(logging.WARNING):
+            result = run_sync(config, catalog=catalog)
+        truth = {int(i) for i in zoho.record_ids("Leads")}
+        jobs, peak = zoho.stats.calls[CREATE], zoho.bulk_jobs.peak_in_progress
+        refused = zoho.bulk_jobs.refused
+    sent = result.ids("Leads")
+    assert set(sent) == truth
+    assert len(sent) == len(truth)  # once each
+    assert peak <= limit
+    assert jobs - refused == -(-size // per_job)  # one job per chunk, none created twice
+    if limit == 1:
+        assert refused > 0  # the limit was met
+    assert not [r for r in caplog.records if FALLBACK in r.getMessage()]
+    assert "bulk_read" not in result.final_state["bookmarks"]["Leads"]
+
+
+def test_no_job_taken_at_all_falls_back_with_one_warning(caplog: Any, monkeypatch: Any) -> None:
+    """Jobs of others hold every slot: the load waits (bounded; shortened here) and falls back."""
+    from tap_zoho_crm.reading import bulk  # noqa: PLC0415
+
+    monkeypatch.setattr(bulk, "JOB_LIMIT_RETRIES", 2)
+    with ZohoEmulator(profile="minimal", seed=3, size={"Leads": 900}) as zoho:
+        zoho.faults.bulk_jobs_limit = 0
+        _result, warnings = _fallback_run(zoho, zoho.tap_config(), caplog)
+        assert zoho.stats.calls[CREATE] == 3  # the first try and two more
+        assert zoho.stats.calls[DOWNLOAD] == 0
+    assert len(warnings) == 1
+    assert "too many jobs in progress" in warnings[0].getMessage()

@@ -80,6 +80,18 @@ class BulkJobs:
     tokens: dict[str, tuple[int, tuple[str, str], float]] = field(default_factory=dict)
     next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Most jobs in progress at once (created, not COMPLETED or FAILURE), and the creates
+    #: refused for ``Faults.bulk_jobs_limit``: what tests of that switch read.
+    peak_in_progress: int = 0
+    refused: int = 0
+
+    def in_progress(self, now: float, retention_s: float) -> int:
+        """Jobs created and not yet COMPLETED or FAILURE (nor expired)."""
+        return sum(
+            1
+            for job in self.jobs.values()
+            if job.state not in ("COMPLETED", "FAILURE") and now - job.created_time <= retention_s
+        )
 
 
 def _conditions(criteria: Any) -> list[Condition]:
@@ -130,7 +142,7 @@ class DotPath:
             return f"{self.lookup.label}.{self.field.label}"
         return self.requested
 
-    def cell(self, org: Org, r: Renderer, rec: dict[str, Any], empty: str) -> str:
+    def cell(self, org: Org, r: Renderer, rec: dict[str, Any], empty: str, faults: Any) -> str:
         """The looked-up record's field, as CSV text; ``empty`` when the row has no lookup."""
         value = rec.get(self.lookup.api_name)
         if not value:
@@ -149,7 +161,7 @@ class DotPath:
         target = found[0].record(found[1]) if found else None
         if target is None:
             return ""
-        return _cell(r.record(self.target, target, [name], single=True).get(name))
+        return _cell(r.record(self.target, target, [name], single=True).get(name), faults)
 
 
 def _dot_path(org: Org, mdef: ModuleDef, requested: str) -> DotPath:
@@ -217,14 +229,33 @@ def create(ctx: Context, req: Request) -> Response:
             raise ApiError(400, "AMBIGUITY_DURING_PROCESSING", "page and page_token given", {})
         offset = _token_offset(emu, str(token), mdef.api_name, query.get("criteria"))
     jobs = emu.bulk_jobs
+    limit = emu.faults.bulk_jobs_limit
     with jobs.lock:
+        running = jobs.in_progress(emu.clock.time(), emu.bulk_retention_s)
+        if limit is not None and running >= limit:
+            jobs.refused += 1
+            emu.faults.count("bulk_jobs_limit")
+            raise ApiError(
+                int(emu.faults.bulk_jobs_limit_status),
+                str(emu.faults.bulk_jobs_limit_code),
+                f"at most {limit} bulk read jobs may be in progress at once",
+                {"limit": limit},
+            )
         job_id = make_id(SLOT_BULK, jobs.next_id)
         jobs.next_id += 1
-    job = Job(
-        job_id, mdef.api_name, fields, conditions, page, query, emu.clock.timestamp(), req.user_id
-    )
-    job.offset = offset
-    jobs.jobs[job_id] = job
+        job = Job(
+            job_id,
+            mdef.api_name,
+            fields,
+            conditions,
+            page,
+            query,
+            emu.clock.timestamp(),
+            req.user_id,
+        )
+        job.offset = offset
+        jobs.jobs[job_id] = job
+        jobs.peak_in_progress = max(jobs.peak_in_progress, running + 1)
     r = org.renderer(req.user_id)
     details = {
         "id": job_id,
@@ -307,7 +338,9 @@ def _complete(emu: Any, job: Job, failure: bool) -> None:
         rendered = r.record(mdef, rec, columns, single=True)
         writer.writerow(
             [
-                paths[c].cell(org, r, rec, empty) if c in paths else _cell(rendered.get(c))
+                paths[c].cell(org, r, rec, empty, faults)
+                if c in paths
+                else _cell(rendered.get(c), faults)
                 for c in columns
             ]
         )
@@ -323,19 +356,39 @@ def _csv_ok(mdef: ModuleDef, column: str) -> bool:
     return fdef is None or fdef.data_type not in ("subform", "multiselectlookup", "multiuserlookup")
 
 
-def _cell(value: Any) -> str:
-    """CSV encoding: lookups as their id, multi-values ';'-joined, booleans lower-case."""
+#: CSV booleans under each ``Faults.bulk_boolean_encoding`` reading: (true, false).
+BOOLEAN_TEXTS = {
+    "true/false": ("true", "false"),
+    "TRUE/FALSE": ("TRUE", "FALSE"),
+    "1/0": ("1", "0"),
+}
+#: Readings of ``Faults.bulk_multi_value_encoding``.
+MULTI_VALUE_ENCODINGS = ("semicolon", "comma", "json")
+
+
+def _cell(value: Any, faults: Any = None) -> str:
+    """CSV encoding: lookups as their id, multi-select picklists and booleans by the switches.
+
+    Tag and territory lists (objects) are ``;``-joined names whatever the switch.
+    """
     if value is None:
         return ""
     if value.__class__ is str:
         return value
     if isinstance(value, bool):
-        return "true" if value else "false"
+        reading = faults.bulk_boolean_encoding if faults is not None else "true/false"
+        texts = BOOLEAN_TEXTS.get(reading, BOOLEAN_TEXTS["true/false"])
+        return texts[0] if value else texts[1]
     if isinstance(value, dict):
         if "id" in value:
             return str(value["id"])
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):  # a multi-select picklist
+            reading = faults.bulk_multi_value_encoding if faults is not None else "semicolon"
+            if reading == "json":
+                return json.dumps(value, ensure_ascii=False) if value else ""
+            return ("," if reading == "comma" else ";").join(value)
         parts = [
             str(v.get("name", v.get("id", ""))) if isinstance(v, dict) else str(v) for v in value
         ]

@@ -16,6 +16,13 @@ CREDIT_WINDOW = 86_400
 HOLD_TIMEOUT_S = 30.0
 
 
+#: Switches that take one of a few named readings (anything else would silently act as one).
+READINGS: dict[str, tuple[str, ...]] = {
+    "bulk_multi_value_encoding": ("semicolon", "comma", "json"),
+    "bulk_boolean_encoding": ("true/false", "TRUE/FALSE", "1/0"),
+}
+
+
 class Faults:
     """Mutable at any time, e.g. ``zoho.faults.error_rate = 0.2``."""
 
@@ -59,6 +66,19 @@ class Faults:
         #: A completed job's result names the records a job holds at most (``per_page``, the
         #: documented sample's 200,000); on, it leaves ``per_page`` out.
         self.bulk_result_without_per_page: bool = False
+        #: Section 15, point 12: how a Bulk Read CSV writes a multi-select picklist's values is
+        #: not documented: ``semicolon`` (default, ``A;B``), ``comma`` (``A,B``) or ``json``
+        #: (a JSON array text, ``["A","B"]``). Tags and territories stay ``;``-joined.
+        self.bulk_multi_value_encoding: str = "semicolon"
+        #: Nor how it writes booleans: ``true/false`` (default), ``TRUE/FALSE`` or ``1/0``.
+        self.bulk_boolean_encoding: str = "true/false"
+        #: Nor how many Bulk Read jobs an org may have in progress (created, not COMPLETED or
+        #: FAILURE, not expired): None, no limit; a number, a create past it is refused with
+        #: ``bulk_jobs_limit_status`` and ``bulk_jobs_limit_code`` (400 ``LIMIT_EXCEEDED`` by
+        #: default; 429 ``TOO_MANY_REQUESTS`` is the other plausible reading).
+        self.bulk_jobs_limit: int | None = None
+        self.bulk_jobs_limit_status: int = 400
+        self.bulk_jobs_limit_code: str = "LIMIT_EXCEEDED"
         #: Section 15, point 1: Zoho may compare If-Modified-Since with ``>`` instead of
         #: ``>=``. Off (inclusive) by default; on, a record modified exactly at the header's
         #: instant is not returned, the other documented reading.
@@ -195,6 +215,9 @@ class Faults:
         for key, value in values.items():
             if key not in self.as_dict():
                 raise ValueError(f"unknown fault {key!r}")
+            allowed = READINGS.get(key)
+            if allowed is not None and value not in allowed:
+                raise ValueError(f"{key} must be one of {', '.join(allowed)}, not {value!r}")
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:
@@ -216,6 +239,11 @@ class Faults:
             "bulk_dot_path_empty": self.bulk_dot_path_empty,
             "no_display_field": self.no_display_field,
             "bulk_result_without_per_page": self.bulk_result_without_per_page,
+            "bulk_multi_value_encoding": self.bulk_multi_value_encoding,
+            "bulk_boolean_encoding": self.bulk_boolean_encoding,
+            "bulk_jobs_limit": self.bulk_jobs_limit,
+            "bulk_jobs_limit_status": self.bulk_jobs_limit_status,
+            "bulk_jobs_limit_code": self.bulk_jobs_limit_code,
             "if_modified_since_exclusive": self.if_modified_since_exclusive,
             "deleted_without_page_token": self.deleted_without_page_token,
             "deleted_oldest_first": self.deleted_oldest_first,

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakeflow_bridge.offsets import REPLICATION_KEY, cursor_key
 from lakeflow_bridge.options import BULK_PARTITION_RECORDS_OPTION
+from lakeflow_bridge.partitions import NewestById
 from tap_zoho_crm.reading.bulk import RECORDS_PER_JOB, BulkProgress, BulkUnavailableError
 from tap_zoho_crm.records import format_utc, parse_instant
 
@@ -115,7 +116,7 @@ class BulkCollector:
         self._key = key_field
         self._partition = partition
         self._instant = cursor_key(partition.instant)
-        self._kept: dict[Any, tuple[tuple[int, Any], dict[str, Any]]] = {}
+        self._kept = NewestById()
 
     def offer(self, record: dict[str, Any]) -> bool:
         """Keep the record if it is in the partition; True once the partition is read."""
@@ -130,14 +131,12 @@ class BulkCollector:
         after, upto = self._partition.after, self._partition.upto
         if (after is not None and number <= after) or (upto is not None and number > upto):
             return False
-        kept = self._kept.get(record_id)
-        if kept is None or position >= kept[0]:
-            self._kept[record_id] = (position, record)
+        self._kept.keep(record_id, position, record)
         return False
 
     def records(self) -> list[dict[str, Any]]:
         """The partition's records, one per id (its newest version seen)."""
-        return [record for _, record in self._kept.values()]
+        return self._kept.records()
 
 
 def partition_ranges(records: int, per_partition: int, width: int) -> int:

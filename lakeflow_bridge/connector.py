@@ -428,20 +428,8 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         cursor = table.cursor_field or ""
         window = WindowPartition.from_descriptor(partition)
         collector = WindowCollector(cursor, MODULE_KEY, window)
-        config = {
-            **self._tap_config,
-            **WINDOW_RUN_SETTINGS,
-            "max_concurrency": window.max_concurrency,
-        }
-        self._run_tap(
-            table.name,
-            config,
-            self._catalog_for(table.name),
-            window.tap_state(table.name, cursor),
-            collector.offer,
-        )
-        schema = self.get_table_schema(table.name, table_options)
-        return iter(self._conform(table.name, collector.records(), schema))
+        state = window.tap_state(table.name, cursor)
+        return self._read_collected(table.name, table_options, state, collector, window)
 
     def _bulk_micro_batch(
         self,
@@ -520,16 +508,26 @@ class ZohoCrmLakeflowConnect(LakeflowConnect, SupportsPartitionedStream):
         cursor = table.cursor_field or ""
         job = BulkPartition.from_descriptor(partition)
         collector = BulkCollector(cursor, MODULE_KEY, job)
-        config = {**self._tap_config, **WINDOW_RUN_SETTINGS, "max_concurrency": job.max_concurrency}
-        self._run_tap(
-            table.name,
-            config,
-            self._catalog_for(table.name),
-            job.tap_state(table.name, cursor),
-            collector.offer,
-        )
-        schema = self.get_table_schema(table.name, table_options)
-        return iter(self._conform(table.name, collector.records(), schema))
+        state = job.tap_state(table.name, cursor)
+        return self._read_collected(table.name, table_options, state, collector, job)
+
+    def _read_collected(
+        self,
+        table: str,
+        table_options: dict[str, str],
+        state: dict[str, Any],
+        collector: WindowCollector | BulkCollector,
+        partition: WindowPartition | BulkPartition,
+    ) -> Iterator[dict]:
+        """One partition's tap run (one walk, its share of the budget), kept by its collector."""
+        config = {
+            **self._tap_config,
+            **WINDOW_RUN_SETTINGS,
+            "max_concurrency": partition.max_concurrency,
+        }
+        self._run_tap(table, config, self._catalog_for(table), state, collector.offer)
+        schema = self.get_table_schema(table, table_options)
+        return iter(self._conform(table, collector.records(), schema))
 
     def _partitionable_batch(self, table_options: dict[str, str]) -> bool:
         if str(option(table_options, DELETE_FLOW_OPTION) or "").lower() == "true":

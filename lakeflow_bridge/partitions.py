@@ -142,6 +142,27 @@ class WindowPartition:
         return {"bookmarks": {stream: bookmark}}
 
 
+class NewestById:
+    """Records of one partition, one per id: the newest version a tap run handed over.
+
+    A tap run may hand a record over twice (a walk re-reading its tie block, a walk on from the
+    partition's end); the partition's row is its latest position.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[Any, tuple[tuple[int, Any], dict[str, Any]]] = {}
+
+    def keep(self, record_id: Any, position: tuple[int, Any], record: dict[str, Any]) -> None:
+        """Keep ``record`` unless a newer version of its id is kept already."""
+        kept = self._kept.get(record_id)
+        if kept is None or position >= kept[0]:
+            self._kept[record_id] = (position, record)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records kept, one per id."""
+        return [record for _, record in self._kept.values()]
+
+
 class WindowCollector:
     """The records of one window, one per id, from a tap run reading that window.
 
@@ -156,7 +177,7 @@ class WindowCollector:
         self._window = window
         self._start = cursor_key(window.start) if window.start is not None else None
         self._until = cursor_key(window.until) if window.until is not None else None
-        self._kept: dict[Any, tuple[tuple[int, Any], dict[str, Any]]] = {}
+        self._kept = NewestById()
 
     def offer(self, record: dict[str, Any]) -> bool:
         """Keep the record if it is in the window; True once the window is read."""
@@ -173,14 +194,12 @@ class WindowCollector:
             position < self._start or (position == self._start and number in self._window.start_ids)
         ):
             return False
-        kept = self._kept.get(record_id)
-        if kept is None or position >= kept[0]:
-            self._kept[record_id] = (position, record)
+        self._kept.keep(record_id, position, record)
         return False
 
     def records(self) -> list[dict[str, Any]]:
         """The window's records, one per id (its newest version seen)."""
-        return [record for _, record in self._kept.values()]
+        return self._kept.records()
 
 
 def _as_int(value: Any) -> Any:

@@ -60,3 +60,20 @@ def read_to_end(
         offset = end
         result = read(table, offset, table_options or {})
     return outcome
+
+
+def each_available_now_batch(
+    spark: Any, options: dict[str, str], table: str, checkpoint: Any, collect: Any
+) -> None:
+    """One availableNow run of ``table``, each micro-batch handed to ``collect(frame, id)``."""
+    query = (
+        spark.readStream.format("zoho_crm")
+        .options(**options)
+        .load(table)
+        .writeStream.foreachBatch(collect)
+        .option("checkpointLocation", str(checkpoint))
+        .trigger(availableNow=True)
+        .start()
+    )
+    assert query.awaitTermination(300)
+    assert query.exception() is None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_helpers import DEMO_SEED, connection_options, read_to_end
+from bridge_helpers import DEMO_SEED, connection_options, each_available_now_batch, read_to_end
 from pyspark.sql.functions import spark_partition_id
 
 from lakeflow_bridge.bulk_partitions import BULK, BulkCollector, BulkPartition, partition_ranges
@@ -245,17 +245,7 @@ def test_an_available_now_stream_reads_its_first_micro_batch_through_bulk_read(
         ids = [str(row["id"]) for row in frame.select("id").collect()]
         batches.append((zoho.stats.calls.get(CREATE, 0), ids))
 
-    query = (
-        spark.readStream.format("zoho_crm")
-        .options(**options)
-        .load("Leads")
-        .writeStream.foreachBatch(collect)
-        .option("checkpointLocation", str(tmp_path / "checkpoint"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    assert query.awaitTermination(300)
-    assert query.exception() is None
+    each_available_now_batch(spark, options, "Leads", str(tmp_path / "checkpoint"), collect)
     filled = [(jobs, ids) for jobs, ids in batches if ids]
     assert len(filled) >= 2
     assert filled[0][0] == 2  # the first 2,000 records: two jobs of 1,000

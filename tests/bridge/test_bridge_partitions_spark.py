@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_helpers import DEMO_SEED, connection_options
+from bridge_helpers import DEMO_SEED, connection_options, each_available_now_batch
 from pyspark.errors import PySparkNotImplementedError
 from pyspark.sql.functions import col, spark_partition_id
 
@@ -80,17 +80,7 @@ def test_available_now_reads_a_backlog_in_partitioned_micro_batches(
             partitions, ids = partition_ids(frame)
             batches.append((batch_id, partitions, ids))
 
-        query = (
-            spark.readStream.format("zoho_crm")
-            .options(**options)
-            .load("Leads")
-            .writeStream.foreachBatch(collect)
-            .option("checkpointLocation", str(tmp_path / "checkpoint"))
-            .trigger(availableNow=True)
-            .start()
-        )
-        assert query.awaitTermination(300)
-        assert query.exception() is None
+        each_available_now_batch(spark, options, "Leads", str(tmp_path / "checkpoint"), collect)
         ids = [i for _, _, batch in batches for i in batch]
         assert len([b for b in batches if b[2]]) >= 2  # several micro-batches
         assert max(len(partitions) for _, partitions, _ in batches) >= 2

@@ -224,6 +224,11 @@ class ModifiedTimeWalk:
         #: Instants read whole (tie reader, or quiet walks off the end): the walk goes past them.
         self._read_whole: set[dt.datetime] = set()
 
+    @property
+    def position(self) -> dt.datetime | None:
+        """The newest instant the walk has yielded (or its start)."""
+        return self._cursor.instant
+
     def _instant(self, record: Mapping[str, Any]) -> dt.datetime:
         return parse_instant(record[self._key])
 
@@ -304,8 +309,8 @@ class ModifiedTimeWalk:
         """The page without records at or past `until`; a cut page is the walk's last."""
         if page is None or self.until is None:
             return page
-        until = self.until
-        inside = [record for record in page.records if self._instant(record) < until]
+        until, key = utc_key(self.until), self._key
+        inside = [record for record in page.records if utc_key(record[key]) < until]
         if len(inside) == len(page.records):
             return page
         return Page(inside, more_records=False)

@@ -163,6 +163,28 @@ def retry_waits(factor: float = BACKOFF_FACTOR) -> Generator[float, Any, None]:
 _decode_json = msgspec.json.Decoder().decode
 
 
+#: Bytes asked of the socket per read of a body (requests reads 10 KiB at a time otherwise).
+BODY_READ_BYTES = 1 << 20
+
+
+def read_body(response: requests.Response) -> None:
+    """Read a streamed response's body in reads of `BODY_READ_BYTES`.
+
+    ``Response.content`` reads 10 KiB at a time: 35 reads for a page of 200 records, each
+    releasing the interpreter lock and waiting to take it back, which under many threads is up
+    to a switch interval (5 ms) per read. Read this way a page takes a few. ``iter_content``
+    keeps requests' mapping of urllib3's errors (a cut body is ``ChunkedEncodingError``).
+    """
+    try:
+        body = b"".join(response.iter_content(BODY_READ_BYTES))
+    except BaseException:
+        response.close()  # a half-read connection goes back to no pool
+        raise
+    # What ``Response.content`` itself sets once it has read the body.
+    response._content = body
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
 def _error_body(response: requests.Response) -> dict[str, Any] | None:
     """The JSON object a body holds, else None.
 
@@ -532,13 +554,15 @@ class ZohoClient:
             response = self.session.send(
                 prepared,
                 timeout=self._timeouts,
-                stream=sink is not None,
+                stream=True,
                 proxies=self._proxies(prepared),
             )
             if sink is not None and response.status_code == 200:
                 sink.seek(0)
                 sink.truncate()
                 written = sum(sink.write(chunk) for chunk in response.iter_content(1 << 16))
+            else:
+                read_body(response)
         self._connect_failing_since = None
         path = urlsplit(url).path
         self._count(path)

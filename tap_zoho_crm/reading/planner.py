@@ -12,7 +12,9 @@ Each way of reading lives in a module of its own, behind a small interface:
 place that knows how to cut a range into windows (`split_range`). Three callers ask it:
 
 * the sync (`streams.modules.ModuleStream`): `choose` before reading (Bulk Read or the walk),
-  then `split_after` once the walk has read a quarter of a window and is not done;
+  then `split_after` once the walk has read a quarter of a window (or its first page foretells
+  much more: `ReadSettings.plans_now`) and is not done, and `halve` when a worker is idle and
+  another window has much left;
 * ``tap-zoho-crm plan`` (`ModuleStream.read_plan`): `estimate`, the same choice with its
   calls and credits, from cheap counts (`read_plan.CheapCounts`);
 * the Spark bridge's partitions (`lakeflow_bridge.partitions`): `split_range` with its own
@@ -20,9 +22,11 @@ place that knows how to cut a range into windows (`split_range`). Three callers 
 
 **The rules.** A first sync (no bookmark) of more than ``bulk_read_min_records`` records is a
 Bulk Read (50 credits per 200,000 records, against 1 per 200). Anything else is a keyset walk,
-which becomes windows when, after a quarter of a window has been read, COQL counts at least
-two windows' worth (``window_min_records`` each) after the last instant read, and at least two
-heavy calls may be in flight. The split costs one ``count(id)`` and one probe per boundary.
+which becomes windows when, after a quarter of a window has been read (or after a first page
+whose pace foretells it), COQL counts at least two windows' worth (``window_min_records`` each)
+after the last instant read, and at least two heavy calls may be in flight. The split costs one
+``count(id)`` and one probe per boundary; each later halving for an idle worker costs one count
+and one probe.
 """
 
 from __future__ import annotations
@@ -97,6 +101,33 @@ class ReadSettings:
         larger ones.
         """
         return max(1, self.window_min_records // 4)
+
+    def plans_now(self, read: int, first: dt.datetime, last: dt.datetime) -> bool:
+        """Whether the first walk asks for a split, having read ``read`` records up to ``last``.
+
+        ``first`` is the instant of the first record it read. At `plan_after` records; sooner,
+        from the first full page, when the pace of what was read foretells two windows' worth
+        up to now (records per second so far, times the seconds left). The foretelling costs
+        no call: a large read starts its windows a few round trips earlier, and a small one (a
+        nightly increment spread over the day) foretells little and pays nothing more than
+        before. A wrong guess costs the one ``count(id)``.
+        """
+        if read >= self.plan_after:
+            return True
+        span = (last - first).total_seconds()
+        if read < self.page_size or span <= 0:
+            return False
+        left = (dt.datetime.now(dt.UTC) - last).total_seconds()
+        return read * left / span >= 2 * self.window_min_records
+
+    @property
+    def steal_min_records(self) -> int:
+        """Records each half of a window cut for an idle worker holds at least (`halve`).
+
+        Two pages: the idle worker then saves the straggler at least two round trips, against
+        the cut's two calls (made while the straggler goes on reading).
+        """
+        return max(1, min(self.window_min_records // 4, 2 * self.page_size))
 
 
 @dataclass(frozen=True)
@@ -182,23 +213,42 @@ def split_range(  # noqa: PLR0917 - each argument is a different fact
     as one walk) when what is left is under two windows' worth, or COQL is refused (no
     ``ZohoCRM.coql.READ``, an edition without COQL, an unknown aggregate).
     """
+    return split_counted(facts, after, width, min_records, map_concurrent, logger)[0]
+
+
+def split_counted(  # noqa: PLR0917 - each argument is a different fact
+    facts: RangeFacts,
+    after: dt.datetime,
+    width: int,
+    min_records: int,
+    map_concurrent: Callable[[Callable[[int], dt.datetime | None], list[int]], list[Any]],
+    logger: logging.Logger,
+) -> tuple[list[dt.datetime], int | None]:
+    """`split_range`, with the records COQL counted after ``after`` (None: not counted)."""
     try:
         total = facts.count_after(after)
         if total is None:
-            return []
+            return [], None
         count = window_count(total, width, min_records)
         if count < 2:
-            return []
+            logger.info(
+                "%d records to read after %s: 1 window (1 COQL call)", total, format_utc(after)
+            )
+            return [], total
         offsets = [k * total // count for k in range(1, count)]
         found = map_concurrent(lambda offset: facts.instant_at(after, offset, total), offsets)
     except ZohoAPIError as exc:
         logger.info("Reading as one walk: COQL answered %s %s", exc.status, exc.code)
-        return []
+        return [], None
     boundaries = sorted({instant for instant in found if instant is not None and instant > after})
     logger.info(
-        "%d records to read after %s: %d windows", total, format_utc(after), len(boundaries) + 1
+        "%d records to read after %s: %d windows (%d COQL calls)",
+        total,
+        format_utc(after),
+        len(boundaries) + 1,
+        count,
     )
-    return boundaries
+    return boundaries, total
 
 
 class ReadPlanner:
@@ -267,7 +317,7 @@ class ReadPlanner:
         width = self.width()
         if width < 2:
             return ReadStrategy(Way.WALK)
-        boundaries = split_range(
+        boundaries, total = split_counted(
             CoqlRangeFacts(self._client, self._module),
             after,
             width,
@@ -277,7 +327,34 @@ class ReadPlanner:
         )
         if not boundaries:
             return ReadStrategy(Way.WALK)
-        return ReadStrategy(Way.WINDOWS, windows=len(boundaries) + 1, boundaries=tuple(boundaries))
+        return ReadStrategy(
+            Way.WINDOWS, records=total, windows=len(boundaries) + 1, boundaries=tuple(boundaries)
+        )
+
+    def halve(
+        self, after: dt.datetime, before: dt.datetime | None, left: int
+    ) -> tuple[dt.datetime, int] | None:
+        """Where to cut what a window has left after ``after`` (below ``before``) in two.
+
+        Asked when a worker is idle and another window still has much to read (a block of
+        records in one second walked twice, an unlucky share of the interpreter lock): the
+        idle worker takes the upper half. Worth it from two `steal_min_records` halves; the
+        cut's instant and the records counted, or None. One ``count(id)`` and one probe, and
+        none when ``left``, the records the window is expected still to hold, is too few.
+        """
+        if left < 2 * self.settings.steal_min_records:
+            return None
+        boundaries, total = split_counted(
+            CoqlRangeFacts(self._client, self._module, before=before),
+            after,
+            2,
+            self.settings.steal_min_records,
+            self._client.map_concurrent,
+            self._logger,
+        )
+        if not boundaries or total is None:
+            return None
+        return boundaries[0], total
 
     # -- the plan ---------------------------------------------------------------------------
 

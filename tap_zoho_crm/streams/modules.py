@@ -153,7 +153,8 @@ class ModuleStream(ZohoStream):
         """Bulk Read when the planner chooses it, then the keyset walk (windows when wide).
 
         The planner (reading/planner.py) chooses before the read, and splits the walk into
-        windows once it has read a quarter of a window and is not done.
+        windows once it has read a quarter of a window (or less, when its pace foretells much
+        more) and is not done.
         """
         start, skip_ids = self.starting_point()
         planner = self.planner
@@ -175,8 +176,9 @@ class ModuleStream(ZohoStream):
             key=REPLICATION_KEY,
             walk=lambda start, skip, until: self._walk(chunks[0], start, skip, until),
             split=planner.split_after,
+            halve=planner.halve,
             client=self.client,
-            plan_after=planner.settings.plan_after,
+            plans_now=planner.settings.plans_now,
             complete=complete,
             on_collapse=self._use_bookmark,
             logger=self.logger,

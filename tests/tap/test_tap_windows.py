@@ -35,9 +35,13 @@ WINDOW = 400  # records per window at least: 8,000 records make 9 windows (the t
 class KillingWriter(GenericSingerWriter[str, Message]):
     """Keeps (id, Modified_Time) of records and the last STATE; dies after ``kill_after``."""
 
-    def __init__(self, stream: str, kill_after: int | None) -> None:
+    def __init__(
+        self, stream: str, kill_after: int | None, *, kill_past_windows: int | None = None
+    ) -> None:
         self.stream = stream
         self.kill_after = kill_after
+        #: With ``kill_after`` (counted from then): die only once a STATE lists more windows.
+        self.kill_past_windows = kill_past_windows
         self.records: list[tuple[int, Any]] = []
         #: Records written before the last STATE: what a target had made durable.
         self.durable = 0
@@ -50,7 +54,8 @@ class KillingWriter(GenericSingerWriter[str, Message]):
     def write_message(self, message: Message) -> None:
         payload = message.to_dict()
         if payload["type"] == "RECORD" and payload["stream"] == self.stream:
-            if self.kill_after is not None and len(self.records) >= self.kill_after:
+            armed = self.kill_past_windows is None
+            if armed and self.kill_after is not None and len(self.records) >= self.kill_after:
                 raise KilledError
             record = payload["record"]
             self.records.append((int(record["id"]), instant(record["Modified_Time"])))
@@ -59,6 +64,10 @@ class KillingWriter(GenericSingerWriter[str, Message]):
             self.durable = len(self.records)
             windows = self.state["bookmarks"].get(self.stream, {}).get("windows") or []
             self.window_counts.append(len(windows))
+            past = self.kill_past_windows
+            if past is not None and len(windows) > past and self.kill_after is not None:
+                self.kill_past_windows = None
+                self.kill_after += len(self.records)
 
 
 def _run(
@@ -123,6 +132,46 @@ def test_a_windowed_walk_killed_at_10_random_points_loses_nothing(
     assert "windows" not in final_bookmark
     newest = max(modified for _, modified in truth)
     assert instant(final_bookmark["replication_key_value"]) == newest
+
+
+def test_a_window_cut_for_an_idle_worker_is_killed_resumed_and_loses_nothing(monkeypatch):
+    """The open window holds a block of records in one second (walked twice) and newer records
+    after it, so the other windows finish first and an idle worker takes the newer half of
+    what it has left (`_Cutter`). The run dies after the cut reached a STATE; later runs,
+    killed at random points, resume every window, the cut ones included.
+    """
+    monkeypatch.setattr(ZohoStream, "STATE_MSG_FREQUENCY", STATE_EVERY)
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    print(f"\nseed {seed}")
+    with ZohoEmulator(profile="minimal", seed=23, size={"Leads": SIZE}) as zoho:
+        config = zoho.tap_config(window_min_records=WINDOW)
+        catalog = select_only(discover(config), {"Leads"})
+        ids = rng.sample(sorted(zoho.record_ids("Leads")), 1200)
+        zoho.clock.advance(5)
+        zoho.update_records("Leads", ids[:600])  # three pages in one second
+        for chunk in range(600, 1200, 10):  # then 600 records over 60 seconds
+            zoho.clock.advance(1)
+            zoho.update_records("Leads", ids[chunk : chunk + 10])
+        first = KillingWriter("Leads", kill_after=rng.randint(0, 300), kill_past_windows=9)
+        assert _run(config, catalog, None, first), "the run dies once a cut is in the STATE"
+        assert max(first.window_counts) > 9, "an idle worker's window was cut"
+        durable = set(first.records[: first.durable])
+        state = first.state
+        for _ in range(3):
+            writer = KillingWriter("Leads", kill_after=rng.randint(1, 400))
+            killed = _run(config, catalog, state, writer)
+            durable.update(writer.records[: writer.durable] if killed else writer.records)
+            state = writer.state or state
+            if not killed:
+                break
+        final = KillingWriter("Leads", kill_after=None)
+        assert not _run(config, catalog, state, final)
+        durable.update(final.records)
+        truth = {(int(r["id"]), instant(r["Modified_Time"])) for r in zoho.iter_records("Leads")}
+    missing = truth - durable
+    assert not missing, f"{len(missing)} record versions lost, e.g. {sorted(missing)[:3]}"
+    assert "windows" not in final.state["bookmarks"]["Leads"]
 
 
 def test_credits_running_out_mid_windows_stop_with_a_state_that_resumes_every_window():

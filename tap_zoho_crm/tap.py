@@ -52,6 +52,13 @@ except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare 
 #: call it has in flight), so that the report counts every call.
 READERS_STOP_WAIT_S = 30.0
 
+#: Streams read at once by default, per call the run may have in flight, and at most
+#: (``streams_in_flight``). Twice the calls: small streams (a call or two each) then start
+#: together with the first big one instead of after it, and each read's queue is bounded, so
+#: memory grows with the streams in flight, not with their records.
+STREAMS_PER_SLOT = 2
+MAX_STREAMS_IN_FLIGHT = 25
+
 
 def _selected_schema(schema: Mapping[str, Any], mask: SelectionMask) -> dict[str, Any]:
     """A copy of ``schema`` without deselected properties (annotations kept)."""
@@ -327,8 +334,9 @@ class TapZohoCrm(Tap):
             th.IntegerType,
             description=(
                 "Streams read at once (1-25): while the SDK emits one stream, the next ones' "
-                "reads start, under the same limit of calls in flight. Default: the limit "
-                "(max_concurrency or the edition's). 1 reads one stream at a time."
+                "reads start, under the same limit of calls in flight. Default: twice the "
+                "limit (max_concurrency or the edition's), at most 25. 1 reads one stream at a "
+                "time."
             ),
         ),
         th.Property(
@@ -518,7 +526,9 @@ class TapZohoCrm(Tap):
 
     def _streams_ahead(self) -> int:
         in_flight = self.settings.streams_in_flight
-        return (in_flight if in_flight is not None else self.client.concurrency()) - 1
+        if in_flight is None:
+            in_flight = min(MAX_STREAMS_IN_FLIGHT, STREAMS_PER_SLOT * self.client.concurrency())
+        return in_flight - 1
 
     # -- streams ------------------------------------------------------------------------------
 

@@ -193,6 +193,16 @@ class CoqlRangeFacts:
         return parse_instant(rows[0]["Modified_Time"]) if rows else None
 
 
+def window_workers(slots: int) -> int:
+    """Windows (each its own worker) for a read that may have ``slots`` calls in flight.
+
+    A third more than the slots: between two calls a worker parses its page and hands it
+    over with no call in flight, and another worker's call fills the slot meanwhile (the
+    client's limiter keeps the calls in flight within the slots).
+    """
+    return slots if slots < 2 else math.ceil(slots * WORKERS_PER_SLOT)
+
+
 def window_count(records: int, width: int, min_records: int) -> int:
     """Windows for ``records`` to read, at most ``width``, each at least ``min_records``."""
     return min(width, records // min_records)
@@ -251,6 +261,10 @@ def split_counted(  # noqa: PLR0917 - each argument is a different fact
     return boundaries, total
 
 
+#: Window workers per call the read may have in flight (`window_workers`).
+WORKERS_PER_SLOT = 4 / 3
+
+
 class ReadPlanner:
     """Chooses how one module stream reads, and estimates what that costs."""
 
@@ -304,8 +318,12 @@ class ReadPlanner:
         return ReadStrategy(Way.BULK, records=total)
 
     def width(self) -> int:
-        """Windows one read may have: the heavy-call pool within the org's limit."""
+        """Calls one read may have in flight: the heavy-call pool within the org's limit."""
         return min(self._client.concurrency(), self._client.limiter.heavy_limit)
+
+    def window_width(self) -> int:
+        """Windows one read may have: `window_workers` for its `width`."""
+        return window_workers(self.width())
 
     def split_after(self, after: dt.datetime) -> ReadStrategy:
         """Windows, with their boundaries, for what follows ``after``; or the walk going on.
@@ -314,7 +332,7 @@ class ReadPlanner:
         """
         if not self.settings.windowed_reads:
             return ReadStrategy(Way.WALK)
-        width = self.width()
+        width = self.window_width()
         if width < 2:
             return ReadStrategy(Way.WALK)
         boundaries, total = split_counted(
@@ -444,7 +462,7 @@ class ReadPlanner:
         plan_after = self.settings.plan_after
         if windowed and self.settings.windowed_reads and records >= plan_after:
             first = min(records, math.ceil(plan_after / size) * size)
-            width = self.width()
+            width = self.window_width()
             if width >= 2:
                 split_calls = 1
                 rest = records - first

@@ -105,7 +105,12 @@ class _Reader:
 
 
 class ReadAhead:
-    """Starts the reads of the streams after the current one (up to ``ahead`` of them)."""
+    """Starts the reads of the streams after the current one (up to ``ahead`` of them).
+
+    A read never starts ahead of the streams of an earlier tier (`ZohoStream.sync_tier`):
+    the per-parent passes of tier 1 share what the run's credit budget has left once the
+    streams of tier 0 have spent theirs.
+    """
 
     def __init__(
         self,
@@ -128,7 +133,11 @@ class ReadAhead:
             order = list(self._streams())
             names = [s.name for s in order]
             after = names.index(stream.name) + 1 if stream.name in names else len(order)
-            upcoming = [s for s in order[after:] if s.reads_ahead and s.selected][:ahead]
+            upcoming = [
+                s
+                for s in order[after:]
+                if s.reads_ahead and s.selected and s.sync_tier == stream.sync_tier
+            ][:ahead]
             for later in upcoming:
                 if later.name not in self._readers:
                     started = _Reader(later.read_ahead(), self._stop)

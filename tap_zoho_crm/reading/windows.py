@@ -39,6 +39,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tap_zoho_crm.bookmarks import Bookmark, utc_key
+from tap_zoho_crm.reading.planner import window_workers
 from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant
 
@@ -281,7 +282,7 @@ class WindowedRead:
         State changes travel as `Effect` steps among the pages, so that they happen when the
         pages before them are emitted, even when this read runs ahead of its stream's turn.
         """
-        workers = max(1, min(len(readings), self._client.concurrency()))
+        workers = max(1, min(len(readings), window_workers(self._client.concurrency())))
         cutter = _Cutter(readings, self._halve, self._pages, workers, self._logger)
         sources = {index: partial(self._pages, reading) for index, reading in readings.items()}
         open_window = progress.windows[-1]

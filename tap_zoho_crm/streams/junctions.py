@@ -43,9 +43,11 @@ that finds no credit at all `MAX_STALLED_RUNS` runs in a row fails its stream (a
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_zoho_crm.bookmarks import Bookmark
@@ -54,6 +56,7 @@ from tap_zoho_crm.client.errors import ZohoBudgetStalledError, ZohoModuleUnavail
 from tap_zoho_crm.discovery import StreamDefinition
 from tap_zoho_crm.paging import REPLICATION_KEY
 from tap_zoho_crm.read_plan import CheapCounts, ReadPlan, describe_since, pages
+from tap_zoho_crm.reading.readahead import Effect
 from tap_zoho_crm.records import format_utc, parse_instant, to_utc
 from tap_zoho_crm.schema import DATA_TYPE, JSON_TYPE
 from tap_zoho_crm.streams.base import WholePassStream
@@ -193,6 +196,9 @@ class JunctionStream(WholePassStream):
 
     kind: ClassVar[str] = KIND_JUNCTION
     sync_tier: ClassVar[int] = 1
+    #: Read ahead of their turn, but only alongside each other (`ReadAhead` never crosses a
+    #: tier): the module streams have spent what they spend before a pass starts.
+    reads_ahead: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -202,6 +208,7 @@ class JunctionStream(WholePassStream):
         #: Set once this run's pass is over (complete or spread): the budget is then shared by
         #: the junction streams still to sync.
         self.pass_over = False
+        self._budget: PassBudget | None = None
 
     @classmethod
     def derived_names(cls, discovery: Discovery) -> list[str]:
@@ -264,8 +271,10 @@ class JunctionStream(WholePassStream):
     def _begin_pass(self) -> tuple[dict[str, Any], Bookmark]:
         """This run's pass (a resumed one, or a new one) and the bookmark of its progress.
 
-        A new changed-parents pass starts at ``parents_modified_since`` and skips the parents
-        the previous pass read at that instant, as a module bookmark skips its tied ids.
+        The pass's progress is a copy, published to the state only by `_checkpoint` steps, so
+        a pass read ahead of its turn changes no state before its rows are emitted. A new
+        changed-parents pass starts at ``parents_modified_since`` and skips the parents the
+        previous pass read at that instant, as a module bookmark skips its tied ids.
         """
         saved = self._pass_in_progress()
         if saved is not None:
@@ -275,20 +284,30 @@ class JunctionStream(WholePassStream):
                 "full" if saved["full"] else "changed-parents",
                 saved["started"],
             )
-            return saved, Bookmark.bind(saved, REPLICATION_KEY)
-        saved = {"full": self.full_pass, "started": format_utc(self._started), PARENTS_READ: 0}
+            progress = copy.deepcopy(saved)
+            return progress, Bookmark.bind(progress, REPLICATION_KEY)
+        progress = {"full": self.full_pass, "started": format_utc(self._started), PARENTS_READ: 0}
         if self.full_pass:
-            saved["version"] = int(self._started.timestamp() * 1000)
-        self.stream_state[PASS_IN_PROGRESS] = saved
-        if self.full_pass:
-            return saved, Bookmark.bind(saved, REPLICATION_KEY)
+            progress["version"] = int(self._started.timestamp() * 1000)
+            return progress, Bookmark.bind(progress, REPLICATION_KEY)
         since = parse_instant(str(self.stream_state[PARENTS_SINCE]))
         tied = {
             int(value)
             for value in self.stream_state.get(PARENTS_SINCE_IDS) or []
             if str(value).isdigit()
         }
-        return saved, Bookmark(saved, REPLICATION_KEY, since, tied)
+        return progress, Bookmark(progress, REPLICATION_KEY, since, tied)
+
+    def _checkpoint(self, progress: Mapping[str, Any], *, write: bool = True) -> Effect:
+        """The step that publishes the pass's progress so far (and sends a STATE)."""
+        snapshot = copy.deepcopy(dict(progress))
+
+        def publish() -> None:
+            self.stream_state[PASS_IN_PROGRESS] = snapshot
+            if write:
+                self._write_state_message()
+
+        return Effect(publish)
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -302,19 +321,31 @@ class JunctionStream(WholePassStream):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The current related-list rows of every parent in this run's pass (or as many as fit)."""
+    def read_records(self, context: Context | None) -> Iterator[dict[str, Any] | Effect]:
+        """The current related-list rows of every parent in this run's pass (or as many as fit).
+
+        The pass is chosen here, from the state, before the read starts: a junction's read may
+        run ahead of its turn (`reads_ahead`), on another thread, while the state is the SDK
+        thread's.
+        """
         try:
-            yield from self._read_pass()
+            progress, cursor = self._begin_pass()
+        except BaseException:
+            self.pass_over = True
+            raise
+        return self._read_pass(progress, cursor)
+
+    def _read_pass(self, progress: dict[str, Any], cursor: Bookmark) -> Iterator[Any]:
+        try:
+            yield from self._pass(progress, cursor)
         finally:
             self.pass_over = True
 
-    def _read_pass(self) -> Iterator[dict[str, Any]]:
-        full = self.full_pass
-        progress, cursor = self._begin_pass()
-        if full:
-            # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
-            self._stream_version = int(progress["version"])
+    def _pass(self, progress: dict[str, Any], cursor: Bookmark) -> Iterator[Any]:
+        full = bool(progress["full"])
+        version = int(progress["version"]) if full else None
+        # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
+        yield Effect(partial(self._open_pass, version, self._checkpoint(progress, write=False)))
         start, skip_ids = cursor.start(None)
         budget = PassBudget(self)
         told = (
@@ -360,11 +391,14 @@ class JunctionStream(WholePassStream):
                     cursor.advance(parent.modified, parent.id)
                 progress[PARENTS_READ] = int(progress.get(PARENTS_READ) or 0) + len(batch)
                 # Every row of these parents is out: a run stopped from here on resumes after them.
-                self._write_state_message()
+                yield self._checkpoint(progress)
             if stopped:
                 break
         if stopped:
-            self._count_stall(progress, parents)
+            stalled = self._count_stall(progress, parents)
+            yield self._checkpoint(progress)
+            if stalled:
+                raise stalled
             if not told:
                 self.logger.warning(
                     "%s: the %s pass did not fit the %d credit(s) this run may spend on it; it "
@@ -375,10 +409,10 @@ class JunctionStream(WholePassStream):
                     parents,
                     self.spec.parent,
                 )
-            self._write_state_message()
             return
         if refused is not None and gone == parents:
-            self.stream_state.pop(PASS_IN_PROGRESS, None)  # never activate a version of no rows
+            # Never activate a version of no rows.
+            yield Effect(self._drop_pass)
             if single_record(self.client, self.spec.parent, refused.id) is not None:
                 # The parent is there, so Zoho refuses the list itself (hidden, or no access):
                 # an empty table would read as "every member removed".
@@ -399,18 +433,6 @@ class JunctionStream(WholePassStream):
                 self.spec.related_list,
             )
             return
-        if full and self._stream_version is not None and self.activates_versions:
-            # Every current row is out with this version: targets may now drop older rows.
-            self._write_activate_version_message(self._stream_version)
-        elif full and LAST_FULL_PASS not in self.stream_state:
-            # The first complete pass, once in a stream's life: say what the target misses.
-            # Info, not a warning: with a target that cannot take them there is nothing to do.
-            self.logger.info(
-                "%s: complete pass done without activate-version messages, so rows removed in "
-                "Zoho will stay in the target; set emit_activate_version_messages to true if "
-                "the target supports them (target-postgres does)",
-                self.name,
-            )
         self.logger.info(
             "%s: %s pass over %d %s record(s)",
             self.name,
@@ -418,46 +440,90 @@ class JunctionStream(WholePassStream):
             parents,
             self.spec.parent,
         )
+        since = None if cursor.instant is None else (cursor.instant, sorted(cursor.tied_ids))
+        yield Effect(partial(self._close_pass, str(progress["started"]) if full else None, since))
+
+    def _open_pass(self, version: int | None, publish: Effect) -> None:
+        """The pass's first step, before its first row: its version, and it is under way."""
+        if version is not None:
+            self._stream_version = version
+        publish()
+
+    def _drop_pass(self) -> None:
+        self.stream_state.pop(PASS_IN_PROGRESS, None)
+
+    def _close_pass(
+        self, full_pass_started: str | None, since: tuple[dt.datetime, list[int]] | None
+    ) -> None:
+        """Every row of the pass is out: activate its version, and the next pass starts here.
+
+        ``full_pass_started`` is when a complete pass began (None for a changed-parents pass);
+        ``since`` is the newest parent instant read and the parent ids at it.
+        """
+        if full_pass_started is not None:
+            if self._stream_version is not None and self.activates_versions:
+                # Every current row is out with this version: targets may now drop older rows.
+                self._write_activate_version_message(self._stream_version)
+            elif LAST_FULL_PASS not in self.stream_state:
+                # The first complete pass, once in a stream's life: say what the target misses.
+                # Info, not a warning: with a target that cannot take them there is nothing to
+                # do.
+                self.logger.info(
+                    "%s: complete pass done without activate-version messages, so rows removed "
+                    "in Zoho will stay in the target; set emit_activate_version_messages to "
+                    "true if the target supports them (target-postgres does)",
+                    self.name,
+                )
         state = self.stream_state
-        if full:
-            state[LAST_FULL_PASS] = progress["started"]
-        if cursor.instant is not None:
-            state[PARENTS_SINCE] = format_utc(cursor.instant)
-            state[PARENTS_SINCE_IDS] = sorted(cursor.tied_ids)
+        if full_pass_started is not None:
+            state[LAST_FULL_PASS] = full_pass_started
+        if since is not None:
+            state[PARENTS_SINCE] = format_utc(since[0])
+            state[PARENTS_SINCE_IDS] = since[1]
         state.pop(PASS_IN_PROGRESS, None)
 
     # -- the credit budget ----------------------------------------------------------------------
 
-    def _count_stall(self, progress: dict[str, Any], parents: int) -> None:
-        """Count runs in a row whose budget left nothing for this pass; fail at the limit.
+    def _count_stall(self, progress: dict[str, Any], parents: int) -> ZohoBudgetStalledError | None:
+        """Count runs in a row whose budget left nothing for this pass; the error at the limit.
 
         A budget that module streams use up every night would otherwise hold the pass (and
-        every removal it would show) back for ever behind warnings and exit code 0.
+        every removal it would show) back for ever behind warnings and exit code 0. The
+        caller publishes the count before it raises the error.
         """
         stalled = 0 if parents else int(progress.get(STALLED_RUNS) or 0) + 1
         progress[STALLED_RUNS] = stalled
-        if stalled >= MAX_STALLED_RUNS:
-            self._write_state_message()
-            raise ZohoBudgetStalledError(
-                f"{stalled} runs in a row left no credit for the {self.spec.related_list} "
-                f"related lists of {self.spec.parent} (max_credits_per_run, after the module "
-                "streams): raise max_credits_per_run, or sync this stream in a run of its own"
-            )
+        if stalled < MAX_STALLED_RUNS:
+            return None
+        return ZohoBudgetStalledError(
+            f"{stalled} runs in a row left no credit for the {self.spec.related_list} "
+            f"related lists of {self.spec.parent} (max_credits_per_run, after the module "
+            "streams): raise max_credits_per_run, or sync this stream in a run of its own"
+        )
 
     def allowance(self) -> int | None:
-        """Credits this stream may spend now; None when the run has no budget.
+        """Credits this stream's pass may spend in all; None when the run has no budget.
 
-        What the run has left is shared evenly with the junction streams still to sync.
+        What the run has left, plus what the passes under way have spent of it, is shared
+        evenly among the junction streams still to sync. Passes read one after another get
+        what they got before (a share of what the earlier ones left). Passes read together
+        (`reads_ahead`) each keep to their share, and a share grows as soon as another pass
+        ends, so together they never spend more than the run had left.
         """
         left = self.client.run_credits_left()
         if left is None:
             return None
-        waiting = [
+        sharing = [
             stream
             for stream in self._tap.streams.values()
             if isinstance(stream, JunctionStream) and stream.selected and not stream.pass_over
         ]
-        return left // max(1, len(waiting))
+        spent = sum(stream.pass_spent() for stream in sharing)
+        return (left + spent) // max(1, len(sharing))
+
+    def pass_spent(self) -> int:
+        """Credits this run's pass has spent so far (0 before it starts)."""
+        return self._budget.spent() if self._budget is not None else 0
 
     def _tell_if_pass_will_not_fit(self, progress: Mapping[str, Any], allowance: int) -> bool:
         """Estimate a complete pass from the parent count; say in one line if it will not fit."""
@@ -536,27 +602,29 @@ class JunctionStream(WholePassStream):
 
 
 class PassBudget:
-    """What one pass may spend: the stream's share of the run's budget, fixed when first known.
+    """What one pass may spend: the stream's share of the run's budget (`allowance`).
 
-    Known at the start when ``max_credits_per_run`` is set or Zoho already reported what is left;
-    otherwise possibly mid-pass, once Zoho starts reporting it.
+    Counted from this stream's own calls (client/usage.py), so passes read together do not
+    charge each other. ``allowance`` is the share when the pass began (for its log lines);
+    `room` follows the share as it grows.
     """
 
     def __init__(self, stream: JunctionStream) -> None:
         self._stream = stream
-        self.allowance: int | None = None
-        self._spent_before = 0
-        self._fix()
+        self._usage = stream.client.usage.usage(stream.name)
+        self._spent_before = self._usage.credits
+        stream._budget = self
+        self.allowance = stream.allowance()
 
-    def _fix(self) -> None:
-        self.allowance = self._stream.allowance()
-        self._spent_before = self._stream.client.credits_spent
+    def spent(self) -> int:
+        """Credits spent since the pass began."""
+        return self._usage.credits - self._spent_before
 
     def room(self) -> int | None:
         """Parents the pass may still read (one credit each), the next walk page kept back."""
-        if self.allowance is None:
-            self._fix()
-        if self.allowance is None:
+        allowance = self._stream.allowance()
+        if allowance is None:
             return None
-        used = self._stream.client.credits_spent - self._spent_before
-        return self.allowance - used - WALK_RESERVE
+        if self.allowance is None:
+            self.allowance = allowance  # Zoho reported what the org has left only now
+        return allowance - self.spent() - WALK_RESERVE

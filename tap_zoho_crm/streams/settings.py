@@ -32,6 +32,8 @@ class SettingsStream(ZohoStream):
     """One settings endpoint; keys outside the fixed schema are dropped."""
 
     kind: ClassVar[str] = "settings"
+    #: The reads change no state: Users' bookmark moves as its records are emitted.
+    reads_ahead: ClassVar[bool] = True
 
     @property
     def honours_start_date(self) -> bool:

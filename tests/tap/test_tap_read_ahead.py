@@ -108,3 +108,16 @@ def test_a_multi_stream_sync_killed_at_random_points_loses_nothing():
             int(m["record"]["id"]) for m in records if m["stream"] == f"{module}_deleted"
         }
         assert deleted[module] <= emitted_deleted, f"{module}_deleted lost entries"
+
+
+def test_streams_in_flight_defaults_to_twice_the_calls_in_flight_at_most_25():
+    with ZohoEmulator(profile="minimal", seed=23) as zoho:
+        license_details = dict(zoho.org.org_info["license_details"])
+        license_details.update(paid=True, paid_type="standard")  # 10 allowed, 9 used
+        zoho.org.org_info["license_details"] = license_details
+        cases = [({}, 18), ({"max_concurrency": 3}, 6), ({"max_concurrency": 20}, 25)]
+        cases.append(({"max_concurrency": 20, "streams_in_flight": 1}, 1))
+        for settings, streams in cases:
+            tap = TapZohoCrm(config=zoho.tap_config(**settings), parse_env_config=False)
+            # The stream in its turn, and the reads started ahead of theirs.
+            assert 1 + tap._streams_ahead() == streams, settings

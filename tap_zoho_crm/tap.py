@@ -54,8 +54,9 @@ READERS_STOP_WAIT_S = 30.0
 
 #: Streams read at once by default, per call the run may have in flight, and at most
 #: (``streams_in_flight``). Twice the calls: small streams (a call or two each) then start
-#: together with the first big one instead of after it, and each read's queue is bounded, so
-#: memory grows with the streams in flight, not with their records.
+#: together with the first big one instead of after it. Each read's queue holds about 1,000
+#: records (reading/readahead.py), so memory grows with the streams in flight, not with
+#: their records.
 STREAMS_PER_SLOT = 2
 MAX_STREAMS_IN_FLIGHT = 25
 

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tap_zoho_crm.streams.base import ZohoStream
 
-#: Items per hand-over (records and effects), and hand-overs a stream may hold unread.
+#: Records per hand-over (a page counts as its records, an effect as one), and hand-overs a
+#: stream may hold unread: a stream read ahead holds at most about 1,000 records.
 BATCH = 200
 QUEUE_BATCHES = 4
 
@@ -74,16 +75,19 @@ class _Reader:
 
     def _run(self) -> None:
         batch: list[Any] = []
+        size = 0
         try:
             for item in self._read:
                 if self._stop.is_set():  # the run ended: not one more call for this read
                     _close(self._read)
                     return
                 batch.append(item)
-                if len(batch) >= BATCH:
+                # A page of records counts as its records, so a hand-over holds about BATCH.
+                size += len(item) if isinstance(item, list) else 1
+                if size >= BATCH:
                     if not self._put(batch):
                         return
-                    batch = []
+                    batch, size = [], 0
         except BaseException as exc:  # handed to the SDK's thread, raised in the stream's turn
             if batch:
                 self._put(batch)
@@ -144,6 +148,11 @@ class ReadAhead:
                     self._readers[later.name] = started
                     self._threads.append(started.thread)
         return reader.items() if reader is not None else None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run ended and reads still ahead were told to stop."""
+        return self._stop.is_set()
 
     def cancel(self, wait: float = 0.0) -> None:
         """The run ended: readers stop at their next item; wait up to ``wait`` s for them.

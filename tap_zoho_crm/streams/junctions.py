@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -100,6 +101,10 @@ MAX_STALLED_RUNS = 3
 PARENT_BATCH = 200
 #: Credits kept back within a budget for the next page of the parent walk.
 WALK_RESERVE = 1
+#: How long a pass at the end of its share waits for the passes before it to end (`room`),
+#: and how often it looks.
+EARLIER_PASS_WAIT_S = 3600.0
+EARLIER_PASS_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -195,9 +200,11 @@ class JunctionStream(WholePassStream):
     """One junction, read parent by parent (see the module docstring for the cost)."""
 
     kind: ClassVar[str] = KIND_JUNCTION
-    sync_tier: ClassVar[int] = 1
+    #: Last, after ``Attachments`` (tier 1), which is read in its turn and keeps to no share of
+    #: the budget: junction passes get what the streams before them left.
+    sync_tier: ClassVar[int] = 2
     #: Read ahead of their turn, but only alongside each other (`ReadAhead` never crosses a
-    #: tier): the module streams have spent what they spend before a pass starts.
+    #: tier): every stream before them has spent what it spends before a pass starts.
     reads_ahead: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -305,6 +312,7 @@ class JunctionStream(WholePassStream):
         def publish() -> None:
             self.stream_state[PASS_IN_PROGRESS] = snapshot
             if write:
+                self.state_manager.is_flushed = False  # sent even after a batch of no rows
                 self._write_state_message()
 
         return Effect(publish)
@@ -330,9 +338,9 @@ class JunctionStream(WholePassStream):
         """
         try:
             progress, cursor = self._begin_pass()
-        except BaseException:
+        except Exception as exc:  # raised in this stream's turn, not in the one reading ahead
             self.pass_over = True
-            raise
+            return _raising(exc)
         return self._read_pass(progress, cursor)
 
     def _read_pass(self, progress: dict[str, Any], cursor: Bookmark) -> Iterator[Any]:
@@ -525,6 +533,15 @@ class JunctionStream(WholePassStream):
         """Credits this run's pass has spent so far (0 before it starts)."""
         return self._budget.spent() if self._budget is not None else 0
 
+    def earlier_pass_under_way(self) -> bool:
+        """Whether a junction before this one in sync order has not ended its pass."""
+        for stream in self._tap.streams.values():
+            if stream is self:
+                return False
+            if isinstance(stream, JunctionStream) and stream.selected and not stream.pass_over:
+                return True
+        return False
+
     def _tell_if_pass_will_not_fit(self, progress: Mapping[str, Any], allowance: int) -> bool:
         """Estimate a complete pass from the parent count; say in one line if it will not fit."""
         total = parent_count(self.client, self.spec.parent)
@@ -613,6 +630,8 @@ class PassBudget:
         self._stream = stream
         self._usage = stream.client.usage.usage(stream.name)
         self._spent_before = self._usage.credits
+        #: The run's reads ahead: told to stop when the run ends early.
+        self._reads = stream._zoho_tap.read_ahead
         stream._budget = self
         self.allowance = stream.allowance()
 
@@ -621,10 +640,29 @@ class PassBudget:
         return self._usage.credits - self._spent_before
 
     def room(self) -> int | None:
-        """Parents the pass may still read (one credit each), the next walk page kept back."""
-        allowance = self._stream.allowance()
-        if allowance is None:
-            return None
-        if self.allowance is None:
-            self.allowance = allowance  # Zoho reported what the org has left only now
-        return allowance - self.spent() - WALK_RESERVE
+        """Parents the pass may still read (one credit each), the next walk page kept back.
+
+        A pass at the end of its share while a pass before it (in sync order) is still under
+        way waits for that one to end, and its share grows by what it left: passes read
+        together end as they would one after another. It never waits for a pass after it,
+        whose read may be held until this stream is emitted.
+        """
+        deadline = time.monotonic() + EARLIER_PASS_WAIT_S
+        while True:
+            allowance = self._stream.allowance()
+            if allowance is None:
+                return None
+            if self.allowance is None:
+                self.allowance = allowance  # Zoho reported what the org has left only now
+            room = allowance - self.spent() - WALK_RESERVE
+            if room > 0 or not self._stream.earlier_pass_under_way():
+                return room
+            if time.monotonic() >= deadline or self._reads.stopped:
+                return room
+            time.sleep(EARLIER_PASS_POLL_S)
+
+
+def _raising(exc: Exception) -> Iterator[Any]:
+    """A read that raises ``exc`` when it is first asked for an item."""
+    raise exc
+    yield  # pragma: no cover - makes this a generator

@@ -316,3 +316,32 @@ def sync_until_killed(
     except KilledError:
         return True
     return False
+
+
+def kill_and_resume(
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    kill_after: Callable[[], int],
+    kills: int,
+    between: Callable[[], None] = lambda: None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Syncs killed after ``kill_after()`` records, each resumed from the last STATE.
+
+    Until ``kills`` runs died (or one ran to its end), ``between`` running after each; then one
+    run to the end. Returns what a target made durable over all runs, and the kills.
+    """
+    state: Any = None
+    durable: list[dict[str, Any]] = []
+    done = 0
+    while done < kills:
+        writer = DyingWriter(kill_after=kill_after())
+        killed = sync_until_killed(config, catalog, state, writer)
+        durable += writer.durable(killed)
+        state = writer.last_state() or state
+        done += killed
+        between()
+        if not killed:
+            break
+    final = DyingWriter(kill_after=None)
+    assert not sync_until_killed(config, catalog, state, final)
+    return durable + final.messages, done

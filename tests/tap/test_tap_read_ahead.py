@@ -8,18 +8,9 @@ deletion must have been emitted, checked id by id against the emulator's store.
 
 from __future__ import annotations
 
-import copy
 import random
-from typing import Any
 
-from tap_helpers import (
-    DyingWriter,
-    discover,
-    instant,
-    run_sync,
-    select_only,
-    sync_until_killed,
-)
+from tap_helpers import discover, instant, kill_and_resume, run_sync, select_only
 
 from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
@@ -61,33 +52,18 @@ def test_a_multi_stream_sync_killed_at_random_points_loses_nothing():
             for record_id in rng.sample(sorted(zoho.record_ids(module)), 5):
                 zoho.delete_record(module, record_id)
         zoho.clock.advance(5)
-        state: Any = None
-        durable: list[dict[str, Any]] = []
-        kills = 0
-        while kills < KILLS:
-            writer = DyingWriter(kill_after=rng.randint(1, 1500))
-            killed = sync_until_killed(config, catalog, state, writer)
-            durable += writer.durable(killed)
-            state = writer.last_state() or state
-            kills += killed
-            # Between runs: changes and deletions.
+
+        def change_between_runs() -> None:
             module = rng.choice(MODULES)
             ids = sorted(zoho.record_ids(module))
             zoho.update_records(module, rng.sample(ids, 50))
             gone = rng.choice(MODULES)
             zoho.delete_record(gone, rng.choice(sorted(zoho.record_ids(gone))))
             zoho.clock.advance(rng.randint(1, 5))
-            if not killed:
-                break
-        final = DyingWriter(kill_after=None)
-        TapZohoCrm(
-            config=config,
-            catalog=copy.deepcopy(catalog),
-            state=copy.deepcopy(state),
-            parse_env_config=False,
-            message_writer=final,
-        ).sync_all()
-        durable += final.messages
+
+        durable, kills = kill_and_resume(
+            config, catalog, lambda: rng.randint(1, 1500), KILLS, change_between_runs
+        )
         truth = {
             m: {(int(r["id"]), instant(r["Modified_Time"])) for r in zoho.iter_records(m)}
             for m in MODULES

@@ -8,7 +8,6 @@ loss, and passes read together must keep to the run's one credit budget.
 
 from __future__ import annotations
 
-import copy
 import random
 from typing import Any
 
@@ -16,16 +15,8 @@ from extras_helpers import PARENT_MODULES, RELATED_ROUTE, junction_rows, junctio
 
 from tap_zoho_crm.bookmarks import TIED_IDS, VALUE
 from tap_zoho_crm.streams.junctions import PARENTS_READ, PASS_IN_PROGRESS
-from tap_zoho_crm.tap import TapZohoCrm
 from tap_zoho_crm.testing.emulator import ZohoEmulator
-from tests.tap.tap_helpers import (
-    DyingWriter,
-    discover,
-    instant,
-    run_sync,
-    select_only,
-    sync_until_killed,
-)
+from tests.tap.tap_helpers import discover, instant, kill_and_resume, run_sync, select_only
 
 JUNCTIONS = ("Campaigns_Contacts", "Campaigns_Leads", "Deals_Contact_Roles")
 KILLS = 8
@@ -98,26 +89,7 @@ def test_junction_passes_read_together_killed_at_random_points_lose_nothing(fres
     zoho = fresh
     config = zoho.tap_config(page_size=20)
     catalog = select_only(discover(config), set(JUNCTIONS))
-    state: Any = None
-    durable: list[dict[str, Any]] = []
-    kills = 0
-    while kills < KILLS:
-        writer = DyingWriter(kill_after=rng.randint(1, 400))
-        killed = sync_until_killed(config, catalog, state, writer)
-        durable += writer.durable(killed)
-        state = writer.last_state() or state
-        kills += killed
-        if not killed:
-            break
-    final = DyingWriter(kill_after=None)
-    TapZohoCrm(
-        config=config,
-        catalog=copy.deepcopy(catalog),
-        state=copy.deepcopy(state),
-        parse_env_config=False,
-        message_writer=final,
-    ).sync_all()
-    durable += final.messages
+    durable, kills = kill_and_resume(config, catalog, lambda: rng.randint(1, 400), KILLS)
     print(f"{kills} kills")
     for stream in JUNCTIONS:
         rows = [m["record"] for m in durable if m["type"] == "RECORD" and m["stream"] == stream]
@@ -142,3 +114,17 @@ def test_junction_passes_read_together_share_the_run_budget(fresh):
         assert junction_rows(stream, result.records[stream]) == junction_truth(zoho, stream)
     progress = bookmarks["Deals_Contact_Roles"][PASS_IN_PROGRESS]
     assert 0 < progress[PARENTS_READ] < len(zoho.record_ids("Deals"))
+
+
+def test_junction_passes_after_attachments_get_only_what_it_left(fresh):
+    zoho = fresh
+    budget = 3650
+    config = zoho.tap_config(include_attachments=True, max_credits_per_run=budget)
+    catalog = select_only(discover(config), {"Attachments", *JUNCTIONS})
+    zoho.stats.reset()
+    result = run_sync(config, catalog=catalog)
+    print(f"\n{zoho.stats.credits} credits spent of {budget}")
+    assert zoho.stats.credits <= budget
+    # Attachments, read in its turn, came first; the passes read together came after it.
+    order = list(dict.fromkeys(m["stream"] for m in result.messages if m["type"] == "SCHEMA"))
+    assert order[0] == "Attachments"

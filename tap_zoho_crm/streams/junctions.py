@@ -518,15 +518,18 @@ class JunctionStream(WholePassStream):
         (`reads_ahead`) each keep to their share, and a share grows as soon as another pass
         ends, so together they never spend more than the run had left.
         """
-        left = self.client.run_credits_left()
-        if left is None:
-            return None
         sharing = [
             stream
             for stream in self._tap.streams.values()
             if isinstance(stream, JunctionStream) and stream.selected and not stream.pass_over
         ]
+        # What the passes spent is read before what the run has left: a call charged in
+        # between (the run's meter first, then the stream's ledger) then lowers the share by
+        # its credits instead of raising it.
         spent = sum(stream.pass_spent() for stream in sharing)
+        left = self.client.run_credits_left()
+        if left is None:
+            return None
         return (left + spent) // max(1, len(sharing))
 
     def pass_spent(self) -> int:

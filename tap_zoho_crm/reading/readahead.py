@@ -112,8 +112,8 @@ class ReadAhead:
     """Starts the reads of the streams after the current one (up to ``ahead`` of them).
 
     A read never starts ahead of the streams of an earlier tier (`ZohoStream.sync_tier`):
-    the per-parent passes of tier 1 share what the run's credit budget has left once the
-    streams of tier 0 have spent theirs.
+    the per-parent passes of the later tiers share what the run's credit budget has left once
+    the streams before them have spent theirs.
     """
 
     def __init__(

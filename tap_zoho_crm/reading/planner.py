@@ -193,6 +193,10 @@ class CoqlRangeFacts:
         return parse_instant(rows[0]["Modified_Time"]) if rows else None
 
 
+#: Window workers per call the read may have in flight (`window_workers`).
+WORKERS_PER_SLOT = 4 / 3
+
+
 def window_workers(slots: int) -> int:
     """Windows (each its own worker) for a read that may have ``slots`` calls in flight.
 
@@ -259,10 +263,6 @@ def split_counted(  # noqa: PLR0917 - each argument is a different fact
         count,
     )
     return boundaries, total
-
-
-#: Window workers per call the read may have in flight (`window_workers`).
-WORKERS_PER_SLOT = 4 / 3
 
 
 class ReadPlanner:

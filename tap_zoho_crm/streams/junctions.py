@@ -353,9 +353,11 @@ class JunctionStream(WholePassStream):
         full = bool(progress["full"])
         version = int(progress["version"]) if full else None
         # Rows of this pass carry its version (the SDK stamps RECORD messages with it).
-        yield Effect(partial(self._open_pass, version, self._checkpoint(progress, write=False)))
+        if version is not None:
+            yield Effect(partial(setattr, self, "_stream_version", version))
+        yield self._checkpoint(progress, write=False)  # under way, before its first row
         start, skip_ids = cursor.start(None)
-        budget = PassBudget(self)
+        budget = self._budget = PassBudget(self)
         told = (
             full
             and budget.allowance is not None
@@ -450,12 +452,6 @@ class JunctionStream(WholePassStream):
         )
         since = None if cursor.instant is None else (cursor.instant, sorted(cursor.tied_ids))
         yield Effect(partial(self._close_pass, str(progress["started"]) if full else None, since))
-
-    def _open_pass(self, version: int | None, publish: Effect) -> None:
-        """The pass's first step, before its first row: its version, and it is under way."""
-        if version is not None:
-            self._stream_version = version
-        publish()
 
     def _drop_pass(self) -> None:
         self.stream_state.pop(PASS_IN_PROGRESS, None)
@@ -635,7 +631,6 @@ class PassBudget:
         self._spent_before = self._usage.credits
         #: The run's reads ahead: told to stop when the run ends early.
         self._reads = stream._zoho_tap.read_ahead
-        stream._budget = self
         self.allowance = stream.allowance()
 
     def spent(self) -> int:

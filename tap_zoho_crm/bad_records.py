@@ -16,12 +16,16 @@ merged into a record, the ids a tie block is listed by).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from tap_zoho_crm.client.errors import ZohoBadRecordError
-from tap_zoho_crm.records import parse_instant, to_int_id
+from tap_zoho_crm.records import UTC_SUFFIX, parse_instant, to_int_id
+
+#: A key absent from a record.
+_ABSENT: Any = object()
 
 #: One page screened: (records, whether a read positioned by its last record goes on after it)
 #: -> the records that can be keyed (see `screen`).
@@ -29,19 +33,28 @@ Screen = Callable[[list[dict[str, Any]], bool], list[dict[str, Any]]]
 
 
 def problem(record: dict[str, Any], key: str | None) -> tuple[str, str] | None:
-    """Why ``record`` cannot be keyed, as (field, what), or None (a digit-string id is usable)."""
-    record_id = to_int_id(record.get("id"))
-    if not isinstance(record_id, int) or isinstance(record_id, bool):
-        return "id", f"a non-numeric id {record_id!r}" if "id" in record else "no id"
+    """Why ``record`` cannot be keyed, as (field, what), or None (a digit-string id is usable).
+
+    Run on every record read, so the common case (an int id, a datetime in the tap's UTC
+    text) costs one ``fromisoformat``.
+    """
+    record_id = record.get("id")
+    if record_id.__class__ is not int:
+        record_id = to_int_id(record_id)
+        if not isinstance(record_id, int) or isinstance(record_id, bool):
+            return "id", f"a non-numeric id {record_id!r}" if "id" in record else "no id"
     if key is None:
         return None
-    if key not in record:
-        return key, f"no {key}"
-    value = record[key]
-    if not isinstance(value, str):
+    value = record.get(key, _ABSENT)
+    if value.__class__ is not str:
+        if value is _ABSENT:
+            return key, f"no {key}"
         return key, f"a null {key}" if value is None else f"a {key} that is not a datetime"
     try:
-        parse_instant(value)
+        if value.endswith(UTC_SUFFIX):
+            dt.datetime.fromisoformat(value)  # a UTC instant always converts to one
+        else:
+            parse_instant(value)
     except ValueError:
         return key, f"an invalid {key} {value[:40]!r}"
     return None

@@ -16,14 +16,25 @@ this instead (see streams/base.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, MutableMapping
-from typing import Any
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any, TypeGuard
 
-from tap_zoho_crm.records import format_utc, parse_instant
+from tap_zoho_crm.records import UTC_SUFFIX, format_utc, parse_instant
 
 KEY = "replication_key"
 VALUE = "replication_key_value"
 TIED_IDS = "ids_at_replication_key_value"
+
+
+def _in_utc_format(value: object) -> TypeGuard[str]:
+    """Whether a value looks like the tap's UTC text (``fromisoformat`` still decides)."""
+    return (
+        isinstance(value, str)
+        and len(value) == 25
+        and value[10] == "T"
+        and value[0] != "0"
+        and value.endswith(UTC_SUFFIX)
+    )
 
 
 def utc_key(value: str | dt.datetime) -> str:
@@ -34,13 +45,7 @@ def utc_key(value: str | dt.datetime) -> str:
     checked by ``fromisoformat`` (C) and returned as it is; anything else is parsed and
     formatted. Raises ValueError for a text that is not a datetime.
     """
-    if (
-        isinstance(value, str)
-        and len(value) == 25
-        and value[10] == "T"
-        and value[0] != "0"
-        and value.endswith("+00:00")
-    ):
+    if _in_utc_format(value):
         dt.datetime.fromisoformat(value)
         return value
     # isoformat pads years before 1000 (strftime does not), keeping the order right.
@@ -105,21 +110,60 @@ class Bookmark:
         ``instant`` is the record's replication-key value: the tap's UTC text (compared as
         it is) or any datetime or datetime text (converted first).
         """
-        text = utc_key(instant)
+        return self._advance_pairs(((instant, record_id),)) == 0
+
+    def advance_all(self, records: Iterable[Mapping[str, Any]], key: str) -> int:
+        """`advance` for each record (its ``key`` value and ``id``), in order; how many were older.
+
+        One pass over a page, the state written once: what a record-by-record loop would
+        leave, at a fraction of its cost (the record path, issue 13). Records lacking either
+        value are passed over.
+        """
+        return self._advance_pairs((record.get(key), record.get("id")) for record in records)
+
+    def _advance_pairs(self, pairs: Iterable[tuple[Any, Any]]) -> int:
+        """Advance over (instant, id) pairs in order; the number older than the bookmark.
+
+        Tracks the newest instant met and the ids met at it (reset when a newer one comes),
+        then writes the state once. A text already in the tap's UTC format is compared as it
+        is, and checked by ``fromisoformat`` only when it becomes the newest; any other value
+        goes through `utc_key`. Raises ValueError for a value that is not a datetime.
+        """
         current = self._text
-        if current is None or text > current:
-            self._text = text
-            self.tied_ids = {record_id}
+        top = current
+        at_top: list[int] = []
+        older = 0
+        for value, record_id in pairs:
+            if value is None or record_id is None:
+                continue
+            if _in_utc_format(value):
+                text, unchecked = value, True
+            else:
+                text, unchecked = utc_key(value), False
+            if top is None or text > top:
+                if unchecked:
+                    dt.datetime.fromisoformat(text)
+                top, at_top = text, [int(record_id)]
+            elif text == top:
+                at_top.append(int(record_id))
+            else:
+                older += 1
+        if top is None:
+            return older
+        if top != current:
+            ids = list(dict.fromkeys(at_top))
+            self._text = top
+            self.tied_ids = set(ids)
             self._state[KEY] = self._key
-            self._state[VALUE] = text
-            self._state[TIED_IDS] = [record_id]
-            return True
-        if text == current:
+            self._state[VALUE] = top
+            self._state[TIED_IDS] = ids
+            return older
+        listed = self._state[TIED_IDS]
+        for record_id in at_top:
             if record_id not in self.tied_ids:
                 self.tied_ids.add(record_id)
-                self._state[TIED_IDS].append(record_id)
-            return True
-        return False
+                listed.append(record_id)
+        return older
 
 
 def _ints(values: Iterable[Any]) -> set[int]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib import Message, RecordMessage
 
 
@@ -29,16 +30,33 @@ class ZohoMessageWriter(MsgSpecWriter):
         if not isinstance(message, RecordMessage):
             out.flush()
 
-    def write_record(
-        self, stream: str, record: dict[str, Any], version: int | None, extracted: dt.datetime
+    def write_records(
+        self,
+        stream: str,
+        records: Sequence[dict[str, Any]],
+        version: int | None,
+        extracted: dt.datetime,
     ) -> None:
-        """Write a RECORD message from its parts, as `RecordMessage.to_dict` lays it out.
+        """Write RECORD messages from their parts, as `RecordMessage.to_dict` lays them out.
 
-        The per-record path of a sync (`ZohoStream._write_record_message`): no message object,
-        and no flush (as for any RECORD).
+        The record path of a sync (`ZohoStream._sync_pages`): a page of records is encoded in
+        one call (msgspec's ``encode_lines``, the same encoder and lines as `serialize_jsonl`)
+        and written at once, with no message objects and no flush (as for any RECORD).
         """
-        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
-        if version is not None:
-            message["version"] = version
-        message["time_extracted"] = extracted
-        sys.stdout.buffer.write(serialize_jsonl(message))
+        if version is None:
+            messages = [
+                {"type": "RECORD", "stream": stream, "record": record, "time_extracted": extracted}
+                for record in records
+            ]
+        else:
+            messages = [
+                {
+                    "type": "RECORD",
+                    "stream": stream,
+                    "record": record,
+                    "version": version,
+                    "time_extracted": extracted,
+                }
+                for record in records
+            ]
+        sys.stdout.buffer.write(encoder.encode_lines(messages))

@@ -59,6 +59,11 @@ _DAYS: dict[str, dict[str, tuple[int, str, str] | None] | None] = {}
 #: is emptied and refilled).
 MAX_CACHED_OFFSETS: Final = 64
 MAX_CACHED_DAYS: Final = 4096
+#: Datetime values and their UTC text, for values met again (bounded, emptied when full).
+_UTC_TEXTS: dict[str, str] = {}
+MAX_CACHED_TEXTS: Final = 8192
+#: Keys outside a schema a normaliser remembers (`RecordNormaliser`): Zoho's ``$`` flags.
+MAX_OUTSIDE_KEYS: Final = 64
 #: Normalised lookups by their raw id (raw value, result), for the users, layouts and records
 #: that many records point at; bounded, emptied when full.
 _LOOKUPS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
@@ -315,41 +320,61 @@ class RecordNormaliser:
         self._nested = group(_KEEP)
         self._open = bool(schema.get("additionalProperties"))
         self._known = frozenset(converters)
+        #: Keys outside the schema met so far (Zoho's ``$`` flags): dropped by name, so that a
+        #: record costs a subset check, not a set difference.
+        self._outside: list[str] = []
+
+    def _drop_outside(self, out: dict[str, Any]) -> None:
+        """Drop the keys outside the schema not met before, and remember them (bounded)."""
+        for key in out.keys() - self._known:
+            del out[key]
+            if len(self._outside) < MAX_OUTSIDE_KEYS:
+                self._outside.append(key)
 
     def __call__(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Normalise one record; keys the schema does not list are dropped (see module doc)."""
-        # A copy in C, less the keys the schema lacks (Zoho's ``$`` keys): cheaper than picking
-        # the plain properties one by one; every other group overwrites its keys below.
-        out = dict(record)
-        for key in record.keys() - self._known:
-            del out[key]
-        get = record.get
+        # A copy in C: cheaper than picking the plain properties one by one.
+        return self.take(dict(record))
+
+    def take(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Normalise a record its caller gives up: the same dict, changed in place.
+
+        For a page just parsed (streams/modules.py): no copy to make, and no raw record
+        left to free, per record. Keys the schema lacks (Zoho's ``$`` keys) are deleted, then
+        each group overwrites the values it converts.
+        """
+        out = record
+        extra = self._extra(record) if self._open else None
+        for key in self._outside:
+            out.pop(key, None)
+        if not out.keys() <= self._known:
+            self._drop_outside(out)
+        get: Callable[[str], Any] = record.get
+        # Values a group leaves as they are (null, an int id, a bool) need no step.
         for key in self._ids:
-            value = get(key, _MISSING)
-            if value is _MISSING:
-                continue
-            kind = value.__class__
-            if kind is str and value.isdecimal():
-                out[key] = int(value)
-            elif value is None or kind is int:
-                out[key] = value
-            else:
+            value = get(key)
+            if value.__class__ is str:
+                out[key] = int(value) if value.isdecimal() else to_int_id(value)
+            elif value is not None and value.__class__ is not int:
                 out[key] = to_int_id(value)
+        texts = _UTC_TEXTS
         for key in self._datetimes:
-            value = get(key, _MISSING)
-            if value is not _MISSING:
-                out[key] = utc_text(value) if value.__class__ is str else to_utc(value)
+            value = get(key)
+            if value.__class__ is str:  # any other value is no datetime text: kept as it is
+                # A record's Created_Time, Modified_Time and Change_Log_Time__s are often one
+                # value: converted once, then a dict lookup.
+                text = texts.get(value)
+                if text is None:
+                    if len(texts) >= MAX_CACHED_TEXTS:
+                        texts.clear()
+                    text = texts[value] = utc_text(value)
+                out[key] = text
         for key in self._booleans:
-            value = get(key, _MISSING)
-            if value is _MISSING:
-                continue
-            out[key] = (
-                value if value is None or value is True or value is False else _as_boolean(value)
-            )
+            value = get(key)
+            if value is not None and value is not True and value is not False:
+                out[key] = _as_boolean(value)
         for key in self._nested:
-            value = get(key, _MISSING)
-            if value is _MISSING:
-                continue
+            value = get(key)
             kind = value.__class__
             if kind is dict:
                 # `_lookup`'s cache hit, inline: most lookups point at a few users and layouts.
@@ -358,10 +383,15 @@ class RecordNormaliser:
                 out[key] = hit[1].copy() if hit is not None and hit[0] == value else _lookup(value)
             elif kind is list:
                 out[key] = _nested_array(value) if value else []
-            else:
-                out[key] = normalise_nested(value)
-        if self._open:
-            for key in record.keys() - self._known:
-                if not key.startswith("$"):
-                    out[key] = normalise_nested(record[key])
+            # A scalar (or null) stays as it is: `normalise_nested` changes only containers.
+        if extra:
+            out.update(extra)
         return out
+
+    def _extra(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """An open schema's keys outside its properties (not ``$`` keys), normalised."""
+        return {
+            key: normalise_nested(record[key])
+            for key in record.keys() - self._known
+            if not key.startswith("$")
+        }

@@ -292,17 +292,18 @@ class ModuleStream(ZohoStream):
             until=until,
         )
 
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
+    def _advance_state(self, records: list[Record]) -> None:
         """A record of a Bulk Read load or a window advances its state; any other, the bookmark."""
-        bulk = self._bulk
-        if bulk is not None and bulk.account(latest_record):
-            return
-        windows = self._windows
-        if windows is not None and windows.account(latest_record):
-            return
-        super()._increment_stream_state(latest_record, context=context)
+        bulk, windows = self._bulk, self._windows
+        if bulk is not None or windows is not None:
+            records = [
+                record
+                for record in records
+                if not (bulk is not None and bulk.account(record))
+                and not (windows is not None and windows.account(record))
+            ]
+        if records:
+            super()._advance_state(records)
 
     # -- the calls ----------------------------------------------------------------------------
 
@@ -349,7 +350,8 @@ class ModuleStream(ZohoStream):
         response = self._list(fields, params, headers)
         if response.is_empty:
             return None
-        records = [self.normalise(r) for r in response.items("data")]
+        # The page was parsed for this read alone: its records are normalised in place.
+        records = list(map(self._normalise.take, response.items("data")))
         return Page.from_info(
             self.screen(records, more_records=bool(response.info.get("more_records"))),
             response.info,

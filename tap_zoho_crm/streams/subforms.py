@@ -178,9 +178,7 @@ class SubformStream(ZohoStream):
             if name not in own and (name in {"id", "Parent_Id"} or self.mask[("properties", name)])
         ]
 
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
+    def _advance_state(self, records: list[Record]) -> None:
         """Nothing per row: the bookmark moves when all rows of a parent are out (see below)."""
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, Any]]:

@@ -42,10 +42,10 @@ def timed(owner: Any, name: str, label: str) -> None:
 
 def main(size: int) -> None:
     timed(http.ZohoClient, "get", "HTTP and JSON parsing")
-    timed(records.RecordNormaliser, "__call__", "normalisation")
-    timed(base.ZohoStream, "_write_record_message", "RECORD messages")
+    timed(records.RecordNormaliser, "take", "normalisation")
+    timed(base.ZohoStream, "_write_page", "RECORD messages")
     timed(paging.KeysetCursor, "accept", "keyset cursor")
-    timed(base.ZohoStream, "_increment_stream_state", "bookmark")
+    timed(base.ZohoStream, "_advance_state", "bookmark")
     with ZohoEmulator(profile="minimal", seed=5, size={"Leads": size}) as zoho:
         config = {**zoho.tap_config(), "bulk_read_min_records": 0, "windowed_reads": False}
         catalog = select_only(discover(config), {"Leads"})

@@ -18,8 +18,10 @@ The rules, whatever the stream:
 
 `RecordNormaliser` applies them with converters compiled once per stream from its schema, the
 per-record path of every sync: one dict lookup per key, datetimes through `utc_text` (a cached
-offset and C-level parsing instead of a regex and ``strftime``), lookups and rows through flat
-loops (`normalise_nested` recurses only into data nested deeper than Zoho's lookups).
+offset and C-level parsing instead of a regex and ``strftime``; a value met again from a bounded
+cache), lookups and rows through flat loops (`normalise_nested` recurses only into data nested
+deeper than Zoho's lookups). A page parsed for one read is normalised in place
+(`RecordNormaliser.take`).
 """
 
 from __future__ import annotations

@@ -125,9 +125,9 @@ class Bookmark:
         """Advance over (instant, id) pairs in order; the number older than the bookmark.
 
         Tracks the newest instant met and the ids met at it (reset when a newer one comes),
-        then writes the state once. A text already in the tap's UTC format is compared as it
-        is, and checked by ``fromisoformat`` only when it becomes the newest; any other value
-        goes through `utc_key`. Raises ValueError for a value that is not a datetime.
+        then writes the state once. Every value goes through `utc_key` (a text already in the
+        tap's UTC format costs one ``fromisoformat``). Raises ValueError for a value that is not
+        a datetime; pairs lacking either part are passed over.
         """
         current = self._text
         top = current
@@ -136,13 +136,8 @@ class Bookmark:
         for value, record_id in pairs:
             if value is None or record_id is None:
                 continue
-            if _in_utc_format(value):
-                text, unchecked = value, True
-            else:
-                text, unchecked = utc_key(value), False
+            text = utc_key(value)
             if top is None or text > top:
-                if unchecked:
-                    dt.datetime.fromisoformat(text)
                 top, at_top = text, [int(record_id)]
             elif text == top:
                 at_top.append(int(record_id))

@@ -64,7 +64,8 @@ MAX_CACHED_DAYS: Final = 4096
 #: Datetime values and their UTC text, for values met again (bounded, emptied when full).
 _UTC_TEXTS: dict[str, str] = {}
 MAX_CACHED_TEXTS: Final = 8192
-#: Keys outside a schema a normaliser remembers (`RecordNormaliser`): Zoho's ``$`` flags.
+#: Keys outside a schema a normaliser remembers (`RecordNormaliser`): Zoho's ``$`` flags,
+#: and an open schema's other extra keys.
 MAX_OUTSIDE_KEYS: Final = 64
 #: Normalised lookups by their raw id (raw value, result), for the users, layouts and records
 #: that many records point at; bounded, emptied when full.
@@ -322,8 +323,8 @@ class RecordNormaliser:
         self._nested = group(_KEEP)
         self._open = bool(schema.get("additionalProperties"))
         self._known = frozenset(converters)
-        #: Keys outside the schema met so far (Zoho's ``$`` flags): dropped by name, so that a
-        #: record costs a subset check, not a set difference.
+        #: Keys outside the schema met so far (mostly Zoho's ``$`` flags): dropped by name, so
+        #: that a record costs a subset check, not a set difference.
         self._outside: list[str] = []
 
     def _drop_outside(self, out: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tap_helpers import cli, discover, select_only, write_json
 
 from tap_zoho_crm.bookmarks import TIED_IDS, VALUE, Bookmark
@@ -111,6 +112,17 @@ def test_a_page_moves_the_bookmark_as_its_records_one_by_one():
         assert page_state == one_by_one_state
         assert page.tied_ids == one_by_one.tied_ids
         assert page.instant == one_by_one.instant == parse_instant(page_state[VALUE])
+
+
+def test_a_page_with_a_value_that_is_no_instant_fails_as_one_by_one():
+    bad = "2024-02-30T00:00:00+00:00"  # the tap's UTC format, not a date, older than the rest
+    rows = [{KEY: "2024-03-09T23:00:05+00:00", "id": 1}, {KEY: bad, "id": 2}]
+    for advance in (
+        lambda mark: [mark.advance(row[KEY], row["id"]) for row in rows],
+        lambda mark: mark.advance_all(rows, KEY),
+    ):
+        with pytest.raises(ValueError):
+            advance(Bookmark.bind({}, KEY))
 
 
 def test_take_normalises_in_place_what_a_call_normalises_into_a_copy():

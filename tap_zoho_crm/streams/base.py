@@ -394,7 +394,7 @@ class ZohoStream(Stream):
         self._sync_pages(alias)
 
     def _sync_pages(self, alias: str) -> None:
-        """The SDK's record loop for a whole stream, a page at a time: the same messages.
+        """The SDK's record loop for a whole stream, a page at a time.
 
         Per page: its RECORD messages in one write (`ZohoMessageWriter.write_records`), the
         bookmark advanced over them (`_advance_state`), the counter moved by their number. A

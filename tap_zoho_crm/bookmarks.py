@@ -17,24 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any, TypeGuard
+from typing import Any
 
-from tap_zoho_crm.records import UTC_SUFFIX, format_utc, parse_instant
+from tap_zoho_crm.records import format_utc, parse_instant
 
 KEY = "replication_key"
 VALUE = "replication_key_value"
 TIED_IDS = "ids_at_replication_key_value"
-
-
-def _in_utc_format(value: object) -> TypeGuard[str]:
-    """Whether a value looks like the tap's UTC text (``fromisoformat`` still decides)."""
-    return (
-        isinstance(value, str)
-        and len(value) == 25
-        and value[10] == "T"
-        and value[0] != "0"
-        and value.endswith(UTC_SUFFIX)
-    )
 
 
 def utc_key(value: str | dt.datetime) -> str:
@@ -45,7 +34,13 @@ def utc_key(value: str | dt.datetime) -> str:
     checked by ``fromisoformat`` (C) and returned as it is; anything else is parsed and
     formatted. Raises ValueError for a text that is not a datetime.
     """
-    if _in_utc_format(value):
+    if (
+        isinstance(value, str)
+        and len(value) == 25
+        and value[10] == "T"
+        and value[0] != "0"
+        and value.endswith("+00:00")
+    ):
         dt.datetime.fromisoformat(value)
         return value
     # isoformat pads years before 1000 (strftime does not), keeping the order right.
